@@ -1,0 +1,40 @@
+# Pulse: `make run` starts the daemon and a chat; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test check lint typecheck proto bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+run: $(STAMP)
+	@$(BIN)/python scripts/run.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=120 tests --ignore=tests/bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check pulsed pulsectl tests scripts
+	$(BIN)/ruff format --check pulsed pulsectl tests scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy pulsed pulsectl
+
+check: lint typecheck test
+
+proto: $(STAMP)
+	$(BIN)/python scripts/gen_proto.py
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

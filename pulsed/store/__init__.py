@@ -1,0 +1,1 @@
+"""Pulse store backends behind one contract (``base.Store``)."""

@@ -1,0 +1,352 @@
+"""The store contract: one interface over every backend (local SQLite, Timeplus).
+
+A store holds the streams of ``pulsed.store.schema``. Rows are appended, never updated;
+each gets a per-stream sequence number. Readers either query history or tail: a tail
+resumes after a sequence number and delivers every later row exactly once, in order,
+including rows appended while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pulsed.errors import InvalidArgument
+from pulsed.store.schema import Column, Stream
+
+OPS = ("eq", "ne", "contains", "gt", "ge", "lt", "le")
+"""Filter operators. ``contains`` is a substring match on the column's text."""
+
+
+def now_iso() -> str:
+    """The current time as schema datetime text: ISO 8601, UTC, milliseconds, ``Z``."""
+    return to_iso(datetime.now(UTC))
+
+
+def to_iso(dt: datetime) -> str:
+    """``dt`` as schema datetime text (naive datetimes are taken as UTC)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse ISO 8601 text to an aware datetime (no zone = UTC).
+
+    Raises:
+        InvalidArgument: not an ISO 8601 datetime.
+    """
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgument(
+            f"{text!r} is not an ISO 8601 datetime (e.g. 2026-11-21T09:00:00Z)"
+        ) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def new_id() -> str:
+    """A new row id (UUID4 text)."""
+    return str(uuid.uuid4())
+
+
+@dataclass(slots=True)
+class Row:
+    """One stored row: its stream, its sequence number and its column values."""
+
+    stream: str
+    seq: int
+    values: dict[str, Any]
+
+    def __getitem__(self, column: str) -> Any:
+        return self.values[column]
+
+    def get(self, column: str, default: Any = None) -> Any:
+        return self.values.get(column, default)
+
+    def to_json(self) -> str:
+        """The row's values as a JSON object (compact, UTF-8 kept)."""
+        return json.dumps(self.values, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A checked predicate: ``column`` exists in the stream, ``value`` has its type."""
+
+    column: str
+    op: str
+    value: Any
+
+
+def convert_value(col: Column, text: Any, op: str) -> Any:
+    """Convert a filter value (usually text from a client) to ``col``'s Python type.
+
+    Raises:
+        InvalidArgument: the value does not fit the column's type, or the operator does
+            not apply to it.
+    """
+    if op == "contains":
+        return str(text)
+    t = col.type
+    if t in ("json", "array(string)", "array(float)") and op not in ("eq", "ne"):
+        raise InvalidArgument(f"column {col.name} ({t}) only supports eq, ne and contains")
+    try:
+        if t == "int":
+            return int(text)
+        if t == "float":
+            return float(text)
+        if t == "bool":
+            if isinstance(text, bool):
+                return text
+            low = str(text).lower()
+            if low in ("true", "1", "yes"):
+                return True
+            if low in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if t == "datetime":
+            return to_iso(parse_iso(str(text)))
+    except (ValueError, TypeError):
+        raise InvalidArgument(f"column {col.name} is {t}: {text!r} does not fit") from None
+    return str(text) if not isinstance(text, str) else text
+
+
+def make_filters(stream: Stream, raw: Sequence[tuple[str, str, Any]]) -> list[Filter]:
+    """Check ``(column, op, value)`` triples against ``stream`` and convert their values.
+
+    An empty op means ``eq``.
+
+    Raises:
+        InvalidArgument: unknown column or operator, or a value of the wrong type.
+    """
+    out = []
+    for column, op, value in raw:
+        op = op or "eq"
+        if op not in OPS:
+            raise InvalidArgument(f"unknown filter operator {op!r} (operators: {', '.join(OPS)})")
+        col = stream.column(column)
+        out.append(Filter(col.name, op, convert_value(col, value, op)))
+    return out
+
+
+def prepare_row(stream: Stream, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A complete row for ``stream``: unknown columns refused, defaults filled in.
+
+    ``id`` defaults to a new UUID and ``timestamp`` to now.
+
+    Raises:
+        InvalidArgument: a column not in the stream.
+    """
+    names = stream.column_names
+    for k in values:
+        if k not in names:
+            stream.column(k)  # raises with the list of columns
+    row: dict[str, Any] = {}
+    for col in stream.columns:
+        v = values.get(col.name)
+        if v is None:
+            if col.name == "id":
+                v = new_id()
+            elif col.name == "timestamp":
+                v = now_iso()
+            else:
+                v = col.default_value()
+        elif col.type == "datetime" and isinstance(v, datetime):
+            v = to_iso(v)
+        row[col.name] = v
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class TailStart:
+    """Where a tail begins: ``earliest``, ``latest`` (only new rows), or after ``seq``."""
+
+    kind: str = "latest"
+    seq: int = 0
+
+    @classmethod
+    def earliest(cls) -> TailStart:
+        return cls("earliest")
+
+    @classmethod
+    def latest(cls) -> TailStart:
+        return cls("latest")
+
+    @classmethod
+    def after(cls, seq: int) -> TailStart:
+        return cls("after", seq)
+
+
+@dataclass(slots=True)
+class CostBucket:
+    """Sums over a group of llm_logs rows. ``key`` is the group's value ('' for a total)."""
+
+    key: str = ""
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms_sum: float = 0.0
+
+    @property
+    def avg_latency_ms(self) -> float:
+        return self.latency_ms_sum / self.requests if self.requests else 0.0
+
+    def add(self, other: CostBucket) -> None:
+        """Add ``other``'s sums into this bucket."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.cost_usd += other.cost_usd
+        self.latency_ms_sum += other.latency_ms_sum
+
+
+COST_GROUPS = ("model", "hour", "day", "session", "origin", "provider")
+"""What ``cost_summary`` can group by (hour and day are UTC starts, ISO 8601)."""
+
+
+@dataclass(slots=True)
+class CostSummary:
+    """``cost_summary``'s answer: the total and, when grouped, one bucket per key."""
+
+    total: CostBucket = field(default_factory=CostBucket)
+    buckets: list[CostBucket] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    """A session seen in the messages stream."""
+
+    session_id: str
+    message_count: int
+    first_activity: str
+    last_activity: str
+    title: str
+
+
+class Store(ABC):
+    """The contract every backend implements. All methods are safe to call from the event
+    loop: backends do blocking I/O in threads."""
+
+    backend: str = ""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect, create missing streams and migrate them to ``SCHEMA_VERSION``.
+
+        Raises:
+            StoreError: the store cannot be opened or migrated.
+        """
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush and release everything; open tails end."""
+
+    @abstractmethod
+    async def schema_version(self) -> int:
+        """The schema version recorded in the store."""
+
+    @abstractmethod
+    async def health(self) -> str:
+        """``"ok"``, or a sentence saying what is wrong. Never raises."""
+
+    @abstractmethod
+    async def append(
+        self, stream: str, rows: Sequence[Mapping[str, Any]], *, durable: bool = False
+    ) -> list[Row]:
+        """Append ``rows`` to ``stream`` in one batch and return them as stored.
+
+        Missing columns get defaults (``id`` a new UUID, ``timestamp`` now). With
+        ``durable`` the call returns only once the rows survive a power loss (fsync).
+        Appended rows reach running tails at once.
+
+        Raises:
+            NotFound: unknown stream.
+            InvalidArgument: a column not in the stream.
+            StoreError: the write failed; nothing of the batch was stored.
+        """
+
+    @abstractmethod
+    def tail(
+        self,
+        stream: str,
+        filters: Sequence[Filter] = (),
+        start: TailStart = TailStart(),
+        max_batch: int = 500,
+    ) -> AsyncIterator[list[Row]]:
+        """Rows of ``stream`` after ``start``, in sequence order, in batches of at most
+        ``max_batch``; runs until the consumer stops iterating or the store closes.
+
+        Gap-free: every matching row with a higher sequence number is delivered once.
+
+        Raises:
+            NotFound: unknown stream (when iteration starts).
+        """
+
+    @abstractmethod
+    async def query(
+        self,
+        stream: str,
+        filters: Sequence[Filter] = (),
+        since: str | None = None,
+        until: str | None = None,
+        order: str = "desc",
+        limit: int = 100,
+    ) -> list[Row]:
+        """Rows of ``stream`` matching ``filters`` with ``since <= timestamp < until``
+        (ISO 8601 bounds, None = unbounded), ordered by sequence number.
+
+        Raises:
+            NotFound: unknown stream.
+            InvalidArgument: bad order or limit.
+        """
+
+    @abstractmethod
+    async def last_seq(self, stream: str) -> int:
+        """The highest sequence number in ``stream`` (0 when empty)."""
+
+    @abstractmethod
+    async def count(self, stream: str) -> int:
+        """How many rows ``stream`` holds."""
+
+    @abstractmethod
+    async def cost_summary(
+        self, since: str | None = None, until: str | None = None, by: str = ""
+    ) -> CostSummary:
+        """Sum llm_logs over ``since <= timestamp < until``, grouped by ``by``
+        (one of ``COST_GROUPS`` or '' for the total only). Buckets are ordered by key
+        for hour/day, by cost descending otherwise.
+
+        Raises:
+            InvalidArgument: unknown grouping.
+        """
+
+    @abstractmethod
+    async def sessions(self, limit: int = 50) -> list[SessionInfo]:
+        """Sessions of the messages stream, most recently active first."""
+
+    @abstractmethod
+    async def unanswered(self, since: str | None = None) -> list[Row]:
+        """user_input and scheduled_task messages that no agent_response or error row
+        answers (by ``reply_to``), oldest first. Used for recovery after a crash."""
+
+    @abstractmethod
+    async def latest_by(self, stream: str, key: str) -> list[Row]:
+        """For append-only version logs (tasks, cursors): the newest row per value of
+        column ``key``, ordered by key.
+
+        Raises:
+            NotFound: unknown stream. InvalidArgument: unknown column.
+        """
