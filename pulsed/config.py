@@ -48,6 +48,9 @@ class AgentConfig:
     """Most output tokens per LLM call."""
     instructions: str = ""
     """Extra instructions appended to the system prompt."""
+    recover_max_age_s: float = 3600.0
+    """After a crash, unanswered inputs younger than this are answered again; older ones
+    get a visible error instead."""
     max_message_chars: int = 100_000
     """Longest user message accepted; a longer one is refused with INVALID_ARGUMENT."""
 
@@ -101,6 +104,8 @@ class ToolsConfig:
     """How long an "ask" waits for the person; no answer means denied."""
     max_read_bytes: int = 256 * 1024
     """Largest file read_file returns whole; longer files are cut with a note."""
+    tool_timeout_s: float = 60.0
+    """Longest a tool call may run; then it is stopped and reported as timed out."""
 
 
 @dataclass
@@ -116,9 +121,9 @@ class ServerConfig:
     """[server]: how clients reach the daemon."""
 
     socket: str = ""
-    """Unix socket path; empty means $PULSE_SOCKET or the platformdirs runtime dir."""
+    """Unix socket path; $PULSE_SOCKET overrides it; empty: the platformdirs runtime dir."""
     data_dir: str = ""
-    """Data directory; empty means $PULSE_DATA_DIR or the platformdirs data dir."""
+    """Data directory; $PULSE_DATA_DIR overrides it; empty: the platformdirs data dir."""
     log_level: str = "info"
     """debug | info | warning | error."""
     shutdown_grace_s: float = 10.0
@@ -141,11 +146,11 @@ class Config:
 
     @property
     def socket_path(self) -> Path:
-        return Path(self.server.socket).expanduser() if self.server.socket else paths.socket_path()
+        return paths.socket_path(self.server.socket)
 
     @property
     def data_path(self) -> Path:
-        return Path(self.server.data_dir).expanduser() if self.server.data_dir else paths.data_dir()
+        return paths.data_dir(self.server.data_dir)
 
     @property
     def workspace_path(self) -> Path:

@@ -1,11 +1,11 @@
 """Where Pulse keeps its files, from platformdirs and the PULSE_* environment.
 
 Shared by the daemon and its clients (which must agree on the socket) without either
-importing the other.
+importing the other. Precedence: environment, then the config file, then platformdirs.
 
 - config: ``$PULSE_CONFIG`` or ``user_config_dir("pulse")/config.toml``
-- data:   ``$PULSE_DATA_DIR`` or ``user_data_dir("pulse")``
-- socket: ``$PULSE_SOCKET`` or ``user_runtime_dir("pulse")/pulsed.sock``
+- data:   ``$PULSE_DATA_DIR``, ``[server] data_dir``, or ``user_data_dir("pulse")``
+- socket: ``$PULSE_SOCKET``, ``[server] socket``, or ``user_runtime_dir("pulse")/pulsed.sock``
 """
 
 from __future__ import annotations
@@ -26,17 +26,40 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
-def data_dir() -> Path:
-    """Directory of the embedded store and other state."""
-    env = os.environ.get("PULSE_DATA_DIR")
+def data_dir(configured: str = "") -> Path:
+    """Directory of the embedded store and other state; ``configured`` is [server] data_dir."""
+    env = os.environ.get("PULSE_DATA_DIR") or configured
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir(APP))
 
 
-def socket_path() -> Path:
-    """Path of the daemon's Unix socket."""
-    env = os.environ.get("PULSE_SOCKET")
+def socket_path(configured: str = "") -> Path:
+    """Path of the daemon's Unix socket; ``configured`` is [server] socket."""
+    env = os.environ.get("PULSE_SOCKET") or configured
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_runtime_dir(APP)) / "pulsed.sock"
+
+
+def _configured(key: str) -> str:
+    """``[server] <key>`` from the config file, or '' (unreadable files are the daemon's
+    business to report)."""
+    import tomllib
+
+    try:
+        with open(config_path(), "rb") as f:
+            value = tomllib.load(f).get("server", {}).get(key, "")
+    except (OSError, ValueError):
+        return ""
+    return os.path.expandvars(value) if isinstance(value, str) else ""
+
+
+def client_socket_path() -> Path:
+    """The socket a client should dial: as ``socket_path`` with the config file's value."""
+    return socket_path(_configured("socket"))
+
+
+def client_data_dir() -> Path:
+    """The data dir as a client sees it (for the log of a daemon it starts)."""
+    return data_dir(_configured("data_dir"))

@@ -1,0 +1,1 @@
+"""The agent: turn loop, turn scheduling per session, approvals, prompts, budget."""

@@ -1,0 +1,1 @@
+"""gRPC servicers: thin translations between pulse.v1 messages and the daemon's parts."""

@@ -1,0 +1,1 @@
+"""The agent's tools: a small ``Tool`` interface, a registry, and the built-in tools."""

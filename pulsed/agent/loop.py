@@ -1,0 +1,514 @@
+"""One agent turn: context → streaming LLM call → tool calls → results → ... → answer.
+
+Every step lands as rows: each LLM call in llm_logs, each tool call in tool_logs and as
+tool_call/tool_result rows in messages, and the turn ends with exactly one
+agent_response or error row whose ``reply_to`` is the input's id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulsed.agent.approvals import ApprovalBroker
+from pulsed.agent.budget import Budget
+from pulsed.agent.events import TurnEvent
+from pulsed.agent.prompts import build_system_prompt
+from pulsed.config import Config
+from pulsed.errors import PulseError, ResourceExhausted
+from pulsed.providers import pricing, registry
+from pulsed.providers.base import (
+    ChatMessage,
+    LLMProvider,
+    LLMRequest,
+    LLMResponse,
+    ProviderError,
+    ToolCall,
+)
+from pulsed.store.base import Row, Store, make_filters
+from pulsed.store.schema import MESSAGES
+from pulsed.tools.base import ToolFailure, ToolRegistry
+
+log = logging.getLogger("pulsed.agent")
+
+Emit = Callable[[TurnEvent], None]
+
+CONTEXT_TYPES = ("user_input", "agent_response", "scheduled_task")
+PREVIEW_CHARS = 200
+RESULT_PREVIEW_CHARS = 500
+MAX_TOOL_RESULT_CHARS = 50_000
+SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "auth")
+
+
+class ProviderPool:
+    """Builds providers on first use, off the event loop (SDK imports are slow), and
+    keeps them. ``problem()`` says what to configure when the main provider is unusable."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._built: dict[tuple[str, str], LLMProvider] = {}
+        self._lock = asyncio.Lock()
+
+    def chain(self) -> list[tuple[str, str]]:
+        """(provider, model) pairs: the main one, then the fallbacks."""
+        return registry.chain(self.cfg)
+
+    def problem(self) -> str:
+        """'' when the main provider is usable, else what to set."""
+        name = self.cfg.agent.provider
+        return registry.provider_problem(self.cfg, name)
+
+    async def get(self, name: str, model: str) -> LLMProvider:
+        async with self._lock:
+            key = (name, model)
+            if key not in self._built:
+                self._built[key] = await asyncio.to_thread(registry.build, self.cfg, name, model)
+            return self._built[key]
+
+    async def warm(self) -> None:
+        """Import the main provider's SDK in a thread so the first turn is fast."""
+        if self.problem():
+            return
+        name, model = self.chain()[0]
+        try:
+            await self.get(name, model)
+        except Exception:  # reported by the first turn instead
+            log.debug("provider warm-up failed", exc_info=True)
+
+    async def aclose(self) -> None:
+        for p in self._built.values():
+            await p.aclose()
+
+
+@dataclass
+class AgentDeps:
+    """What a turn needs, built once by the server."""
+
+    cfg: Config
+    store: Store
+    tools: ToolRegistry
+    providers: ProviderPool
+    budget: Budget
+    approvals: ApprovalBroker
+
+
+@dataclass
+class TurnContext:
+    """The turn being run: its input row, whether a person can answer approvals, and the
+    sink for its events."""
+
+    input: Row
+    interactive: bool
+    emit: Emit
+    usage: dict[str, Any] = field(
+        default_factory=lambda: {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "cost_usd": 0.0,
+            "llm_calls": 0,
+        }
+    )
+
+    @property
+    def turn_id(self) -> str:
+        return str(self.input["id"])
+
+    @property
+    def session_id(self) -> str:
+        return str(self.input["session_id"])
+
+    @property
+    def origin(self) -> str:
+        if self.input["message_type"] == "scheduled_task":
+            return "task"
+        if self.input["message_type"] == "heartbeat":
+            return "heartbeat"
+        return "chat"
+
+    def event(self, kind: str, **data: Any) -> None:
+        self.emit(TurnEvent(kind, self.turn_id, self.session_id, data))
+
+
+class TurnFailed(PulseError):
+    """The turn ends with an error row; ``code`` is the TurnError code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def text_of(row: Row) -> str:
+    """The text of a messages row's content (``{"text": ...}``), or its JSON."""
+    content = row.get("content")
+    if isinstance(content, dict):
+        if isinstance(content.get("text"), str):
+            return str(content["text"])
+        if isinstance(content.get("prompt"), str):
+            return str(content["prompt"])
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+
+
+def redact(args: dict[str, Any]) -> dict[str, Any]:
+    """Arguments for tool_logs: secret-looking keys masked, long strings shortened."""
+    out: dict[str, Any] = {}
+    for k, v in args.items():
+        if any(w in k.lower() for w in SECRET_WORDS):
+            out[k] = "***"
+        elif isinstance(v, str) and len(v) > PREVIEW_CHARS:
+            out[k] = v[:PREVIEW_CHARS] + f"… [{len(v)} chars]"
+        else:
+            out[k] = v
+    return out
+
+
+class Turn:
+    """Runs one turn. Create per input; ``await run()``."""
+
+    def __init__(self, deps: AgentDeps, ctx: TurnContext) -> None:
+        self.d = deps
+        self.ctx = ctx
+
+    async def run(self) -> None:
+        """Run the turn to its end row. Cancellation propagates (the caller decides
+        whether a cancelled turn gets an error row)."""
+        try:
+            text, iterations = await self._loop()
+        except TurnFailed as e:
+            await self.finish_error(e.code, e.message)
+            return
+        except ResourceExhausted as e:
+            await self._budget_refused(e)
+            return
+        except ProviderError as e:
+            await self.finish_error("provider_error", e.message)
+            return
+        except asyncio.CancelledError:
+            raise
+        except PulseError as e:
+            await self.finish_error("internal", e.message)
+            return
+        except Exception as e:  # a bug: answer visibly, log the traceback
+            log.exception("turn %s failed", self.ctx.turn_id)
+            await self.finish_error("internal", f"internal error: {type(e).__name__}: {e}")
+            return
+        row = (
+            await self.d.store.append(
+                "messages",
+                [
+                    {
+                        "source": "agent",
+                        "target": self.ctx.input["source"],
+                        "session_id": self.ctx.session_id,
+                        "message_type": "agent_response",
+                        "content": {"text": text, "usage": self.ctx.usage, "iterations": iterations},
+                        "user_id": self.ctx.input["user_id"],
+                        "reply_to": self.ctx.turn_id,
+                    }
+                ],
+                durable=True,
+            )
+        )[0]
+        self.ctx.event(
+            "final", message_id=row["id"], text=text, usage=dict(self.ctx.usage), iterations=iterations
+        )
+
+    async def finish_error(self, code: str, message: str) -> None:
+        """Append the error row answering the input and emit the error event."""
+        row = (
+            await self.d.store.append(
+                "messages",
+                [
+                    {
+                        "source": "agent",
+                        "target": self.ctx.input["source"],
+                        "session_id": self.ctx.session_id,
+                        "message_type": "error",
+                        "content": {"code": code, "text": message},
+                        "user_id": self.ctx.input["user_id"],
+                        "reply_to": self.ctx.turn_id,
+                    }
+                ],
+                durable=True,
+            )
+        )[0]
+        self.ctx.event("error", message_id=row["id"], code=code, message=message)
+
+    async def _budget_refused(self, e: ResourceExhausted) -> None:
+        await self.d.store.append(
+            "events",
+            [
+                {
+                    "event_type": "budget_exceeded",
+                    "source": "agent",
+                    "severity": "warning",
+                    "payload": {
+                        "session_id": self.ctx.session_id,
+                        "turn_id": self.ctx.turn_id,
+                        "origin": self.ctx.origin,
+                        "daily_usd": self.d.budget.daily_usd,
+                        "message": e.message,
+                    },
+                    "tags": ["budget", "cost"],
+                }
+            ],
+        )
+        await self.finish_error("budget_exceeded", e.message)
+
+    async def _context(self) -> list[ChatMessage]:
+        """Earlier user/agent messages of the session (before this input), then the input
+        itself, which is taken from memory rather than re-read from the store."""
+        n = self.d.cfg.agent.history_messages
+        rows = []
+        if n > 0:
+            filters = make_filters(MESSAGES, [("session_id", "eq", self.ctx.session_id)])
+            recent = await self.d.store.query("messages", filters, order="desc", limit=n * 3 + 10)
+            rows = [
+                r for r in recent if r.seq < self.ctx.input.seq and r["message_type"] in CONTEXT_TYPES
+            ][:n]
+            rows.reverse()
+        msgs: list[ChatMessage] = []
+        for r in rows:
+            role = "assistant" if r["message_type"] == "agent_response" else "user"
+            msgs.append(ChatMessage(role, text_of(r)))
+        msgs.append(ChatMessage("user", text_of(self.ctx.input)))
+        return _merge_roles(msgs)
+
+    async def _loop(self) -> tuple[str, int]:
+        problem = self.d.providers.problem()
+        if problem:
+            raise TurnFailed("no_provider", problem)
+        messages = await self._context()
+        specs = self.d.tools.specs()
+        system = build_system_prompt(
+            self.d.cfg.agent.name,
+            specs,
+            self.ctx.session_id,
+            str(self.ctx.input["source"]),
+            self.d.cfg.agent.instructions,
+        )
+        max_iter = self.d.cfg.agent.max_iterations
+        for iteration in range(1, max_iter + 1):
+            request = LLMRequest(system, messages, specs, self.d.cfg.agent.max_tokens)
+            resp = await self._call(request)
+            if not resp.tool_calls:
+                return resp.text, iteration
+            messages.append(ChatMessage("assistant", resp.text, tool_calls=list(resp.tool_calls)))
+            for call in resp.tool_calls:
+                output, is_error = await self._tool(call)
+                messages.append(
+                    ChatMessage("tool", output, tool_call_id=call.id, tool_name=call.name, is_error=is_error)
+                )
+        raise TurnFailed(
+            "max_iterations",
+            f"stopped after {max_iter} LLM calls without a final answer "
+            "(raise [agent] max_iterations to allow longer tool chains)",
+        )
+
+    async def _call(self, request: LLMRequest) -> LLMResponse:
+        """One LLM call through the provider chain; one llm_logs row per attempt."""
+        chain = self.d.providers.chain()
+        last: ProviderError | None = None
+        for i, (name, model) in enumerate(chain):
+            await self.d.budget.check()
+            started = time.monotonic()
+            delivered = False
+
+            async def on_delta(text: str) -> None:
+                nonlocal delivered
+                delivered = True
+                self.ctx.event("delta", text=text)
+
+            try:
+                provider = await self.d.providers.get(name, model)
+                resp = await provider.stream(request, on_delta)
+            except ProviderError as e:
+                e.partial = e.partial or delivered
+                await self._log_call(name, model, request, None, e, started)
+                last = e
+                if e.retryable and not e.partial and i + 1 < len(chain):
+                    log.warning("provider %s failed (%s); trying fallback %s", name, e.kind, chain[i + 1][0])
+                    continue
+                raise
+            await self._log_call(name, model, request, resp, None, started)
+            return resp
+        assert last is not None
+        raise last
+
+    async def _log_call(
+        self,
+        provider: str,
+        model: str,
+        request: LLMRequest,
+        resp: LLMResponse | None,
+        err: ProviderError | None,
+        started: float,
+    ) -> None:
+        usage = resp.usage if resp else None
+        cost = pricing.estimate_cost(provider, model, usage) if usage else 0.0
+        if usage:
+            u = self.ctx.usage
+            u["input_tokens"] += usage.input_tokens
+            u["output_tokens"] += usage.output_tokens
+            u["cache_read_tokens"] += usage.cache_read_tokens
+            u["cache_write_tokens"] += usage.cache_write_tokens
+            u["cost_usd"] += cost
+        self.ctx.usage["llm_calls"] += 1
+        self.d.budget.record(cost)
+        last_user = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
+        status = "success"
+        if err is not None:
+            status = {"rate_limited": "rate_limited", "timeout": "timeout"}.get(err.kind, "error")
+        await self.d.store.append(
+            "llm_logs",
+            [
+                {
+                    "session_id": self.ctx.session_id,
+                    "turn_id": self.ctx.turn_id,
+                    "model": (resp.model if resp and resp.model else model),
+                    "provider": provider,
+                    "origin": self.ctx.origin,
+                    "input_tokens": usage.input_tokens if usage else 0,
+                    "output_tokens": usage.output_tokens if usage else 0,
+                    "cache_read_tokens": usage.cache_read_tokens if usage else 0,
+                    "cache_write_tokens": usage.cache_write_tokens if usage else 0,
+                    "total_tokens": (
+                        usage.input_tokens + usage.output_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+                        if usage
+                        else 0
+                    ),
+                    "estimated_cost_usd": cost,
+                    "latency_ms": resp.latency_ms if resp else int((time.monotonic() - started) * 1000),
+                    "time_to_first_token_ms": resp.time_to_first_token_ms if resp else 0,
+                    "system_prompt_hash": hashlib.sha256(request.system.encode()).hexdigest(),
+                    "user_message_preview": last_user[:PREVIEW_CHARS],
+                    "assistant_response_preview": (resp.text[:PREVIEW_CHARS] if resp else ""),
+                    "tools_called": [c.name for c in resp.tool_calls] if resp else [],
+                    "tool_call_count": len(resp.tool_calls) if resp else 0,
+                    "status": status,
+                    "error_message": err.message if err else "",
+                }
+            ],
+        )
+
+    async def _tool(self, call: ToolCall) -> tuple[str, bool]:
+        """Run one tool call under its policy; returns (text for the model, is_error)."""
+        ctx = self.ctx
+        args_json = json.dumps(call.arguments, ensure_ascii=False)
+        ctx.event("tool_call", call_id=call.id, name=call.name, arguments_json=args_json)
+        await self.d.store.append(
+            "messages",
+            [
+                {
+                    "source": "agent",
+                    "target": "tool:" + call.name,
+                    "session_id": ctx.session_id,
+                    "message_type": "tool_call",
+                    "content": {"call_id": call.id, "name": call.name, "arguments": redact(call.arguments)},
+                    "reply_to": ctx.turn_id,
+                }
+            ],
+        )
+        started = time.monotonic()
+        tool = self.d.tools.get(call.name)
+        policy = self.d.tools.policy(call.name)
+        approval = "allow"
+        status = "ok"
+        if tool is None:
+            status, text = "error", f"unknown tool {call.name!r}"
+        elif call.arguments_error:
+            status, text = "error", f"invalid arguments: {call.arguments_error}"
+        elif policy == "deny":
+            approval, status, text = "deny", "denied", f"tool {call.name} is disabled by policy"
+        else:
+            if policy == "ask":
+                approval = await self._ask(call, args_json)
+            if approval in ("denied", "timeout"):
+                status = "denied"
+                text = (
+                    f"the user did not approve {call.name}"
+                    if approval == "denied"
+                    else f"no approval for {call.name} arrived in time; not run"
+                )
+            else:
+                status, text = await self._execute(tool, call)
+        duration_ms = (time.monotonic() - started) * 1000
+        if len(text) > MAX_TOOL_RESULT_CHARS:
+            text = text[:MAX_TOOL_RESULT_CHARS] + f"\n[cut: {len(text)} characters in all]"
+        preview = text[:RESULT_PREVIEW_CHARS]
+        await self.d.store.append(
+            "tool_logs",
+            [
+                {
+                    "session_id": ctx.session_id,
+                    "turn_id": ctx.turn_id,
+                    "call_id": call.id,
+                    "tool": call.name,
+                    "arguments": redact(call.arguments),
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "result_preview": preview,
+                    "approval": approval,
+                    "error_message": text[:RESULT_PREVIEW_CHARS] if status != "ok" else "",
+                }
+            ],
+        )
+        await self.d.store.append(
+            "messages",
+            [
+                {
+                    "source": "tool:" + call.name,
+                    "target": "agent",
+                    "session_id": ctx.session_id,
+                    "message_type": "tool_result",
+                    "content": {"call_id": call.id, "name": call.name, "status": status, "text": preview},
+                    "reply_to": ctx.turn_id,
+                }
+            ],
+        )
+        ctx.event(
+            "tool_result", call_id=call.id, name=call.name, status=status, preview=preview, duration_ms=duration_ms
+        )
+        return text, status != "ok"
+
+    async def _ask(self, call: ToolCall, args_json: str) -> str:
+        if not self.ctx.interactive:
+            return "denied"
+        timeout = self.d.cfg.tools.approval_timeout_s
+        rid, fut = self.d.approvals.open()
+        self.ctx.event(
+            "approval_request", request_id=rid, tool=call.name, arguments_json=args_json, timeout_s=timeout
+        )
+        return await self.d.approvals.wait(rid, fut, timeout)
+
+    async def _execute(self, tool: Any, call: ToolCall) -> tuple[str, str]:
+        try:
+            out = await asyncio.wait_for(tool.execute(call.arguments), self.d.cfg.tools.tool_timeout_s)
+        except TimeoutError:
+            return "timeout", f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s"
+        except ToolFailure as e:
+            return "error", str(e)
+        except Exception as e:
+            log.exception("tool %s crashed", call.name)
+            return "error", f"{call.name} failed: {type(e).__name__}: {e}"
+        return ("error" if out.is_error else "ok"), out.text
+
+
+def _merge_roles(msgs: list[ChatMessage]) -> list[ChatMessage]:
+    """Join consecutive user (or assistant) text messages: providers want alternation,
+    and a crash can leave two user messages in a row."""
+    out: list[ChatMessage] = []
+    for m in msgs:
+        if out and out[-1].role == m.role and m.role in ("user", "assistant") and not out[-1].tool_calls:
+            out[-1] = ChatMessage(m.role, out[-1].text + "\n\n" + m.text)
+        else:
+            out.append(m)
+    return out
+

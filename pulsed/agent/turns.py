@@ -1,0 +1,220 @@
+"""Turn scheduling: in order within a session, in parallel across sessions (bounded),
+cancellable, with a graceful shutdown and recovery of unanswered inputs after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pulsed.agent.events import TurnEvent
+from pulsed.agent.loop import AgentDeps, Turn, TurnContext
+from pulsed.errors import Unavailable
+from pulsed.store.base import Row, parse_iso, to_iso
+
+log = logging.getLogger("pulsed.turns")
+
+
+@dataclass(eq=False)
+class PendingTurn:
+    """A submitted turn and the queues of the clients watching it."""
+
+    input: Row
+    interactive: bool
+    listeners: list[asyncio.Queue[TurnEvent]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    cancelled_by_user: bool = False
+    done: bool = False
+
+    @property
+    def id(self) -> str:
+        return str(self.input["id"])
+
+    @property
+    def session_id(self) -> str:
+        return str(self.input["session_id"])
+
+    def emit(self, ev: TurnEvent) -> None:
+        for q in self.listeners:
+            q.put_nowait(ev)
+
+
+class TurnManager:
+    """Runs turns. ``submit`` queues one behind its session's earlier turns; at most
+    ``[agent] max_concurrent_turns`` run at once."""
+
+    def __init__(self, deps: AgentDeps) -> None:
+        self.deps = deps
+        self._sem = asyncio.Semaphore(deps.cfg.agent.max_concurrent_turns)
+        self._queues: dict[str, deque[PendingTurn]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._turns: dict[str, PendingTurn] = {}
+        self._running: set[PendingTurn] = set()
+        self._closing = False
+
+    @property
+    def active(self) -> int:
+        return len(self._running)
+
+    @property
+    def queued(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def queued_behind(self, session_id: str) -> int:
+        q = self._queues.get(session_id)
+        return len(q) if q else 0
+
+    def submit(self, input_row: Row, interactive: bool = False) -> PendingTurn:
+        """Queue a turn for ``input_row`` (already stored). Returns the pending turn;
+        attach a listener queue before awaiting anything to see all its events.
+
+        Raises:
+            Unavailable: the daemon is shutting down.
+        """
+        if self._closing:
+            raise Unavailable("pulsed is shutting down; the message is stored and will be answered after restart")
+        turn = PendingTurn(input_row, interactive)
+        self._turns[turn.id] = turn
+        self._queues.setdefault(turn.session_id, deque()).append(turn)
+        if turn.session_id not in self._workers:
+            self._workers[turn.session_id] = asyncio.create_task(
+                self._session_worker(turn.session_id), name=f"session:{turn.session_id}"
+            )
+        return turn
+
+    def listen(self, turn: PendingTurn) -> asyncio.Queue[TurnEvent]:
+        q: asyncio.Queue[TurnEvent] = asyncio.Queue()
+        turn.listeners.append(q)
+        return q
+
+    def unlisten(self, turn: PendingTurn, q: asyncio.Queue[TurnEvent]) -> None:
+        if q in turn.listeners:
+            turn.listeners.remove(q)
+
+    async def _session_worker(self, session_id: str) -> None:
+        q = self._queues[session_id]
+        try:
+            while q and not self._closing:
+                async with self._sem:
+                    if self._closing or not q:
+                        break
+                    turn = q.popleft()
+                    await self._run(turn)
+        finally:
+            self._workers.pop(session_id, None)
+            if not q:
+                self._queues.pop(session_id, None)
+
+    async def _run(self, turn: PendingTurn) -> None:
+        ctx = TurnContext(turn.input, turn.interactive, turn.emit)
+        runner = Turn(self.deps, ctx)
+        turn.task = asyncio.create_task(runner.run(), name=f"turn:{turn.id}")
+        self._running.add(turn)
+        try:
+            await asyncio.wait([turn.task])
+            if turn.task.cancelled():
+                if turn.cancelled_by_user:
+                    await runner.finish_error("cancelled", "the turn was cancelled")
+                else:
+                    # Shutdown: leave no answer, so the next start resumes it.
+                    turn.emit(
+                        TurnEvent(
+                            "error",
+                            turn.id,
+                            turn.session_id,
+                            {"code": "shutdown", "message": "pulsed stopped; the turn resumes when it starts again"},
+                        )
+                    )
+            elif turn.task.exception() is not None:
+                log.error("turn %s crashed", turn.id, exc_info=turn.task.exception())
+        finally:
+            turn.done = True
+            self._running.discard(turn)
+            self._turns.pop(turn.id, None)
+
+    async def cancel(self, turn_id: str) -> bool:
+        """Cancel a queued or running turn; it ends with a ``cancelled`` error row.
+        False when no such turn is pending."""
+        turn = self._turns.get(turn_id)
+        if turn is None or turn.done:
+            return False
+        turn.cancelled_by_user = True
+        if turn.task is not None:
+            turn.task.cancel()
+            return True
+        q = self._queues.get(turn.session_id)
+        if q and turn in q:
+            q.remove(turn)
+        self._turns.pop(turn_id, None)
+        ctx = TurnContext(turn.input, False, turn.emit)
+        await Turn(self.deps, ctx).finish_error("cancelled", "the turn was cancelled before it started")
+        return True
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Stop taking turns; let running ones finish for up to ``grace_s`` seconds,
+        then cancel them, leaving them (and queued ones) unanswered for recovery."""
+        self._closing = True
+        tasks = [t.task for t in self._running if t.task is not None]
+        if tasks:
+            log.info("waiting up to %.1f s for %d running turn(s)", grace_s, len(tasks))
+            _, pending = await asyncio.wait(tasks, timeout=grace_s)
+            for t in pending:
+                t.cancel()
+            if pending:
+                log.warning("cancelled %d turn(s) at shutdown; they resume on next start", len(pending))
+                await asyncio.wait(pending, timeout=2)
+        for turn in [t for q in self._queues.values() for t in q]:
+            turn.emit(
+                TurnEvent(
+                    "error",
+                    turn.id,
+                    turn.session_id,
+                    {"code": "shutdown", "message": "pulsed stopped before this turn ran; it runs after restart"},
+                )
+            )
+        workers = list(self._workers.values())
+        for w in workers:
+            w.cancel()
+        if workers:
+            await asyncio.wait(workers, timeout=2)
+
+    async def recover(self, now: datetime | None = None) -> tuple[int, int]:
+        """Answer what a crash left unanswered: inputs younger than
+        ``[agent] recover_max_age_s`` run again; older ones get an error row.
+        Returns (resumed, failed)."""
+        now = now or datetime.now(UTC)
+        store = self.deps.store
+        max_age = timedelta(seconds=self.deps.cfg.agent.recover_max_age_s)
+        rows = await store.unanswered(since=to_iso(now - timedelta(days=30)))
+        resumed = failed = 0
+        for row in rows:
+            age = now - parse_iso(str(row["timestamp"]))
+            if age > max_age:
+                ctx = TurnContext(row, False, lambda ev: None)
+                await Turn(self.deps, ctx).finish_error(
+                    "interrupted",
+                    f"pulsed stopped before answering this message ({int(age.total_seconds())} s ago); "
+                    "send it again if it still matters",
+                )
+                failed += 1
+            else:
+                self.submit(row, interactive=False)
+                resumed += 1
+        if rows:
+            await store.append(
+                "events",
+                [
+                    {
+                        "event_type": "turns_recovered",
+                        "source": "pulsed",
+                        "severity": "warning",
+                        "payload": {"resumed": resumed, "failed": failed, "ids": [r["id"] for r in rows][:100]},
+                        "tags": ["recovery"],
+                    }
+                ],
+            )
+            log.warning("recovery: %d unanswered input(s) resumed, %d failed visibly", resumed, failed)
+        return resumed, failed

@@ -1,0 +1,47 @@
+"""Costs: spend and tokens from llm_logs, grouped."""
+
+from __future__ import annotations
+
+import grpc
+
+from pulse.v1 import costs_pb2, costs_pb2_grpc
+from pulsed.api.convert import ms_to_iso
+from pulsed.api.errors import unary
+from pulsed.errors import InvalidArgument
+from pulsed.runtime import Runtime
+from pulsed.store.base import COST_GROUPS, CostBucket
+
+
+def bucket_pb(b: CostBucket) -> costs_pb2.CostBucket:
+    return costs_pb2.CostBucket(
+        key=b.key,
+        requests=b.requests,
+        errors=b.errors,
+        input_tokens=b.input_tokens,
+        output_tokens=b.output_tokens,
+        cache_read_tokens=b.cache_read_tokens,
+        cache_write_tokens=b.cache_write_tokens,
+        cost_usd=b.cost_usd,
+        avg_latency_ms=b.avg_latency_ms,
+    )
+
+
+class CostsServicer(costs_pb2_grpc.CostsServicer):
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    @unary
+    async def Summary(
+        self, request: costs_pb2.CostSummaryRequest, context: grpc.aio.ServicerContext
+    ) -> costs_pb2.CostSummaryResponse:
+        if request.by and request.by not in COST_GROUPS:
+            raise InvalidArgument(f"cannot group costs by {request.by!r} (choose: {', '.join(COST_GROUPS)})")
+        summary = await self.rt.store.cost_summary(
+            since=ms_to_iso(request.since_ms), until=ms_to_iso(request.until_ms), by=request.by
+        )
+        return costs_pb2.CostSummaryResponse(
+            total=bucket_pb(summary.total),
+            buckets=[bucket_pb(b) for b in summary.buckets],
+            budget_daily_usd=self.rt.cfg.budget.daily_usd,
+            spent_today_usd=await self.rt.deps.budget.spent_today(),
+        )

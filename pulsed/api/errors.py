@@ -1,0 +1,86 @@
+"""The one place where daemon errors become gRPC status codes.
+
+Servicer methods are wrapped with ``unary`` or ``server_stream``: a ``PulseError``
+aborts the call with its mapped code and message; anything else is logged with its
+traceback and reported as INTERNAL without internals.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from pulsed import errors
+
+log = logging.getLogger("pulsed.api")
+
+CODES: dict[type[errors.PulseError], grpc.StatusCode] = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.StoreError: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def status_for(exc: BaseException) -> grpc.StatusCode:
+    """The status code for ``exc`` (its nearest mapped base class; INTERNAL otherwise)."""
+    for cls in type(exc).__mro__:
+        if cls in CODES:
+            return CODES[cls]
+    return grpc.StatusCode.INTERNAL
+
+
+def _report(exc: Exception, method: str) -> tuple[grpc.StatusCode, str]:
+    if isinstance(exc, errors.PulseError):
+        code = status_for(exc)
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL):
+            log.warning("%s: %s", method, exc.message)
+        return code, exc.message
+    log.exception("%s failed", method)
+    return grpc.StatusCode.INTERNAL, f"internal error in {method}; see the pulsed log"
+
+
+R = TypeVar("R")
+
+
+def unary(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
+    """Wrap a unary servicer method with the error mapping."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
+        try:
+            return await fn(self, request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            code, message = _report(exc, fn.__qualname__)
+        await context.abort(code, message)
+        raise AssertionError("unreachable")  # abort raises
+
+    return wrapper
+
+
+def server_stream(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIterator[R]]:
+    """Wrap a server-streaming servicer method with the error mapping."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[R]:
+        try:
+            async for item in fn(self, request, context):
+                yield item
+            return
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            code, message = _report(exc, fn.__qualname__)
+        await context.abort(code, message)
+
+    return wrapper

@@ -1,0 +1,25 @@
+"""What the servicers share: the parts of a running daemon, built once by the server."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from pulsed.agent.loop import AgentDeps
+from pulsed.agent.turns import TurnManager
+from pulsed.config import Config
+from pulsed.store.base import Store
+from pulsed.tasks import TaskBook
+
+
+@dataclass
+class Runtime:
+    """The running daemon's parts. ``socket`` is the path it listens on."""
+
+    cfg: Config
+    store: Store
+    deps: AgentDeps
+    turns: TurnManager
+    tasks: TaskBook
+    socket: str
+    started: float = field(default_factory=time.monotonic)

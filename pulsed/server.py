@@ -1,0 +1,255 @@
+"""The daemon's lifecycle: lock, open the store, recover, serve gRPC, stop gracefully.
+
+On SIGTERM or SIGINT the server stops accepting calls, lets running turns finish for up
+to ``[server] shutdown_grace_s`` seconds, then cancels what is left (those turns stay
+unanswered in the store and resume at the next start). A second signal forces exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from pulse.v1 import (
+    chat_pb2,
+    chat_pb2_grpc,
+    costs_pb2,
+    costs_pb2_grpc,
+    streams_pb2,
+    streams_pb2_grpc,
+    system_pb2,
+    system_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
+from pulsed import __version__
+from pulsed.agent.approvals import ApprovalBroker
+from pulsed.agent.budget import Budget
+from pulsed.agent.loop import AgentDeps, ProviderPool
+from pulsed.agent.turns import TurnManager
+from pulsed.api.chat import ChatServicer
+from pulsed.api.costs import CostsServicer
+from pulsed.api.streams import StreamsServicer
+from pulsed.api.system import SystemServicer
+from pulsed.api.tasks import TasksServicer
+from pulsed.config import Config
+from pulsed.errors import FailedPrecondition
+from pulsed.runtime import Runtime
+from pulsed.store.factory import make_store
+from pulsed.tasks import TaskBook
+from pulsed.tools.builtin import builtin_tools
+
+log = logging.getLogger("pulsed.server")
+
+SERVICES = [
+    chat_pb2.DESCRIPTOR.services_by_name["Chat"].full_name,
+    streams_pb2.DESCRIPTOR.services_by_name["Streams"].full_name,
+    tasks_pb2.DESCRIPTOR.services_by_name["Tasks"].full_name,
+    costs_pb2.DESCRIPTOR.services_by_name["Costs"].full_name,
+    system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
+]
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class PidLock:
+    """An exclusive ``flock`` on a file holding our pid. grpc unlinks and rebinds a
+    socket path silently, so this is what keeps a second daemon off a live socket."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, what: str) -> None:
+        """Raises FailedPrecondition naming the pid that holds the lock."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                pid = os.read(fd, 32).decode().strip() or "?"
+            finally:
+                os.close(fd)
+            raise FailedPrecondition(f"another pulsed (pid {pid}) is already serving {what}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(self._fd)
+            self._fd = None
+
+
+def prepare_socket_dir(sock: Path) -> None:
+    """Create the socket's directory private (0700) if missing; refuse a path too long
+    for a Unix socket.
+
+    Raises:
+        FailedPrecondition: the path cannot hold a socket.
+    """
+    if len(str(sock).encode()) > 100:
+        raise FailedPrecondition(f"socket path {sock} is too long for a Unix socket (over 100 bytes)")
+    if not sock.parent.exists():
+        sock.parent.mkdir(parents=True, mode=0o700)
+    if sock.exists() and not sock.is_socket():
+        raise FailedPrecondition(f"{sock} exists and is not a socket; refusing to replace it")
+
+
+class Server:
+    """One daemon: ``await Server(cfg).serve()`` runs until a signal or ``stop()``."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.socket = cfg.socket_path
+        self._stop = asyncio.Event()
+        self._signals = 0
+        self.ready = asyncio.Event()
+
+    def stop(self) -> None:
+        """Begin a graceful stop."""
+        self._stop.set()
+
+    def _on_signal(self, signame: str) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info("%s received: stopping (send it again to force)", signame)
+            self._stop.set()
+        else:
+            log.warning("%s received again: exiting now", signame)
+            os._exit(130)
+
+    async def serve(self) -> None:
+        """Run until stopped.
+
+        Raises:
+            FailedPrecondition: another daemon holds the socket or data dir.
+            ConfigError, StoreError: the store cannot be opened.
+        """
+        cfg = self.cfg
+        data = cfg.data_path
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        prepare_socket_dir(self.socket)
+        sock_lock = PidLock(self.socket.with_name(self.socket.name + ".lock"))
+        data_lock = PidLock(data / "pulsed.lock")
+        sock_lock.acquire(str(self.socket))
+        try:
+            data_lock.acquire(f"data dir {data}")
+        except BaseException:
+            sock_lock.release()
+            raise
+        try:
+            await self._serve_locked()
+        finally:
+            with contextlib.suppress(OSError):
+                if self.socket.is_socket():
+                    self.socket.unlink()
+            data_lock.release()
+            sock_lock.release()
+
+    async def _serve_locked(self) -> None:
+        cfg = self.cfg
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._on_signal, sig.name)
+        store = make_store(cfg)
+        await store.open()
+        providers = ProviderPool(cfg)
+        try:
+            deps = AgentDeps(
+                cfg=cfg,
+                store=store,
+                tools=builtin_tools(cfg),
+                providers=providers,
+                budget=Budget(store, cfg.budget.daily_usd),
+                approvals=ApprovalBroker(),
+            )
+            turns = TurnManager(deps)
+            rt = Runtime(cfg, store, deps, turns, TaskBook(store), str(self.socket))
+            await turns.recover()
+
+            server = grpc.aio.server(
+                options=[
+                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ]
+            )
+            chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(rt), server)
+            streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(rt), server)
+            tasks_pb2_grpc.add_TasksServicer_to_server(TasksServicer(rt), server)
+            costs_pb2_grpc.add_CostsServicer_to_server(CostsServicer(rt), server)
+            system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(rt), server)
+            health_servicer = health.aio.HealthServicer()
+            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+            reflection.enable_server_reflection([*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+
+            old_umask = os.umask(0o177)
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    self.socket.unlink()  # stale: we hold the lock, so no live daemon owns it
+                server.add_insecure_port(f"unix:{self.socket}")
+                await server.start()
+            finally:
+                os.umask(old_umask)
+            os.chmod(self.socket, 0o600)
+            for name in ["", *SERVICES]:
+                await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await store.append(
+                "events",
+                [
+                    {
+                        "event_type": "daemon_started",
+                        "source": "pulsed",
+                        "severity": "info",
+                        "payload": {"pid": os.getpid(), "version": __version__, "socket": str(self.socket)},
+                        "tags": ["lifecycle"],
+                    }
+                ],
+            )
+            problem = providers.problem()
+            if problem:
+                log.warning("no usable LLM provider: %s", problem)
+            log.info(
+                "pulsed %s serving on %s (store %s at %s, provider %s)",
+                __version__,
+                self.socket,
+                store.backend,
+                cfg.data_path,
+                "/".join(providers.chain()[0]),
+            )
+            warm = asyncio.create_task(providers.warm())
+            self.ready.set()
+            await self._stop.wait()
+
+            log.info("stopping: no new calls; running turns get %.0f s", cfg.server.shutdown_grace_s)
+            warm.cancel()
+            await health_servicer.enter_graceful_shutdown()
+            grace = cfg.server.shutdown_grace_s
+            await asyncio.gather(turns.shutdown(grace), server.stop(grace + 1))
+            await store.append(
+                "events",
+                [
+                    {
+                        "event_type": "daemon_stopped",
+                        "source": "pulsed",
+                        "severity": "info",
+                        "payload": {"pid": os.getpid()},
+                        "tags": ["lifecycle"],
+                    }
+                ],
+            )
+        finally:
+            await providers.aclose()
+            await store.close()
+        log.info("stopped")

@@ -1,0 +1,74 @@
+"""The tool interface and registry.
+
+A tool has a name, a description and a JSON Schema of its arguments (what the model
+sees), a default policy (allow | ask | deny), and ``execute``. Failures a model can
+act on are returned as ``ToolOutput(is_error=True)``, not raised.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from pulsed.providers.base import ToolSpec
+
+
+@dataclass(slots=True)
+class ToolOutput:
+    """What a tool returns to the model: text, and whether it is an error."""
+
+    text: str
+    is_error: bool = False
+
+
+class ToolFailure(Exception):
+    """Raised inside a tool for a failure the model should see as an error result."""
+
+
+class Tool(ABC):
+    """One tool. Subclasses set the class attributes and implement ``execute``."""
+
+    name: str = ""
+    description: str = ""
+    parameters: dict[str, Any] = {"type": "object", "properties": {}}
+    default_policy: str = "allow"
+    """allow | ask | deny when [tools.policy] does not name the tool."""
+
+    def spec(self) -> ToolSpec:
+        """The tool as the model sees it."""
+        return ToolSpec(self.name, self.description, self.parameters)
+
+    @abstractmethod
+    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+        """Run the tool with the model's arguments.
+
+        Raises:
+            ToolFailure: the call failed in a way the model should be told about.
+        """
+
+
+class ToolRegistry:
+    """The tools available to the agent, by name, with their effective policies."""
+
+    def __init__(self, tools: list[Tool], policy: dict[str, str] | None = None) -> None:
+        self._tools = {t.name: t for t in tools}
+        self._policy = dict(policy or {})
+
+    def get(self, name: str) -> Tool | None:
+        """The named tool, or None."""
+        return self._tools.get(name)
+
+    def policy(self, name: str) -> str:
+        """allow | ask | deny for the named tool (config first, then the tool's default)."""
+        if name in self._policy:
+            return self._policy[name]
+        tool = self._tools.get(name)
+        return tool.default_policy if tool else "deny"
+
+    def specs(self) -> list[ToolSpec]:
+        """Specs of every tool whose policy is not deny, sorted by name."""
+        return [t.spec() for n, t in sorted(self._tools.items()) if self.policy(n) != "deny"]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._tools.values())
