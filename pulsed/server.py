@@ -38,6 +38,7 @@ from pulsed.agent.loop import AgentDeps, ProviderPool
 from pulsed.agent.turns import TurnManager
 from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
+from pulsed.api.errors import DecodeGuard
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
 from pulsed.api.tasks import TasksServicer
@@ -180,6 +181,7 @@ class Server:
             await turns.recover()
 
             server = grpc.aio.server(
+                interceptors=[DecodeGuard()],
                 options=[
                     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -39,7 +39,7 @@ log = logging.getLogger("pulsed.agent")
 
 Emit = Callable[[TurnEvent], None]
 
-CONTEXT_TYPES = ("user_input", "agent_response", "scheduled_task")
+INPUT_TYPES = ("user_input", "scheduled_task")
 PREVIEW_CHARS = 200
 RESULT_PREVIEW_CHARS = 500
 MAX_TOOL_RESULT_CHARS = 50_000
@@ -263,21 +263,29 @@ class Turn:
         await self.finish_error("budget_exceeded", e.message)
 
     async def _context(self) -> list[ChatMessage]:
-        """Earlier user/agent messages of the session (before this input), then the input
-        itself, which is taken from memory rather than re-read from the store."""
+        """Earlier exchanges of the session (each input before this one, followed by its
+        answer, which may have been stored after this input was queued), then the input
+        itself, taken from memory rather than re-read from the store."""
         n = self.d.cfg.agent.history_messages
-        rows = []
+        msgs: list[ChatMessage] = []
         if n > 0:
             filters = make_filters(MESSAGES, [("session_id", "eq", self.ctx.session_id)])
-            recent = await self.d.store.query("messages", filters, order="desc", limit=n * 3 + 10)
-            rows = [
-                r for r in recent if r.seq < self.ctx.input.seq and r["message_type"] in CONTEXT_TYPES
-            ][:n]
-            rows.reverse()
-        msgs: list[ChatMessage] = []
-        for r in rows:
-            role = "assistant" if r["message_type"] == "agent_response" else "user"
-            msgs.append(ChatMessage(role, text_of(r)))
+            recent = await self.d.store.query("messages", filters, order="desc", limit=n * 4 + 20)
+            answers = {
+                str(r["reply_to"]): r for r in recent if r["message_type"] == "agent_response" and r["reply_to"]
+            }
+            inputs = sorted(
+                (r for r in recent if r["message_type"] in INPUT_TYPES and r.seq < self.ctx.input.seq),
+                key=lambda r: r.seq,
+            )
+            for r in inputs:
+                msgs.append(ChatMessage("user", text_of(r)))
+                answer = answers.get(str(r["id"]))
+                if answer is not None:
+                    msgs.append(ChatMessage("assistant", text_of(answer)))
+            msgs = msgs[-n:]
+            while msgs and msgs[0].role != "user":
+                msgs.pop(0)
         msgs.append(ChatMessage("user", text_of(self.ctx.input)))
         return _merge_roles(msgs)
 

@@ -84,3 +84,47 @@ def server_stream(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIte
         await context.abort(code, message)
 
     return wrapper
+
+
+class DecodeGuard(grpc.aio.ServerInterceptor):
+    """Answers a request whose bytes do not parse as its message with INVALID_ARGUMENT
+    (grpc itself would say UNKNOWN). Applies to unary-request methods of ``pulse.v1``."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or not details.method.startswith("/pulse.v1."):
+            return handler
+        if handler.request_streaming or handler.request_deserializer is None:
+            return handler
+        parse = handler.request_deserializer
+        method = details.method
+
+        async def decode(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return parse(raw)
+            except Exception as exc:  # DecodeError and friends
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"malformed request for {method}: {exc}"
+                )
+
+        if handler.response_streaming:
+            inner_stream = handler.unary_stream
+
+            async def stream_behavior(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                request = await decode(raw, context)
+                async for item in inner_stream(request, context):
+                    yield item
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream_behavior, response_serializer=handler.response_serializer
+            )
+        inner_unary = handler.unary_unary
+
+        async def unary_behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            return await inner_unary(await decode(raw, context), context)
+
+        return grpc.unary_unary_rpc_method_handler(unary_behavior, response_serializer=handler.response_serializer)
