@@ -121,7 +121,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
                     message_count=s.message_count,
                     first_activity=s.first_activity,
                     last_activity=s.last_activity,
-                    title=s.title,
+                    title=s.title if len(s.title) <= 80 else s.title[:79] + "…",
                 )
                 for s in sessions
             ]

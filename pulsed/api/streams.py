@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
@@ -54,8 +55,9 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
         max_batch = request.max_batch or 500
         if not 1 <= max_batch <= MAX_BATCH:
             raise InvalidArgument(f"max_batch must be between 1 and {MAX_BATCH}")
-        async for batch in self.rt.store.tail(stream.name, checked, start, max_batch):
-            yield streams_pb2.TailResponse(rows=[row_pb(r) for r in batch])
+        async with contextlib.aclosing(self.rt.store.tail(stream.name, checked, start, max_batch)) as tail:
+            async for batch in tail:
+                yield streams_pb2.TailResponse(rows=[row_pb(r) for r in batch])
 
     @unary
     async def Query(

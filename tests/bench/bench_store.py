@@ -1,0 +1,190 @@
+"""The local store's figures: append throughput, tail latency, cost summary over 1M rows."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pulsed.store.base import COST_GROUPS, Row, TailStart, to_iso
+from pulsed.store.local import LocalStore
+from tests.bench.common import Figure, median, percentile
+
+BATCH = 1000
+APPEND_RUNS = 7
+BATCHES_PER_RUN = 20
+TAIL_SAMPLES = 500
+SUMMARY_ROWS = 1_000_000
+SUMMARY_DAYS = 30
+SUMMARY_RUNS = 5
+
+MODELS = [
+    ("claude-sonnet-4-5", "anthropic"),
+    ("claude-haiku-4-5", "anthropic"),
+    ("gpt-4o-mini", "openai"),
+    ("llama3.1:8b", "ollama"),
+]
+ORIGINS = ["chat"] * 6 + ["task"] * 2 + ["heartbeat", "memory", "system"]
+
+
+def llm_row(rng: random.Random, i: int, ts: str) -> dict[str, Any]:
+    """One llm_logs row like the agent writes: chat calls belong to ~20-minute sessions."""
+    model, provider = MODELS[rng.randrange(len(MODELS))]
+    origin = ORIGINS[rng.randrange(len(ORIGINS))]
+    inp, out = rng.randrange(200, 20_000), rng.randrange(10, 2_000)
+    return {
+        "timestamp": ts,
+        "session_id": f"s{i // 500}" if origin == "chat" else "",
+        "turn_id": f"t{i // 4}",
+        "model": model,
+        "provider": provider,
+        "origin": origin,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_read_tokens": inp // 3,
+        "cache_write_tokens": 0,
+        "total_tokens": inp + out,
+        "estimated_cost_usd": (inp * 3 + out * 15) / 1e6,
+        "latency_ms": rng.randrange(300, 9_000),
+        "time_to_first_token_ms": rng.randrange(100, 900),
+        "system_prompt_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "user_message_preview": "What changed in the build since yesterday? " * 4,
+        "assistant_response_preview": "Three commits landed: the store backend, " * 4,
+        "tools_called": ["shell", "read_file"] if i % 3 == 0 else [],
+        "tool_call_count": 2 if i % 3 == 0 else 0,
+        "status": "success" if i % 50 else "error",
+        "error_message": "" if i % 50 else "rate limited",
+    }
+
+
+async def append_throughput(data_dir: Path) -> Figure:
+    rng = random.Random(1)
+    store = LocalStore(data_dir)
+    await store.open()
+    try:
+        rates = []
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        for run in range(APPEND_RUNS):
+            batches = [
+                [
+                    llm_row(rng, i, to_iso(start + timedelta(seconds=run * 10_000 + i)))
+                    for i in range(b * BATCH, (b + 1) * BATCH)
+                ]
+                for b in range(BATCHES_PER_RUN)
+            ]
+            t0 = time.perf_counter()
+            for batch in batches:
+                await store.append("llm_logs", batch)
+            rates.append(BATCH * BATCHES_PER_RUN / (time.perf_counter() - t0))
+    finally:
+        await store.close()
+    return Figure(
+        "store append, llm_logs batches of 1000",
+        median(rates),
+        "rows/s",
+        50_000,
+        better="higher",
+        detail=f"median of {APPEND_RUNS} runs, min {min(rates):.0f} max {max(rates):.0f}",
+    )
+
+
+async def tail_latency(data_dir: Path) -> Figure:
+    store = LocalStore(data_dir)
+    await store.open()
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    got_any = asyncio.Event()
+
+    async def consume() -> None:
+        async for batch in store.tail("messages", start=TailStart.latest()):
+            now = time.perf_counter()
+            for r in batch:
+                t0 = sent.get(r["id"])
+                if t0 is not None:
+                    latencies.append((now - t0) * 1000)
+            got_any.set()
+
+    consumer = asyncio.create_task(consume())
+    try:
+        while not got_any.is_set():  # wait until the tail is live
+            await store.append("messages", [{"session_id": "warmup"}])
+            await asyncio.sleep(0.01)
+        for i in range(TAIL_SAMPLES):
+            mid = f"lat-{i}"
+            sent[mid] = time.perf_counter()
+            await store.append(
+                "messages",
+                [{"id": mid, "session_id": "bench", "message_type": "user_input"}],
+                durable=i % 10 == 0,
+            )
+            await asyncio.sleep(0.002)
+        async with asyncio.timeout(10):
+            while len(latencies) < TAIL_SAMPLES:
+                await asyncio.sleep(0.01)
+    finally:
+        await store.close()
+        await consumer
+    return Figure(
+        "store tail latency append -> consumer, p99",
+        percentile(latencies, 99),
+        "ms",
+        20,
+        detail=f"{TAIL_SAMPLES} single-row appends, p50 {percentile(latencies, 50):.2f} ms",
+    )
+
+
+async def cost_summary(data_dir: Path) -> Figure:
+    rng = random.Random(2)
+    store = LocalStore(data_dir)
+    await store.open()
+    try:
+        start = datetime(2026, 10, 1, tzinfo=UTC)
+        step = timedelta(days=SUMMARY_DAYS) / SUMMARY_ROWS
+        t0 = time.perf_counter()
+        last: list[Row] = []
+        for b in range(0, SUMMARY_ROWS, 5 * BATCH):
+            batch = [llm_row(rng, i, to_iso(start + step * i)) for i in range(b, b + 5 * BATCH)]
+            last = await store.append("llm_logs", batch)
+        build_s = time.perf_counter() - t0
+        assert last[-1].seq == SUMMARY_ROWS
+        total = await store.cost_summary()
+        assert total.total.requests == SUMMARY_ROWS, total.total
+        # Partial hours at both edges: rollup in the middle, raw rows at the ends.
+        since = to_iso(start + timedelta(days=1, minutes=17, seconds=3))
+        until = to_iso(start + timedelta(days=SUMMARY_DAYS - 1, hours=5, minutes=44))
+        medians: dict[str, float] = {}
+        for by in ("", *COST_GROUPS):
+            times = []
+            for _ in range(SUMMARY_RUNS):
+                t0 = time.perf_counter()
+                await store.cost_summary(since, until, by)
+                times.append((time.perf_counter() - t0) * 1000)
+            medians[by or "total"] = median(times)
+    finally:
+        await store.close()
+    worst = max(medians, key=lambda k: medians[k])
+    return Figure(
+        "store cost_summary over 1M llm_logs rows",
+        medians[worst],
+        "ms",
+        100,
+        detail=(
+            f"slowest grouping {worst}; medians "
+            + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
+            + f"; built in {build_s:.0f} s"
+        ),
+    )
+
+
+async def run() -> list[Figure]:
+    with tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
+        root = Path(tmp)
+        return [
+            await append_throughput(root / "append"),
+            await tail_latency(root / "tail"),
+            await cost_summary(root / "cost"),
+        ]

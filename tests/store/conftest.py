@@ -1,0 +1,53 @@
+"""The ``store`` fixture: one opened, empty store per test, for each backend by name.
+
+``local`` (SQLite in ``tmp_path``) always runs. ``timeplus`` joins the parameters as soon
+as ``pulsed.store.timeplus`` exists, and skips, saying why, unless
+``PULSE_TEST_TIMEPLUS_URL`` points at a running server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from pulsed.store.base import Store
+from pulsed.store.local import LocalStore
+
+TIMEPLUS_URL_ENV = "PULSE_TEST_TIMEPLUS_URL"
+
+
+def make_local(tmp_path: Path) -> Store:
+    return LocalStore(tmp_path / "data")
+
+
+def make_timeplus(tmp_path: Path) -> Store:
+    url = os.environ.get(TIMEPLUS_URL_ENV, "")
+    if not url:
+        pytest.skip(
+            f"{TIMEPLUS_URL_ENV} is not set: the Timeplus backend is tested only against a "
+            "running server (e.g. PULSE_TEST_TIMEPLUS_URL=http://localhost:8123)"
+        )
+    from pulsed.store import timeplus  # type: ignore[attr-defined]
+
+    # The backend provides a store on a fresh, empty database for each test.
+    return timeplus.store_for_tests(url, name=tmp_path.name)  # type: ignore[no-any-return]
+
+
+BACKENDS = {"local": make_local}
+if importlib.util.find_spec("pulsed.store.timeplus") is not None:
+    BACKENDS["timeplus"] = make_timeplus
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An opened store with no rows, closed after the test."""
+    s = BACKENDS[request.param](tmp_path)
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
