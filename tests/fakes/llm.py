@@ -1,0 +1,850 @@
+"""A loopback fake LLM server speaking the Anthropic and OpenAI wire protocols.
+
+``FakeLLM`` runs a real HTTP/1.1 server on 127.0.0.1 (a random port unless told) in a
+background thread, so it serves an asyncio test in the same process as well as a daemon
+running in another process. It speaks:
+
+- Anthropic ``POST /v1/messages``: SSE ``message_start``, ``content_block_start`` /
+  ``content_block_delta`` (``text_delta``, ``input_json_delta``) / ``content_block_stop``,
+  ``message_delta`` (usage, stop_reason), ``message_stop``; or one JSON ``Message`` when the
+  request does not ask for a stream.
+- OpenAI ``POST /v1/chat/completions``: SSE ``data:`` chunks with ``delta.content`` and
+  ``delta.tool_calls`` (arguments split across chunks), a final ``finish_reason`` chunk, a
+  usage chunk when ``stream_options.include_usage`` is set, then ``data: [DONE]``; or one
+  JSON ``ChatCompletion`` without ``stream``.
+
+Routing is by path suffix (``.../messages``, ``.../chat/completions``), so either base URL
+works for either SDK. ``GET /v1/models`` lists one model.
+
+Scripting: ``fake.script(...)`` queues behaviours, consumed one per request, in order::
+
+    fake.script(
+        Fail(status=429),                       # answered with 429 + retry-after-ms: 1
+        Reply(text="Hello there", chunk_size=3),
+        Reply(tool_calls=[("list_dir", {"path": "."})]),
+        Drop(after_chunks=2),                   # connection closed mid-stream
+        Hang(0.5),                              # a slow server: the answer comes after 0.5 s
+    )
+
+With an empty queue a request gets ``Reply(text="echo: <last user text>")`` (zero latency
+unless ``default_delay_s`` is set). ``fake.requests`` lists what was received.
+
+Standalone: ``python -m tests.fakes.llm [--port N] [--delay-s X]`` prints its OpenAI base
+URL (``http://127.0.0.1:PORT/v1``) on stdout and serves until interrupted; the Anthropic
+base URL is the same without ``/v1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["FakeLLM", "Reply", "Fail", "Drop", "Hang", "Received"]
+
+ToolCallSpec = tuple[str, Any] | tuple[str, Any, str]
+"""``(name, arguments)`` or ``(name, arguments, id)``; ``arguments`` is a dict (sent as
+JSON) or a str (sent verbatim, e.g. to test invalid JSON)."""
+
+
+@dataclass
+class Reply:
+    """A successful answer.
+
+    Attributes:
+        text: the assistant's text, streamed in ``chunk_size``-character pieces.
+        tool_calls: tool calls after the text; their JSON arguments are streamed in
+            ``chunk_size``-character pieces too (so they always split across chunks).
+        chunk_size: characters per streamed piece.
+        delay_s: pause before each streamed piece (text or arguments).
+        usage: token counts in Pulse's convention: ``input_tokens`` (uncached),
+            ``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``. Missing keys
+            are estimated (about 4 characters a token). For OpenAI, ``prompt_tokens`` is
+            input + cache read + cache write and ``cached_tokens`` is the cache read.
+        stop_reason: overrides the stop reason (Anthropic: end_turn / tool_use; OpenAI:
+            stop / tool_calls by default).
+        model: the model reported back (default: the requested one).
+        status: HTTP status of the answer (200).
+    """
+
+    text: str = ""
+    tool_calls: list[ToolCallSpec] = field(default_factory=list)
+    chunk_size: int = 8
+    delay_s: float = 0.0
+    usage: dict[str, int] | None = None
+    stop_reason: str = ""
+    model: str = ""
+    status: int = 200
+
+
+@dataclass
+class Fail:
+    """An HTTP error answer, ``times`` requests in a row.
+
+    The body has the protocol's error shape; ``retry_after_ms`` (default 1) is sent as the
+    ``retry-after-ms`` header so the SDKs' retries are immediate (None: no header).
+    """
+
+    status: int = 500
+    times: int = 1
+    message: str = ""
+    retry_after_ms: int | None = 1
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Drop:
+    """A stream that breaks: ``after_chunks`` text pieces of ``text`` are sent, then the
+    connection is closed without ending the chunked body (the client sees a protocol
+    error). With ``clean=True`` the HTTP body ends properly but the protocol's final events
+    (``message_delta``/``message_stop``; ``finish_reason``/usage/``[DONE]``) never come."""
+
+    after_chunks: int = 2
+    text: str = "This answer is cut off before it ends."
+    chunk_size: int = 4
+    clean: bool = False
+    error: str = ""
+    """If set, the stream ends with an in-stream error instead: Anthropic's ``event: error``
+    with this error type (e.g. "overloaded_error"), or an OpenRouter-style
+    ``data: {"error": {"message": ..., "code": 502}}`` chunk."""
+
+
+@dataclass
+class Hang:
+    """A slow server: no answer for ``seconds``, then the answer goes on as if nothing
+    happened (``reply``, or the default echo reply). A client whose timeout is shorter sees
+    a timeout; stopping the server ends the hang by closing the connection.
+
+    With ``after_chunks`` set, the response starts and that many pieces of ``reply`` (or
+    of ``text``) are sent before the pause: a stall mid-stream rather than before the
+    headers."""
+
+    seconds: float = 30.0
+    after_chunks: int | None = None
+    reply: Reply | None = None
+    text: str = "This answer stalls mid-way."
+    chunk_size: int = 4
+
+
+@dataclass
+class Received:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    """Header names lower-cased."""
+    body: dict[str, Any]
+    protocol: str
+    """anthropic | openai | other."""
+
+    def __getitem__(self, key: str) -> Any:
+        """``received["model"]`` reads the JSON body."""
+        return self.body[key]
+
+
+Script = Reply | Fail | Drop | Hang
+
+
+class _Done(Exception):
+    """Raised inside the handler to stop writing (dropped or hung connection)."""
+
+
+class FakeLLM:
+    """A scripted fake LLM server on 127.0.0.1; see the module docstring.
+
+    Usable as a context manager (``with FakeLLM() as fake:``) or with ``start()``/``stop()``.
+    Thread-safe: scripts and the request log may be used from any thread.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        default_delay_s: float = 0.0,
+        default_chunk_size: int = 8,
+    ) -> None:
+        self.host = host
+        self._port = port
+        self.default_delay_s = default_delay_s
+        self.default_chunk_size = default_chunk_size
+        self._lock = threading.Lock()
+        self._queue: deque[Script] = deque()
+        self._requests: list[Received] = []
+        self._ids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._conns: set[socket.socket] = set()
+
+    # lifecycle -----------------------------------------------------------------------
+    def start(self) -> FakeLLM:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server((self.host, self._port), _Handler)
+        server.fake = self
+        self._server = server
+        self._port = server.server_address[1]
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"fake-llm-{self._port}",
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # addresses -----------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL for the OpenAI SDK: ``http://127.0.0.1:PORT/v1``."""
+        return f"http://{self.host}:{self._port}/v1"
+
+    @property
+    def anthropic_url(self) -> str:
+        """Base URL for the Anthropic SDK: ``http://127.0.0.1:PORT``."""
+        return f"http://{self.host}:{self._port}"
+
+    # scripting -------------------------------------------------------------------------
+    def script(self, *items: Script | str) -> None:
+        """Queue behaviours, consumed one per request; a str is ``Reply(text=...)``."""
+        with self._lock:
+            for item in items:
+                if isinstance(item, str):
+                    item = Reply(text=item)
+                if isinstance(item, Fail):
+                    for _ in range(max(1, item.times)):
+                        self._queue.append(item)
+                elif isinstance(item, Reply | Drop | Hang):
+                    self._queue.append(item)
+                else:
+                    raise TypeError(f"cannot script {item!r}")
+
+    @property
+    def pending(self) -> int:
+        """How many scripted behaviours are still queued."""
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def requests(self) -> list[Received]:
+        """The requests received so far (a copy), oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset(self) -> None:
+        """Forget the script and the request log."""
+        with self._lock:
+            self._queue.clear()
+            self._requests.clear()
+
+    # internals ---------------------------------------------------------------------------
+    def _next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+    def _take(self, received: Received) -> Script | None:
+        with self._lock:
+            self._requests.append(received)
+            return self._queue.popleft() if self._queue else None
+
+    def _track(self, conn: socket.socket, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._conns.add(conn)
+            else:
+                self._conns.discard(conn)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeLLM
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up (a timeout, a cancelled call, a closed pool) is routine here.
+        if isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            return
+        super().handle_error(request, client_address)
+
+
+# --- request content helpers ------------------------------------------------------------
+
+
+def _text_of(content: Any, *, skip_tool_results: bool = True) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "text":
+                parts.append(str(block.get("text", "")))
+        return "".join(parts)
+    return ""
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    for msg in reversed(body.get("messages") or []):
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            text = _text_of(msg.get("content"))
+            if text:
+                return text
+    return ""
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    size = max(1, size)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _estimate_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def _tool_calls(reply: Reply, prefix: str, fake: FakeLLM) -> list[tuple[str, str, str]]:
+    """(id, name, arguments JSON text) for each scripted tool call."""
+    calls = []
+    for spec in reply.tool_calls:
+        name, args = spec[0], spec[1]
+        call_id = spec[2] if len(spec) > 2 else f"{prefix}{fake._next_id():04d}"  # type: ignore[misc]
+        raw = args if isinstance(args, str) else json.dumps(args)
+        calls.append((call_id, name, raw))
+    return calls
+
+
+def _usage(reply: Reply, body: dict[str, Any], out_text: str) -> dict[str, int]:
+    given = reply.usage or {}
+    return {
+        "input_tokens": given.get(
+            "input_tokens", _estimate_tokens(json.dumps(body.get("messages")))
+        ),
+        "output_tokens": given.get("output_tokens", _estimate_tokens(out_text)),
+        "cache_read_tokens": given.get("cache_read_tokens", 0),
+        "cache_write_tokens": given.get("cache_write_tokens", 0),
+    }
+
+
+# --- protocol event builders: lists of (event name | None, data, is_content_piece) ---------
+
+Event = tuple[str | None, Any, bool]
+
+
+def _anthropic_events(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> list[Event]:
+    model = reply.model or body.get("model", "claude-fake")
+    calls = _tool_calls(reply, "toolu_fake_", fake)
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    stop = reply.stop_reason or ("tool_use" if calls else "end_turn")
+    events: list[Event] = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": f"msg_fake_{fake._next_id():06d}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": usage["input_tokens"],
+                        "cache_creation_input_tokens": usage["cache_write_tokens"],
+                        "cache_read_input_tokens": usage["cache_read_tokens"],
+                        "output_tokens": 1,
+                    },
+                },
+            },
+            False,
+        ),
+        ("ping", {"type": "ping"}, False),
+    ]
+    index = 0
+    if reply.text:
+        events.append(
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {"type": "text", "text": ""},
+                },
+                False,
+            )
+        )
+        for piece in _pieces(reply.text, reply.chunk_size):
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                    True,
+                )
+            )
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}, False))
+        index += 1
+    for call_id, name, raw in calls:
+        events.append(
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {"type": "tool_use", "id": call_id, "name": name, "input": {}},
+                },
+                False,
+            )
+        )
+        for piece in _pieces(raw, reply.chunk_size):
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": piece},
+                    },
+                    True,
+                )
+            )
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}, False))
+        index += 1
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+            False,
+        )
+    )
+    events.append(("message_stop", {"type": "message_stop"}, False))
+    return events
+
+
+def _anthropic_message(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> dict[str, Any]:
+    calls = _tool_calls(reply, "toolu_fake_", fake)
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    content: list[dict[str, Any]] = []
+    if reply.text:
+        content.append({"type": "text", "text": reply.text})
+    for call_id, name, raw in calls:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = {}
+        content.append({"type": "tool_use", "id": call_id, "name": name, "input": parsed})
+    return {
+        "id": f"msg_fake_{fake._next_id():06d}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model or body.get("model", "claude-fake"),
+        "content": content,
+        "stop_reason": reply.stop_reason or ("tool_use" if calls else "end_turn"),
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": usage["input_tokens"],
+            "cache_creation_input_tokens": usage["cache_write_tokens"],
+            "cache_read_input_tokens": usage["cache_read_tokens"],
+            "output_tokens": usage["output_tokens"],
+        },
+    }
+
+
+def _openai_usage(usage: dict[str, int]) -> dict[str, Any]:
+    prompt = usage["input_tokens"] + usage["cache_read_tokens"] + usage["cache_write_tokens"]
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": usage["output_tokens"],
+        "total_tokens": prompt + usage["output_tokens"],
+        "prompt_tokens_details": {"cached_tokens": usage["cache_read_tokens"]},
+    }
+
+
+def _openai_events(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> list[Event]:
+    model = reply.model or body.get("model", "gpt-fake")
+    calls = _tool_calls(reply, "call_fake_", fake)
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    stop = reply.stop_reason or ("tool_calls" if calls else "stop")
+    base = {
+        "id": f"chatcmpl-fake{fake._next_id():06d}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    events: list[Event] = [(None, chunk({"role": "assistant", "content": ""}), False)]
+    for piece in _pieces(reply.text, reply.chunk_size):
+        events.append((None, chunk({"content": piece}), True))
+    for i, (call_id, name, raw) in enumerate(calls):
+        events.append(
+            (
+                None,
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": call_id,
+                                "type": "function",
+                                "function": {"name": name, "arguments": ""},
+                            }
+                        ]
+                    }
+                ),
+                False,
+            )
+        )
+        for piece in _pieces(raw, reply.chunk_size):
+            events.append(
+                (
+                    None,
+                    chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}),
+                    True,
+                )
+            )
+    events.append((None, chunk({}, stop), False))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        events.append((None, {**base, "choices": [], "usage": _openai_usage(usage)}, False))
+    events.append((None, "[DONE]", False))
+    return events
+
+
+def _openai_completion(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> dict[str, Any]:
+    calls = _tool_calls(reply, "call_fake_", fake)
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+    if calls:
+        message["tool_calls"] = [
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": raw}}
+            for cid, name, raw in calls
+        ]
+    return {
+        "id": f"chatcmpl-fake{fake._next_id():06d}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": reply.model or body.get("model", "gpt-fake"),
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": reply.stop_reason or ("tool_calls" if calls else "stop"),
+            }
+        ],
+        "usage": _openai_usage(usage),
+    }
+
+
+_ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+def _error_body(protocol: str, status: int, message: str) -> dict[str, Any]:
+    message = message or f"fake error {status}"
+    if protocol == "anthropic":
+        kind = _ANTHROPIC_ERROR_TYPES.get(
+            status, "api_error" if status >= 500 else "invalid_request_error"
+        )
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(status, "server_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
+
+
+def _is_final(name: str | None, data: Any) -> bool:
+    """Whether an event is one of the protocol's closing events."""
+    if name is not None:
+        return name in ("message_delta", "message_stop")
+    if isinstance(data, str):
+        return True  # [DONE]
+    choices = data.get("choices") or []
+    return not choices or any(c.get("finish_reason") for c in choices)
+
+
+# --- the handler --------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        return None
+
+    def setup(self) -> None:
+        super().setup()
+        # Small SSE writes must leave at once: Nagle's algorithm against the client's
+        # delayed ACK would add ~40 ms to every other piece.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.fake._track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.fake._track(self.connection, False)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    # plumbing
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("request-id", f"req_fake_{self.server.fake._next_id():06d}")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _start_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("request-id", f"req_fake_{self.server.fake._next_id():06d}")
+        self.end_headers()
+        self.wfile.flush()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _end_stream(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _abort(self) -> None:
+        """Close the connection abruptly, mid-body."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+        raise _Done
+
+    def _wait(self, seconds: float) -> None:
+        self.server.fake._stopping.wait(seconds)
+
+    # dispatch
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/models"):
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}
+                    ],
+                },
+            )
+        elif path in ("", "/health", "/v1"):
+            self._json(200, {"status": "ok"})
+        else:
+            self._json(404, {"error": {"message": f"no route {path}"}})
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {"_raw": raw.decode(errors="replace")}
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/messages"):
+            protocol = "anthropic"
+        elif path.endswith("/chat/completions"):
+            protocol = "openai"
+        else:
+            protocol = "other"
+        received = Received(
+            method="POST",
+            path=path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body if isinstance(body, dict) else {"_value": body},
+            protocol=protocol,
+        )
+        if protocol == "other":
+            fake._take(received)  # recorded, but scripts are for LLM calls
+            self._json(404, {"error": {"message": f"no route {path}"}})
+            return
+        item = fake._take(received) or self._echo(received.body)
+        try:
+            self._serve(protocol, received.body, item)
+        except (_Done, BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _echo(self, body: dict[str, Any]) -> Reply:
+        """The reply to a request nothing was scripted for."""
+        fake = self.server.fake
+        return Reply(
+            text=f"echo: {_last_user_text(body)}",
+            chunk_size=fake.default_chunk_size,
+            delay_s=fake.default_delay_s,
+        )
+
+    def _hang(self, seconds: float) -> None:
+        self._wait(seconds)
+        if self.server.fake._stopping.is_set():
+            self._abort()
+
+    def _break(self, protocol: str, drop: Drop) -> None:
+        """End a stream the way ``drop`` says, and stop serving it."""
+        if drop.error:
+            if protocol == "anthropic":
+                error = {"type": "error", "error": {"type": drop.error, "message": drop.error}}
+                frame = f"event: error\ndata: {json.dumps(error)}\n\n"
+            else:
+                error = {"error": {"message": drop.error, "code": 502}}
+                frame = f"data: {json.dumps(error)}\n\n"
+            self._chunk(frame.encode())
+            self._end_stream()
+            raise _Done
+        if drop.clean:
+            self._end_stream()
+            raise _Done
+        self._abort()
+
+    def _serve(self, protocol: str, body: dict[str, Any], item: Script) -> None:
+        fake = self.server.fake
+        if isinstance(item, Fail):
+            headers = dict(item.headers)
+            if item.retry_after_ms is not None:
+                headers.setdefault("retry-after-ms", str(item.retry_after_ms))
+            self._json(item.status, _error_body(protocol, item.status, item.message), headers)
+            return
+        if isinstance(item, Hang) and item.after_chunks is None:
+            self._hang(item.seconds)
+            item = item.reply or self._echo(body)
+        if isinstance(item, Drop):
+            reply = Reply(text=item.text, chunk_size=item.chunk_size)
+        elif isinstance(item, Hang):
+            reply = item.reply or Reply(text=item.text, chunk_size=item.chunk_size)
+        else:
+            reply = item
+        streaming = bool(body.get("stream"))
+        if not streaming:
+            if reply.delay_s:
+                self._wait(reply.delay_s)
+            build = _anthropic_message if protocol == "anthropic" else _openai_completion
+            self._json(reply.status, build(reply, body, fake))
+            return
+        events = (_anthropic_events if protocol == "anthropic" else _openai_events)(
+            reply, body, fake
+        )
+        self._start_stream()
+        sent = 0
+        pause_at = item.after_chunks if isinstance(item, Hang) else None
+        pause_at_s = item.seconds if isinstance(item, Hang) else 0.0
+        paused = False
+        for name, data, is_piece in events:
+            if is_piece:
+                if isinstance(item, Drop) and sent >= item.after_chunks:
+                    self._break(protocol, item)
+                if pause_at is not None and not paused and sent >= pause_at:
+                    paused = True
+                    self._hang(pause_at_s)
+                if reply.delay_s:
+                    self._wait(reply.delay_s)
+            elif _is_final(name, data):
+                if isinstance(item, Drop):  # fewer pieces than after_chunks: still no end
+                    self._break(protocol, item)
+                if pause_at is not None and not paused:  # fewer pieces than after_chunks
+                    paused = True
+                    self._hang(pause_at_s)
+            payload = data if isinstance(data, str) else json.dumps(data)
+            frame = (f"event: {name}\n" if name else "") + f"data: {payload}\n\n"
+            self._chunk(frame.encode())
+            if is_piece:
+                sent += 1
+        self._end_stream()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.llm",
+        description="Run the fake LLM server (Anthropic and OpenAI protocols) until interrupted.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--delay-s", type=float, default=0.0, help="pause before each streamed piece"
+    )
+    parser.add_argument("--chunk-size", type=int, default=8, help="characters per streamed piece")
+    args = parser.parse_args(argv)
+    fake = FakeLLM(
+        args.host, args.port, default_delay_s=args.delay_s, default_chunk_size=args.chunk_size
+    )
+    fake.start()
+    print(fake.url, flush=True)
+    print(
+        f"OpenAI base_url {fake.url}  Anthropic base_url {fake.anthropic_url}  (Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
