@@ -1,0 +1,7 @@
+"""``python -m pulsectl``."""
+
+import sys
+
+from pulsectl.cli import main
+
+sys.exit(main())

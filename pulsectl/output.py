@@ -1,0 +1,612 @@
+"""Everything pulsectl writes to stdout, and the pure functions that format it.
+
+Plain output is aligned columns sized to the terminal (80 columns when it is unknown),
+long cells cut with "…", times in local time as ``YYYY-MM-DD HH:MM:SS``. ``--json``
+prints one JSON document, or one JSON object per line for streaming commands. The
+``render_*`` functions return text and write nothing, so they can be tested alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from google.protobuf.message import Message
+    from pulse.v1 import chat_pb2, common_pb2, costs_pb2, streams_pb2, system_pb2, tasks_pb2
+
+GAP = "  "
+ELLIPSIS = "…"
+
+# -- writers ---------------------------------------------------------------------------
+
+_at_line_start = True
+_broke_line = False
+
+
+def write(text: str) -> None:
+    """Write text as is and flush (streamed chat deltas)."""
+    global _at_line_start, _broke_line
+    if _broke_line and text.startswith("\n"):
+        text = text[1:]  # the line was already ended for a note on stderr
+    _broke_line = False
+    if not text:
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    _at_line_start = text.endswith("\n")
+
+
+def line(text: str = "") -> None:
+    """Write text followed by one newline."""
+    write(text if text.endswith("\n") else text + "\n")
+
+
+def finish_line() -> None:
+    """End the current line if something was written on it."""
+    if not _at_line_start:
+        write("\n")
+
+
+def break_line_for_stderr() -> None:
+    """End a half-written stdout line before stderr writes, when both share a terminal."""
+    global _broke_line
+    if not _at_line_start and sys.stdout.isatty() and sys.stderr.isatty():
+        write("\n")
+        _broke_line = True
+
+
+def json_doc(obj: Any) -> None:
+    """One JSON document (object or list), indented."""
+    line(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def json_line(obj: Any) -> None:
+    """One JSON object on one line, flushed (for streaming commands)."""
+    line(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+
+
+def terminal_width() -> int:
+    """$COLUMNS, or the columns of the terminal on stdout, or 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def stream_width() -> int | None:
+    """Width to cut streamed lines at: the terminal's, or None (no cut) when piped."""
+    return terminal_width() if sys.stdout.isatty() else None
+
+
+# -- values ----------------------------------------------------------------------------
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """A protobuf message as JSON-ready data: field names as in the .proto, every field
+    present, 64-bit integers as numbers."""
+    from google.protobuf.json_format import MessageToDict
+
+    data = MessageToDict(
+        message,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+        unquote_int64_if_possible=True,
+    )
+    return _in_field_order(message.DESCRIPTOR, data)
+
+
+def _in_field_order(descriptor: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its keys in the order the .proto declares the fields."""
+    ordered: dict[str, Any] = {}
+    for field in descriptor.fields:
+        if field.name not in data:
+            continue
+        value = data[field.name]
+        sub = field.message_type
+        if sub is not None and not sub.GetOptions().map_entry:
+            if isinstance(value, dict):
+                value = _in_field_order(sub, value)
+            elif isinstance(value, list):
+                value = [_in_field_order(sub, v) if isinstance(v, dict) else v for v in value]
+        ordered[field.name] = value
+    return ordered
+
+
+def row_dict(row: common_pb2.Row) -> dict[str, Any]:
+    """A stream row as one JSON object: ``seq`` and its columns."""
+    try:
+        columns = json.loads(row.json) if row.json else {}
+    except ValueError:
+        columns = {"json": row.json}
+    if not isinstance(columns, dict):
+        columns = {"value": columns}
+    return {"seq": row.seq, **columns}
+
+
+def one_line(text: str) -> str:
+    """Text with line breaks and tabs turned into spaces."""
+    return " ".join(text.split()) if any(c in text for c in "\n\r\t") else text
+
+
+def truncate(text: str, width: int) -> str:
+    """Text cut to ``width`` characters, ending in "…" when cut."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + ELLIPSIS
+
+
+def compact_json(value: Any) -> str:
+    """A value as short JSON text (strings as they are)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def parse_time(iso: str) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (naive means UTC), or None."""
+    from datetime import UTC, datetime
+
+    if not iso:
+        return None
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def local_time(iso: str) -> str:
+    """An ISO 8601 timestamp in local time, ``YYYY-MM-DD HH:MM:SS``; "-" when empty."""
+    if not iso:
+        return "-"
+    moment = parse_time(iso)
+    if moment is None:
+        return iso
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def human_duration(seconds: float) -> str:
+    """A duration such as ``45s``, ``12m 3s``, ``2h 5m``, ``3d 4h``."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def milliseconds(ms: float) -> str:
+    """A short latency: ``850ms``, ``12.3s``."""
+    if ms < 10_000:
+        return f"{ms:.0f}ms"
+    return f"{ms / 1000:.1f}s"
+
+
+def money(usd: float) -> str:
+    """Dollars with four decimals."""
+    return f"${usd:.4f}"
+
+
+def tokens(n: int) -> str:
+    """A token count: exact below 10,000, then ``12.3k``, ``4.5M``."""
+    if n < 10_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def budget_line(spent: float, budget: float) -> str:
+    """Today's spend against the daily budget."""
+    if budget <= 0:
+        return f"{money(spent)} today (no daily budget)"
+    return f"{money(spent)} today of ${budget:.2f} daily budget ({spent / budget:.0%})"
+
+
+# -- tables ----------------------------------------------------------------------------
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    width: int | None = None,
+    right: Collection[int] = (),
+    min_widths: Mapping[int, int] | None = None,
+) -> str:
+    """Aligned columns under upper-case headers, fitted into ``width`` characters.
+
+    When the table is too wide, the widest left-aligned columns shrink first (down to
+    ``min_widths[i]``, default 6) and their cells end in "…". Right-aligned (numeric)
+    columns keep their width.
+    """
+    body = [[one_line(str(c)) for c in row] for row in rows]
+    heads = [h.upper() for h in headers]
+    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(heads)]
+    if width is not None:
+        mins = {i: min(widths[i], (min_widths or {}).get(i, 6)) for i in range(len(widths))}
+        excess = sum(widths) + len(GAP) * (len(widths) - 1) - width
+        shrinkable = [i for i in range(len(widths)) if i not in right]
+        while excess > 0:
+            candidates = [i for i in shrinkable if widths[i] > mins[i]]
+            if not candidates:
+                break
+            widest = max(candidates, key=lambda i: widths[i])
+            widths[widest] -= 1
+            excess -= 1
+
+    def fmt(cells: Sequence[str]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            cell = truncate(cell, widths[i])
+            out.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
+        return GAP.join(out).rstrip()
+
+    return "\n".join([fmt(heads)] + [fmt(r) for r in body])
+
+
+def key_values(pairs: Iterable[tuple[str, str]]) -> str:
+    """``key  value`` lines with the values aligned."""
+    pairs = list(pairs)
+    pad = max((len(k) for k, _ in pairs), default=0)
+    return "\n".join(f"{k.ljust(pad)}{GAP}{v}".rstrip() for k, v in pairs)
+
+
+# -- system ----------------------------------------------------------------------------
+
+
+def render_status(st: system_pb2.StatusResponse) -> str:
+    """The daemon's status as aligned ``key  value`` lines."""
+    provider = " / ".join(p for p in (st.provider, st.model) if p) or "-"
+    if st.provider_problem:
+        provider += "  (not usable)"
+    store = st.store_backend or "-"
+    store += f" ({st.store_health or 'unknown'}"
+    store += f", schema v{st.schema_version})" if st.schema_version else ")"
+    return key_values(
+        [
+            ("daemon", f"pulsed {st.version}  pid {st.pid}  up {human_duration(st.uptime_s)}"),
+            ("agent", st.agent_name or "-"),
+            ("socket", st.socket or "-"),
+            ("data dir", st.data_dir or "-"),
+            ("config", st.config_path or "-"),
+            ("store", store),
+            ("provider", provider),
+            ("turns", f"{st.active_turns} active, {st.queued_turns} queued"),
+            ("spend", budget_line(st.spent_today_usd, st.budget_daily_usd)),
+        ]
+    )
+
+
+def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
+    """What in a status deserves a warning line."""
+    warnings = []
+    if st.provider_problem:
+        warnings.append(f"provider not usable: {st.provider_problem}")
+    if st.store_health and st.store_health != "ok":
+        warnings.append(f"store: {st.store_health}")
+    if st.budget_daily_usd > 0 and st.spent_today_usd >= st.budget_daily_usd:
+        warnings.append("today's budget is spent: LLM calls are refused until tomorrow")
+    return warnings
+
+
+# -- chat ------------------------------------------------------------------------------
+
+
+def render_sessions(sessions: Sequence[chat_pb2.Session], width: int) -> str:
+    """Sessions, most recent first as the daemon lists them."""
+    return table(
+        ["session", "msgs", "last activity", "title"],
+        [
+            [s.session_id, str(s.message_count), local_time(s.last_activity), s.title]
+            for s in sessions
+        ],
+        width=width,
+        right={1},
+        min_widths={0: 24, 2: 19},
+    )
+
+
+def _content(value: Any) -> Any:
+    """A JSON column's value, decoded when it arrived as JSON text."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def content_text(value: Any) -> str:
+    """The readable text of a message's content: its "text" (or similar), else JSON."""
+    value = _content(value)
+    if isinstance(value, dict):
+        for key in ("text", "message", "prompt", "preview", "result"):
+            if isinstance(value.get(key), str):
+                return str(value[key])
+        return compact_json(value) if value else ""
+    if value is None:
+        return ""
+    return compact_json(value)
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + ln if ln else ln for ln in text.splitlines()) or prefix.rstrip()
+
+
+def tool_call_note(name: str, arguments: Any, width: int = 100) -> str:
+    """``→ tool {"arg": ...}`` cut to ``width``."""
+    args = compact_json(_content(arguments)) if arguments not in ("", None, {}) else ""
+    return truncate(one_line(f"→ {name} {args}".rstrip()), width)
+
+
+def tool_result_note(status: str, duration_ms: float, preview: str = "", width: int = 100) -> str:
+    """``← ok 3 ms``, with the preview when the tool did not succeed."""
+    text = f"← {status or '?'} {duration_ms:.0f} ms"
+    if preview and status != "ok":
+        text += f": {preview}"
+    return truncate(one_line(text), width)
+
+
+def render_history(rows: Sequence[common_pb2.Row], width: int) -> str:
+    """A session's messages as a readable conversation: who, when, and what was said;
+    tool calls and results as short indented lines, errors in full."""
+    out: list[str] = []
+
+    def said(head: str, text: str) -> None:
+        if out:
+            out.append("")
+        out.append(head)
+        out.append(_indent(text))
+
+    def short(text: str) -> None:
+        out.append("  " + truncate(one_line(text), width - 2))
+
+    for row in rows:
+        r = row_dict(row)
+        kind = r.get("message_type", "")
+        when = local_time(str(r.get("timestamp", "")))
+        content = _content(r.get("content"))
+        body = content if isinstance(content, dict) else {}
+        if kind == "user_input":
+            who = r.get("user_id") or "you"
+            source = r.get("source")
+            said(f"{when}  {who}" + (f" ({source})" if source else ""), content_text(content))
+        elif kind == "agent_response":
+            said(f"{when}  agent", content_text(content))
+        elif kind == "scheduled_task":
+            said(f"{when}  task {body.get('task') or ''}".rstrip(), content_text(content))
+        elif kind == "tool_call":
+            name = str(body.get("name") or body.get("tool") or "tool")
+            short(tool_call_note(name, body.get("arguments", ""), width))
+        elif kind == "tool_result":
+            status = str(body.get("status") or "result")
+            dur = body.get("duration_ms")
+            took = f" {dur:.0f} ms" if isinstance(dur, int | float) else ""
+            preview = str(body.get("text") or body.get("preview") or "")
+            short(f"← {status}{took}" + (f": {preview}" if preview else ""))
+        elif kind == "error":
+            code = body.get("code", "")
+            text = content_text(content)
+            out.append(_indent(f"! {code}: {text}" if code else f"! {text}"))
+        else:
+            text = content_text(content)
+            out.append(truncate(one_line(f"{when}  {kind or '?'}  {text}".rstrip()), width))
+    return "\n".join(out)
+
+
+# -- streams ---------------------------------------------------------------------------
+
+
+def render_streams(streams: Sequence[streams_pb2.StreamInfo], width: int) -> str:
+    """Streams with their size and newest sequence number."""
+    return table(
+        ["stream", "rows", "last seq", "description"],
+        [[s.name, str(s.row_count), str(s.last_seq), s.description] for s in streams],
+        width=width,
+        right={1, 2},
+    )
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _messages(r: Mapping[str, Any]) -> list[str]:
+    route = "→".join(p for p in (str(r.get("source", "")), str(r.get("target", ""))) if p)
+    return [
+        str(r.get("message_type", "")),
+        str(r.get("session_id", "")),
+        route,
+        content_text(r.get("content")),
+    ]
+
+
+def _llm_logs(r: Mapping[str, Any]) -> list[str]:
+    return [
+        str(r.get("model", "")),
+        str(r.get("origin", "")),
+        str(r.get("status", "")),
+        f"in {tokens(int(_num(r.get('input_tokens'))))}",
+        f"out {tokens(int(_num(r.get('output_tokens'))))}",
+        money(_num(r.get("estimated_cost_usd"))),
+        milliseconds(_num(r.get("latency_ms"))),
+        str(r.get("error_message", "")),
+    ]
+
+
+def _tool_logs(r: Mapping[str, Any]) -> list[str]:
+    return [
+        str(r.get("tool", "")),
+        str(r.get("status", "")),
+        milliseconds(_num(r.get("duration_ms"))),
+        compact_json(_content(r.get("arguments", ""))),
+        str(r.get("error_message") or r.get("result_preview") or ""),
+    ]
+
+
+def _events(r: Mapping[str, Any]) -> list[str]:
+    payload = _content(r.get("payload"))
+    return [
+        str(r.get("severity", "")),
+        str(r.get("event_type", "")),
+        str(r.get("source", "")),
+        compact_json(payload) if payload else "",
+    ]
+
+
+def _tasks(r: Mapping[str, Any]) -> list[str]:
+    state = "deleted" if r.get("deleted") else "enabled" if r.get("enabled") else "disabled"
+    return [
+        str(r.get("name", "")),
+        f"v{r.get('version', '?')}",
+        str(r.get("schedule", "")),
+        state,
+        str(r.get("prompt", "")),
+    ]
+
+
+def _cursors(r: Mapping[str, Any]) -> list[str]:
+    return [str(r.get("consumer", "")), f"{r.get('stream', '')}@{r.get('position', '')}"]
+
+
+def _other(r: Mapping[str, Any]) -> list[str]:
+    return [f"{k}={compact_json(v)}" for k, v in r.items() if k not in ("seq", "id", "timestamp")]
+
+
+MAIN_COLUMNS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
+    "messages": _messages,
+    "llm_logs": _llm_logs,
+    "tool_logs": _tool_logs,
+    "events": _events,
+    "tasks": _tasks,
+    "cursors": _cursors,
+}
+"""Per stream, the few values a compact line shows after its seq and time."""
+
+
+def render_row(stream: str, r: Mapping[str, Any], width: int | None = None) -> str:
+    """One row as a compact line: seq, local time, the stream's main columns."""
+    parts = MAIN_COLUMNS.get(stream, _other)(r)
+    head = f"{r.get('seq', ''):>6}  {local_time(str(r.get('timestamp', '')))}"
+    text = GAP.join([head] + [one_line(p) for p in parts if p])
+    return truncate(text, width) if width else text
+
+
+# -- costs -----------------------------------------------------------------------------
+
+
+def _bucket_key(key: str, by: str) -> str:
+    if by == "hour":
+        return local_time(key)[:16] if parse_time(key) else key
+    return key or "-"
+
+
+def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) -> str:
+    """Cost buckets, a total line and today's spend against the budget."""
+
+    def cells(key: str, b: costs_pb2.CostBucket) -> list[str]:
+        return [
+            key,
+            str(b.requests),
+            str(b.errors),
+            tokens(b.input_tokens),
+            tokens(b.output_tokens),
+            tokens(b.cache_read_tokens),
+            tokens(b.cache_write_tokens),
+            money(b.cost_usd),
+            milliseconds(b.avg_latency_ms) if b.requests else "-",
+        ]
+
+    rows = [cells(_bucket_key(b.key, by), b) for b in summary.buckets]
+    rows.append(cells("total", summary.total))
+    text = table(
+        [by or "", "req", "err", "in", "out", "c.read", "c.write", "cost", "avg lat"],
+        rows,
+        width=width,
+        right=set(range(1, 9)),
+        min_widths={0: 16},
+    )
+    lines = text.split("\n")
+    if len(rows) > 1:
+        lines.insert(-1, "-" * len(max(lines, key=len)))
+    lines.append("")
+    lines.append("spend: " + budget_line(summary.spent_today_usd, summary.budget_daily_usd))
+    return "\n".join(lines)
+
+
+# -- tasks -----------------------------------------------------------------------------
+
+
+def render_tasks(tasks: Sequence[tasks_pb2.Task], width: int) -> str:
+    """Tasks with their schedule, state, next and last run (the zone column only when a
+    task has its own zone)."""
+    with_tz = any(t.timezone for t in tasks)
+    rows = []
+    for t in tasks:
+        row = [
+            t.name,
+            t.schedule,
+            t.timezone or "local",
+            "yes" if t.enabled else "no",
+            local_time(t.next_run) if t.enabled else "-",
+            local_time(t.last_run),
+            t.last_status or "-",
+        ]
+        rows.append(row if with_tz else row[:2] + row[3:])
+    headers = ["name", "schedule", "tz", "on", "next run", "last run", "status"]
+    if not with_tz:
+        del headers[2]
+    mins = [8, 9, 4, 3, 19, 19, 5] if with_tz else [12, 9, 3, 19, 19, 5]
+    return table(headers, rows, width=width, min_widths=dict(enumerate(mins)))
+
+
+def render_task(t: tasks_pb2.Task) -> str:
+    """One task in full."""
+    return key_values(
+        [
+            ("name", t.name),
+            ("schedule", t.schedule),
+            ("timezone", t.timezone or "local"),
+            ("enabled", "yes" if t.enabled else "no"),
+            ("deliver to", t.deliver_to or "none"),
+            ("next run", local_time(t.next_run)),
+            ("last run", local_time(t.last_run) + (f" ({t.last_status})" if t.last_status else "")),
+            ("version", str(t.version)),
+            ("prompt", one_line(t.prompt)),
+        ]
+    )
+
+
+def render_task_runs(runs: Sequence[tasks_pb2.TaskRun], width: int) -> str:
+    """A task's runs: when, outcome, duration, cost and the start of the answer."""
+    return table(
+        ["fired at", "status", "took", "cost", "answer"],
+        [
+            [
+                local_time(r.fired_at),
+                r.status,
+                milliseconds(r.duration_ms) if r.duration_ms else "-",
+                money(r.cost_usd),
+                r.answer,
+            ]
+            for r in runs
+        ],
+        width=width,
+        right={2, 3},
+        min_widths={0: 19, 4: 10},
+    )
