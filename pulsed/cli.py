@@ -30,14 +30,20 @@ exit codes: 0 stopped cleanly, 1 failed, 2 bad flags or configuration,
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="pulsed",
-        description="The Pulse daemon: the agent, its scheduler, channels and store behind a gRPC socket.",
+        description=(
+            "The Pulse daemon: the agent, its scheduler, channels and store behind a gRPC socket."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", type=Path, help="config file (overrides PULSE_CONFIG)")
     p.add_argument("--socket", help="Unix socket path (overrides PULSE_SOCKET and [server] socket)")
-    p.add_argument("--data-dir", help="data directory (overrides PULSE_DATA_DIR and [server] data_dir)")
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="log verbosity")
+    p.add_argument(
+        "--data-dir", help="data directory (overrides PULSE_DATA_DIR and [server] data_dir)"
+    )
+    p.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="log verbosity"
+    )
     p.add_argument("--version", action="version", version=f"pulsed {__version__}")
     return p.parse_args(argv)
 

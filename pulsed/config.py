@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pulse import paths
+
 from pulsed.errors import ConfigError
 
 PROVIDERS = ("anthropic", "openai", "openrouter", "ollama", "openai-compatible")
@@ -200,7 +201,16 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if tp is Any:
         return value
     if tp is bool:
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        if isinstance(value, str) and value.lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
             return value.lower() in ("1", "true", "yes", "on")
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: expected true or false, got {_describe(value)}")
@@ -295,7 +305,9 @@ def _validate(cfg: Config) -> None:
     if cfg.budget.daily_usd < 0:
         raise ConfigError("budget.daily_usd: must be 0 (no limit) or more")
     if cfg.server.log_level.lower() not in ("debug", "info", "warning", "error"):
-        raise ConfigError(f'server.log_level: "{cfg.server.log_level}" is not one of debug, info, warning, error')
+        raise ConfigError(
+            f'server.log_level: "{cfg.server.log_level}" is not one of debug, info, warning, error'
+        )
 
 
 def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
@@ -327,4 +339,3 @@ def load(path: Path | None = None, env: typing.Mapping[str, str] | None = None) 
     cfg.source = source
     _validate(cfg)
     return cfg
-

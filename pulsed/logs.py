@@ -38,7 +38,9 @@ def setup(level: str = "info") -> None:
         handler.setFormatter(JournalFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+            logging.Formatter(
+                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+            )
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

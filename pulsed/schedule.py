@@ -71,7 +71,9 @@ class Schedule:
     def one_shot(self) -> bool:
         return self.kind in ("at", "in")
 
-    def next_after(self, after: datetime, tz: tzinfo, defined_at: datetime | None = None) -> datetime | None:
+    def next_after(
+        self, after: datetime, tz: tzinfo, defined_at: datetime | None = None
+    ) -> datetime | None:
         """The first run strictly after ``after`` (aware), in ``tz``; None when a one-shot
         schedule has no run left. ``defined_at`` anchors ``in`` and ``every`` specs."""
         after = after.astimezone(tz)
@@ -118,7 +120,9 @@ def parse(spec: str) -> Schedule:
         try:
             interval = parse_duration(rest)
         except InvalidArgument:
-            raise _bad(spec, f"{rest!r} is not a duration (use e.g. 90s, 15m, 2h, 1h30m, 1d)") from None
+            raise _bad(
+                spec, f"{rest!r} is not a duration (use e.g. 90s, 15m, 2h, 1h30m, 1d)"
+            ) from None
         if head == "every" and interval.total_seconds() < MIN_INTERVAL_S:
             raise _bad(spec, f"the shortest interval is {MIN_INTERVAL_S}s")
         if interval.total_seconds() <= 0:
@@ -128,11 +132,16 @@ def parse(spec: str) -> Schedule:
         try:
             when = datetime.fromisoformat(rest.replace("Z", "+00:00"))
         except ValueError:
-            raise _bad(spec, f"{rest!r} is not an ISO 8601 datetime such as 2026-12-01T09:00") from None
+            raise _bad(
+                spec, f"{rest!r} is not an ISO 8601 datetime such as 2026-12-01T09:00"
+            ) from None
         return Schedule(text, "at", at=when)
     fields = text.split(" ")
     if len(fields) != 5:
-        raise _bad(spec, f"a cron spec has 5 fields (minute hour day month weekday), this has {len(fields)}")
+        raise _bad(
+            spec,
+            f"a cron spec has 5 fields (minute hour day month weekday), this has {len(fields)}",
+        )
     from croniter import croniter
 
     if not croniter.is_valid(text):

@@ -18,7 +18,6 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-
 from pulse.v1 import (
     chat_pb2,
     chat_pb2_grpc,
@@ -31,6 +30,7 @@ from pulse.v1 import (
     tasks_pb2,
     tasks_pb2_grpc,
 )
+
 from pulsed import __version__
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
@@ -79,7 +79,9 @@ class PidLock:
                 pid = os.read(fd, 32).decode().strip() or "?"
             finally:
                 os.close(fd)
-            raise FailedPrecondition(f"another pulsed (pid {pid}) is already serving {what}") from None
+            raise FailedPrecondition(
+                f"another pulsed (pid {pid}) is already serving {what}"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
@@ -100,7 +102,9 @@ def prepare_socket_dir(sock: Path) -> None:
         FailedPrecondition: the path cannot hold a socket.
     """
     if len(str(sock).encode()) > 100:
-        raise FailedPrecondition(f"socket path {sock} is too long for a Unix socket (over 100 bytes)")
+        raise FailedPrecondition(
+            f"socket path {sock} is too long for a Unix socket (over 100 bytes)"
+        )
     if not sock.parent.exists():
         sock.parent.mkdir(parents=True, mode=0o700)
     if sock.exists() and not sock.is_socket():
@@ -185,7 +189,7 @@ class Server:
                 options=[
                     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ]
+                ],
             )
             chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(rt), server)
             streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(rt), server)
@@ -194,7 +198,9 @@ class Server:
             system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(rt), server)
             health_servicer = health.aio.HealthServicer()
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-            reflection.enable_server_reflection([*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+            reflection.enable_server_reflection(
+                [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+            )
 
             old_umask = os.umask(0o177)
             try:
@@ -214,7 +220,11 @@ class Server:
                         "event_type": "daemon_started",
                         "source": "pulsed",
                         "severity": "info",
-                        "payload": {"pid": os.getpid(), "version": __version__, "socket": str(self.socket)},
+                        "payload": {
+                            "pid": os.getpid(),
+                            "version": __version__,
+                            "socket": str(self.socket),
+                        },
                         "tags": ["lifecycle"],
                     }
                 ],
@@ -234,7 +244,9 @@ class Server:
             self.ready.set()
             await self._stop.wait()
 
-            log.info("stopping: no new calls; running turns get %.0f s", cfg.server.shutdown_grace_s)
+            log.info(
+                "stopping: no new calls; running turns get %.0f s", cfg.server.shutdown_grace_s
+            )
             warm.cancel()
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s

@@ -59,11 +59,14 @@ def validate(name: str, spec: str, prompt: str, tz: str, deliver_to: str) -> Non
     if not prompt.strip():
         raise InvalidArgument("the task's prompt is empty")
     if len(prompt) > MAX_PROMPT_CHARS:
-        raise InvalidArgument(f"the prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}")
+        raise InvalidArgument(
+            f"the prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}"
+        )
     schedule.zone(tz)
     if not TARGET.match(deliver_to):
         raise InvalidArgument(
-            f"invalid delivery target {deliver_to!r}: use none, tui or <channel>:<id> (e.g. telegram:12345)"
+            f"invalid delivery target {deliver_to!r}: "
+            "use none, tui or <channel>:<id> (e.g. telegram:12345)"
         )
 
 
@@ -88,7 +91,13 @@ class TaskBook:
         return row
 
     async def add(
-        self, name: str, spec: str, prompt: str, tz: str = "", deliver_to: str = "", enabled: bool = True
+        self,
+        name: str,
+        spec: str,
+        prompt: str,
+        tz: str = "",
+        deliver_to: str = "",
+        enabled: bool = True,
     ) -> Row:
         """Define a new task.
 
@@ -99,7 +108,9 @@ class TaskBook:
         validate(name, spec, prompt, tz, deliver_to)
         prev = (await self._current()).get(name)
         if prev is not None and not prev["deleted"]:
-            raise AlreadyExists(f"a task named {name!r} exists already (edit it with: pulsectl tasks edit {name})")
+            raise AlreadyExists(
+                f"a task named {name!r} exists already (edit it with: pulsectl tasks edit {name})"
+            )
         version = int(prev["version"]) + 1 if prev is not None else 1
         return await self._write(
             {
@@ -122,9 +133,13 @@ class TaskBook:
             NotFound, InvalidArgument.
         """
         cur = await self.get(name)
-        values = {k: cur[k] for k in ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to")}
+        values = {
+            k: cur[k] for k in ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to")
+        }
         values.update({k: v for k, v in changes.items() if v is not None})
-        validate(name, values["schedule"], values["prompt"], values["timezone"], values["deliver_to"])
+        validate(
+            name, values["schedule"], values["prompt"], values["timezone"], values["deliver_to"]
+        )
         values["schedule"] = " ".join(str(values["schedule"]).split())
         values.update(version=int(cur["version"]) + 1, deleted=False)
         return await self._write(values)
@@ -136,18 +151,20 @@ class TaskBook:
             NotFound.
         """
         cur = await self.get(name)
-        values = {k: cur[k] for k in ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to")}
+        values = {
+            k: cur[k] for k in ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to")
+        }
         values.update(version=int(cur["version"]) + 1, deleted=True, enabled=False)
         return await self._write(values)
 
     async def _write(self, values: dict[str, Any]) -> Row:
         return (await self.store.append("tasks", [values], durable=True))[0]
 
-    async def list(self, now: datetime | None = None) -> list[TaskView]:
+    async def list_tasks(self, now: datetime | None = None) -> list[TaskView]:
         """Every current task with its next run and last run, sorted by name."""
         now = now or datetime.now(UTC)
         out = []
-        for name, row in sorted((await self._current()).items()):
+        for _name, row in sorted((await self._current()).items()):
             if row["deleted"]:
                 continue
             out.append(await self.view(row, now))
@@ -157,7 +174,9 @@ class TaskBook:
         """``row`` (a current version) as a TaskView."""
         now = now or datetime.now(UTC)
         name = str(row["name"])
-        first = await self.store.query("tasks", make_filters(TASKS, [("name", "eq", name)]), order="asc", limit=1)
+        first = await self.store.query(
+            "tasks", make_filters(TASKS, [("name", "eq", name)]), order="asc", limit=1
+        )
         tz = schedule.zone(str(row["timezone"]))
         v = TaskView(
             name=name,
@@ -189,16 +208,26 @@ class TaskBook:
         duration_ms, answer, cost_usd, message_id."""
         sess = session_of(name)
         rows = await self.store.query(
-            "messages", make_filters(MESSAGES, [("session_id", "eq", sess)]), order="desc", limit=max(1, limit) * 8
+            "messages",
+            make_filters(MESSAGES, [("session_id", "eq", sess)]),
+            order="desc",
+            limit=max(1, limit) * 8,
         )
         answers = {
-            str(r["reply_to"]): r for r in rows if r["message_type"] in ("agent_response", "error") and r["reply_to"]
+            str(r["reply_to"]): r
+            for r in rows
+            if r["message_type"] in ("agent_response", "error") and r["reply_to"]
         }
         costs: dict[str, float] = {}
         for r in await self.store.query(
-            "llm_logs", make_filters(LLM_LOGS, [("session_id", "eq", sess)]), order="desc", limit=10000
+            "llm_logs",
+            make_filters(LLM_LOGS, [("session_id", "eq", sess)]),
+            order="desc",
+            limit=10000,
         ):
-            costs[str(r["turn_id"])] = costs.get(str(r["turn_id"]), 0.0) + float(r["estimated_cost_usd"])
+            costs[str(r["turn_id"])] = costs.get(str(r["turn_id"]), 0.0) + float(
+                r["estimated_cost_usd"]
+            )
         runs = []
         for r in rows:
             if r["message_type"] != "scheduled_task":
@@ -217,7 +246,9 @@ class TaskBook:
                 content = ans["content"] if isinstance(ans["content"], dict) else {}
                 run["status"] = "ok" if ans["message_type"] == "agent_response" else "error"
                 run["answer"] = str(content.get("text", ""))
-                run["duration_ms"] = (parse_iso(str(ans["timestamp"])) - fired).total_seconds() * 1000
+                run["duration_ms"] = (
+                    parse_iso(str(ans["timestamp"])) - fired
+                ).total_seconds() * 1000
             runs.append(run)
             if len(runs) >= limit:
                 break
@@ -239,7 +270,12 @@ class TaskBook:
                         "target": "agent",
                         "session_id": session_of(name),
                         "message_type": "scheduled_task",
-                        "content": {"text": cur["prompt"], "task": name, "trigger": trigger, "version": cur["version"]},
+                        "content": {
+                            "text": cur["prompt"],
+                            "task": name,
+                            "trigger": trigger,
+                            "version": cur["version"],
+                        },
                         "user_id": "scheduler",
                         "channel_metadata": {"deliver_to": cur["deliver_to"]},
                     }

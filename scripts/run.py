@@ -15,14 +15,15 @@ import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from pulse import paths
 
 
 def serving(sock: str, timeout: float = 0.5) -> bool:
     with grpc.insecure_channel(f"unix:{sock}") as ch:
         try:
-            r = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            r = health_pb2_grpc.HealthStub(ch).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout
+            )
         except grpc.RpcError:
             return False
     return r.status == health_pb2.HealthCheckResponse.SERVING
@@ -37,7 +38,10 @@ def main() -> int:
         log_path = data / "pulsed.log"
         with open(log_path, "ab") as log:
             daemon = subprocess.Popen(
-                [sys.executable, "-m", "pulsed", "--socket", sock], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                [sys.executable, "-m", "pulsed", "--socket", sock],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + 15
         while not serving(sock):
@@ -48,7 +52,9 @@ def main() -> int:
             time.sleep(0.05)
         print(f"pulsed started (pid {daemon.pid}); log: {log_path}", file=sys.stderr)
     try:
-        chat = subprocess.run([sys.executable, "-m", "pulsectl", "--socket", sock, "--no-start", "chat"])
+        chat = subprocess.run(
+            [sys.executable, "-m", "pulsectl", "--socket", sock, "--no-start", "chat"]
+        )
         return chat.returncode
     except KeyboardInterrupt:
         return 130

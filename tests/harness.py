@@ -15,7 +15,6 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from pulse.v1 import (
     chat_pb2_grpc,
     costs_pb2_grpc,
@@ -47,7 +46,9 @@ timeout_s = 10
 class Daemon:
     """A pulsed process. ``start()`` waits until it serves; ``channel()`` dials it."""
 
-    def __init__(self, config_text: str = "", env: dict[str, str] | None = None, root: Path | None = None) -> None:
+    def __init__(
+        self, config_text: str = "", env: dict[str, str] | None = None, root: Path | None = None
+    ) -> None:
         # Unix socket paths must stay short, so the socket lives under a short /tmp dir.
         self.root = root or Path(tempfile.mkdtemp(prefix="pulse-"))
         self.socket = self.root / "s" / "pulsed.sock"
@@ -63,9 +64,7 @@ class Daemon:
 
     def write_config(self, text: str) -> None:
         self.config_path.write_text(
-            text + f'\n[tools]\nworkspace = "{self.workspace}"\n'
-            if "[tools]" not in text
-            else text
+            text + f'\n[tools]\nworkspace = "{self.workspace}"\n' if "[tools]" not in text else text
         )
 
     @property
@@ -90,16 +89,15 @@ class Daemon:
         Raises:
             RuntimeError: it exited or did not serve in time (with its log).
         """
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pulsed", "--log-level", "debug"],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            cwd=ROOT,
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pulsed", "--log-level", "debug"],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=ROOT,
+            )
         self.wait_ready(timeout)
         return self
 
@@ -159,7 +157,9 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise RuntimeError(f"pulsed did not stop within {timeout} s:\n{self.log()}") from None
+                raise RuntimeError(
+                    f"pulsed did not stop within {timeout} s:\n{self.log()}"
+                ) from None
         return self.proc.returncode
 
     def kill9(self) -> None:
@@ -173,7 +173,9 @@ class Daemon:
         self.kill9()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def pulsectl(self, *args: str, input: str | None = None, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    def pulsectl(
+        self, *args: str, input: str | None = None, timeout: float = 30.0
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``pulsectl ARGS`` against this daemon (no auto-start)."""
         return subprocess.run(
             [sys.executable, "-m", "pulsectl", "--no-start", *args],

@@ -208,7 +208,11 @@ class Turn:
                         "target": self.ctx.input["source"],
                         "session_id": self.ctx.session_id,
                         "message_type": "agent_response",
-                        "content": {"text": text, "usage": self.ctx.usage, "iterations": iterations},
+                        "content": {
+                            "text": text,
+                            "usage": self.ctx.usage,
+                            "iterations": iterations,
+                        },
                         "user_id": self.ctx.input["user_id"],
                         "reply_to": self.ctx.turn_id,
                     }
@@ -217,7 +221,11 @@ class Turn:
             )
         )[0]
         self.ctx.event(
-            "final", message_id=row["id"], text=text, usage=dict(self.ctx.usage), iterations=iterations
+            "final",
+            message_id=row["id"],
+            text=text,
+            usage=dict(self.ctx.usage),
+            iterations=iterations,
         )
 
     async def finish_error(self, code: str, message: str) -> None:
@@ -272,10 +280,16 @@ class Turn:
             filters = make_filters(MESSAGES, [("session_id", "eq", self.ctx.session_id)])
             recent = await self.d.store.query("messages", filters, order="desc", limit=n * 4 + 20)
             answers = {
-                str(r["reply_to"]): r for r in recent if r["message_type"] == "agent_response" and r["reply_to"]
+                str(r["reply_to"]): r
+                for r in recent
+                if r["message_type"] == "agent_response" and r["reply_to"]
             }
             inputs = sorted(
-                (r for r in recent if r["message_type"] in INPUT_TYPES and r.seq < self.ctx.input.seq),
+                (
+                    r
+                    for r in recent
+                    if r["message_type"] in INPUT_TYPES and r.seq < self.ctx.input.seq
+                ),
                 key=lambda r: r.seq,
             )
             for r in inputs:
@@ -312,7 +326,9 @@ class Turn:
             for call in resp.tool_calls:
                 output, is_error = await self._tool(call)
                 messages.append(
-                    ChatMessage("tool", output, tool_call_id=call.id, tool_name=call.name, is_error=is_error)
+                    ChatMessage(
+                        "tool", output, tool_call_id=call.id, tool_name=call.name, is_error=is_error
+                    )
                 )
         raise TurnFailed(
             "max_iterations",
@@ -342,7 +358,9 @@ class Turn:
                 await self._log_call(name, model, request, None, e, started)
                 last = e
                 if e.retryable and not e.partial and i + 1 < len(chain):
-                    log.warning("provider %s failed (%s); trying fallback %s", name, e.kind, chain[i + 1][0])
+                    log.warning(
+                        "provider %s failed (%s); trying fallback %s", name, e.kind, chain[i + 1][0]
+                    )
                     continue
                 raise
             await self._log_call(name, model, request, resp, None, started)
@@ -388,12 +406,17 @@ class Turn:
                     "cache_read_tokens": usage.cache_read_tokens if usage else 0,
                     "cache_write_tokens": usage.cache_write_tokens if usage else 0,
                     "total_tokens": (
-                        usage.input_tokens + usage.output_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+                        usage.input_tokens
+                        + usage.output_tokens
+                        + usage.cache_read_tokens
+                        + usage.cache_write_tokens
                         if usage
                         else 0
                     ),
                     "estimated_cost_usd": cost,
-                    "latency_ms": resp.latency_ms if resp else int((time.monotonic() - started) * 1000),
+                    "latency_ms": resp.latency_ms
+                    if resp
+                    else int((time.monotonic() - started) * 1000),
                     "time_to_first_token_ms": resp.time_to_first_token_ms if resp else 0,
                     "system_prompt_hash": hashlib.sha256(request.system.encode()).hexdigest(),
                     "user_message_preview": last_user[:PREVIEW_CHARS],
@@ -419,7 +442,11 @@ class Turn:
                     "target": "tool:" + call.name,
                     "session_id": ctx.session_id,
                     "message_type": "tool_call",
-                    "content": {"call_id": call.id, "name": call.name, "arguments": redact(call.arguments)},
+                    "content": {
+                        "call_id": call.id,
+                        "name": call.name,
+                        "arguments": redact(call.arguments),
+                    },
                     "reply_to": ctx.turn_id,
                 }
             ],
@@ -476,13 +503,23 @@ class Turn:
                     "target": "agent",
                     "session_id": ctx.session_id,
                     "message_type": "tool_result",
-                    "content": {"call_id": call.id, "name": call.name, "status": status, "text": preview},
+                    "content": {
+                        "call_id": call.id,
+                        "name": call.name,
+                        "status": status,
+                        "text": preview,
+                    },
                     "reply_to": ctx.turn_id,
                 }
             ],
         )
         ctx.event(
-            "tool_result", call_id=call.id, name=call.name, status=status, preview=preview, duration_ms=duration_ms
+            "tool_result",
+            call_id=call.id,
+            name=call.name,
+            status=status,
+            preview=preview,
+            duration_ms=duration_ms,
         )
         return text, status != "ok"
 
@@ -492,15 +529,24 @@ class Turn:
         timeout = self.d.cfg.tools.approval_timeout_s
         rid, fut = self.d.approvals.open()
         self.ctx.event(
-            "approval_request", request_id=rid, tool=call.name, arguments_json=args_json, timeout_s=timeout
+            "approval_request",
+            request_id=rid,
+            tool=call.name,
+            arguments_json=args_json,
+            timeout_s=timeout,
         )
         return await self.d.approvals.wait(rid, fut, timeout)
 
     async def _execute(self, tool: Any, call: ToolCall) -> tuple[str, str]:
         try:
-            out = await asyncio.wait_for(tool.execute(call.arguments), self.d.cfg.tools.tool_timeout_s)
+            out = await asyncio.wait_for(
+                tool.execute(call.arguments), self.d.cfg.tools.tool_timeout_s
+            )
         except TimeoutError:
-            return "timeout", f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s"
+            return (
+                "timeout",
+                f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s",
+            )
         except ToolFailure as e:
             return "error", str(e)
         except Exception as e:
@@ -514,9 +560,13 @@ def _merge_roles(msgs: list[ChatMessage]) -> list[ChatMessage]:
     and a crash can leave two user messages in a row."""
     out: list[ChatMessage] = []
     for m in msgs:
-        if out and out[-1].role == m.role and m.role in ("user", "assistant") and not out[-1].tool_calls:
+        if (
+            out
+            and out[-1].role == m.role
+            and m.role in ("user", "assistant")
+            and not out[-1].tool_calls
+        ):
             out[-1] = ChatMessage(m.role, out[-1].text + "\n\n" + m.text)
         else:
             out.append(m)
     return out
-

@@ -49,7 +49,9 @@ def build_system_prompt(
     tools_list = (
         "\n".join(f"- **{t.name}**: {t.description}" for t in tools) if tools else "(no tools)"
     )
-    extra = f"\n## Instructions from the user\n{instructions.strip()}\n" if instructions.strip() else ""
+    extra = (
+        f"\n## Instructions from the user\n{instructions.strip()}\n" if instructions.strip() else ""
+    )
     return TEMPLATE.format(
         agent_name=agent_name,
         current_time=(now or datetime.now().astimezone()).isoformat(timespec="seconds"),

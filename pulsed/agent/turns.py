@@ -75,7 +75,9 @@ class TurnManager:
             Unavailable: the daemon is shutting down.
         """
         if self._closing:
-            raise Unavailable("pulsed is shutting down; the message is stored and will be answered after restart")
+            raise Unavailable(
+                "pulsed is shutting down; the message is stored and will be answered after restart"
+            )
         turn = PendingTurn(input_row, interactive)
         self._turns[turn.id] = turn
         self._queues.setdefault(turn.session_id, deque()).append(turn)
@@ -125,7 +127,10 @@ class TurnManager:
                             "error",
                             turn.id,
                             turn.session_id,
-                            {"code": "shutdown", "message": "pulsed stopped; the turn resumes when it starts again"},
+                            {
+                                "code": "shutdown",
+                                "message": "pulsed stopped; the turn resumes when it starts again",
+                            },
                         )
                     )
             elif turn.task.exception() is not None:
@@ -150,7 +155,9 @@ class TurnManager:
             q.remove(turn)
         self._turns.pop(turn_id, None)
         ctx = TurnContext(turn.input, False, turn.emit)
-        await Turn(self.deps, ctx).finish_error("cancelled", "the turn was cancelled before it started")
+        await Turn(self.deps, ctx).finish_error(
+            "cancelled", "the turn was cancelled before it started"
+        )
         return True
 
     async def shutdown(self, grace_s: float) -> None:
@@ -164,7 +171,9 @@ class TurnManager:
             for t in pending:
                 t.cancel()
             if pending:
-                log.warning("cancelled %d turn(s) at shutdown; they resume on next start", len(pending))
+                log.warning(
+                    "cancelled %d turn(s) at shutdown; they resume on next start", len(pending)
+                )
                 await asyncio.wait(pending, timeout=2)
         for turn in [t for q in self._queues.values() for t in q]:
             turn.emit(
@@ -172,7 +181,10 @@ class TurnManager:
                     "error",
                     turn.id,
                     turn.session_id,
-                    {"code": "shutdown", "message": "pulsed stopped before this turn ran; it runs after restart"},
+                    {
+                        "code": "shutdown",
+                        "message": "pulsed stopped before this turn ran; it runs after restart",
+                    },
                 )
             )
         workers = list(self._workers.values())
@@ -196,7 +208,8 @@ class TurnManager:
                 ctx = TurnContext(row, False, lambda ev: None)
                 await Turn(self.deps, ctx).finish_error(
                     "interrupted",
-                    f"pulsed stopped before answering this message ({int(age.total_seconds())} s ago); "
+                    "pulsed stopped before answering this message "
+                    f"({int(age.total_seconds())} s ago); "
                     "send it again if it still matters",
                 )
                 failed += 1
@@ -211,10 +224,16 @@ class TurnManager:
                         "event_type": "turns_recovered",
                         "source": "pulsed",
                         "severity": "warning",
-                        "payload": {"resumed": resumed, "failed": failed, "ids": [r["id"] for r in rows][:100]},
+                        "payload": {
+                            "resumed": resumed,
+                            "failed": failed,
+                            "ids": [r["id"] for r in rows][:100],
+                        },
                         "tags": ["recovery"],
                     }
                 ],
             )
-            log.warning("recovery: %d unanswered input(s) resumed, %d failed visibly", resumed, failed)
+            log.warning(
+                "recovery: %d unanswered input(s) resumed, %d failed visibly", resumed, failed
+            )
         return resumed, failed

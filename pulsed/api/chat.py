@@ -7,8 +7,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import grpc
-
 from pulse.v1 import chat_pb2, chat_pb2_grpc
+
 from pulsed.agent.events import TurnEvent
 from pulsed.api.convert import row_pb, turn_event_pb
 from pulsed.api.errors import server_stream, unary
@@ -29,7 +29,9 @@ def new_session_id() -> str:
 def check_session_id(sid: str) -> str:
     """Raises InvalidArgument unless ``sid`` is 1-128 of [A-Za-z0-9._:@-]."""
     if not SESSION_ID.match(sid):
-        raise InvalidArgument(f"invalid session id {sid[:80]!r}: use 1-128 letters, digits or . _ : @ -")
+        raise InvalidArgument(
+            f"invalid session id {sid[:80]!r}: use 1-128 letters, digits or . _ : @ -"
+        )
     return sid
 
 
@@ -56,7 +58,8 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         limit = self.rt.cfg.agent.max_message_chars
         if len(text) > limit:
             raise InvalidArgument(
-                f"the message is {len(text)} characters; the limit is {limit} ([agent] max_message_chars)"
+                f"the message is {len(text)} characters; "
+                f"the limit is {limit} ([agent] max_message_chars)"
             )
         session = check_session_id(request.session_id) if request.session_id else new_session_id()
         source = client_source(context)
@@ -136,7 +139,10 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         if not 1 <= limit <= 10000:
             raise InvalidArgument("limit must be between 1 and 10000")
         rows = await self.rt.store.query(
-            "messages", make_filters(MESSAGES, [("session_id", "eq", session)]), order="desc", limit=limit
+            "messages",
+            make_filters(MESSAGES, [("session_id", "eq", session)]),
+            order="desc",
+            limit=limit,
         )
         rows.reverse()
         return chat_pb2.HistoryResponse(rows=[row_pb(r) for r in rows])

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pulse.v1 import chat_pb2, common_pb2
+
 from pulsed.agent.events import TurnEvent
 from pulsed.errors import InvalidArgument
 from pulsed.store.base import Filter, Row, make_filters, to_iso
@@ -54,12 +55,16 @@ def turn_event_pb(ev: TurnEvent) -> chat_pb2.TurnEvent:
     m = chat_pb2.TurnEvent(turn_id=ev.turn_id, session_id=ev.session_id)
     d = ev.data
     if ev.kind == "accepted":
-        m.accepted.CopyFrom(chat_pb2.Accepted(seq=d["seq"], queued_behind=d.get("queued_behind", 0)))
+        m.accepted.CopyFrom(
+            chat_pb2.Accepted(seq=d["seq"], queued_behind=d.get("queued_behind", 0))
+        )
     elif ev.kind == "delta":
         m.delta.CopyFrom(chat_pb2.Delta(text=d["text"]))
     elif ev.kind == "tool_call":
         m.tool_call.CopyFrom(
-            chat_pb2.ToolCallStarted(call_id=d["call_id"], name=d["name"], arguments_json=d["arguments_json"])
+            chat_pb2.ToolCallStarted(
+                call_id=d["call_id"], name=d["name"], arguments_json=d["arguments_json"]
+            )
         )
     elif ev.kind == "approval_request":
         m.approval_request.CopyFrom(
@@ -83,12 +88,17 @@ def turn_event_pb(ev: TurnEvent) -> chat_pb2.TurnEvent:
     elif ev.kind == "final":
         m.final.CopyFrom(
             chat_pb2.Final(
-                message_id=d["message_id"], text=d["text"], usage=usage_pb(d["usage"]), iterations=d["iterations"]
+                message_id=d["message_id"],
+                text=d["text"],
+                usage=usage_pb(d["usage"]),
+                iterations=d["iterations"],
             )
         )
     elif ev.kind == "error":
         m.error.CopyFrom(
-            chat_pb2.TurnError(message_id=d.get("message_id", ""), code=d["code"], message=d["message"])
+            chat_pb2.TurnError(
+                message_id=d.get("message_id", ""), code=d["code"], message=d["message"]
+            )
         )
     else:  # pragma: no cover - a new kind without a mapping is a bug
         raise ValueError(f"unknown turn event kind {ev.kind}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-
 from pulse.v1 import costs_pb2, costs_pb2_grpc
+
 from pulsed.api.convert import ms_to_iso
 from pulsed.api.errors import unary
 from pulsed.errors import InvalidArgument
@@ -35,7 +35,9 @@ class CostsServicer(costs_pb2_grpc.CostsServicer):
         self, request: costs_pb2.CostSummaryRequest, context: grpc.aio.ServicerContext
     ) -> costs_pb2.CostSummaryResponse:
         if request.by and request.by not in COST_GROUPS:
-            raise InvalidArgument(f"cannot group costs by {request.by!r} (choose: {', '.join(COST_GROUPS)})")
+            raise InvalidArgument(
+                f"cannot group costs by {request.by!r} (choose: {', '.join(COST_GROUPS)})"
+            )
         summary = await self.rt.store.cost_summary(
             since=ms_to_iso(request.since_ms), until=ms_to_iso(request.until_ms), by=request.by
         )

@@ -72,7 +72,9 @@ def server_stream(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIte
     """Wrap a server-streaming servicer method with the error mapping."""
 
     @functools.wraps(fn)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[R]:
+    async def wrapper(
+        self: Any, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[R]:
         try:
             async for item in fn(self, request, context):
                 yield item
@@ -114,7 +116,9 @@ class DecodeGuard(grpc.aio.ServerInterceptor):
         if handler.response_streaming:
             inner_stream = handler.unary_stream
 
-            async def stream_behavior(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def stream_behavior(
+                raw: bytes, context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
                 request = await decode(raw, context)
                 async for item in inner_stream(request, context):
                     yield item
@@ -127,4 +131,6 @@ class DecodeGuard(grpc.aio.ServerInterceptor):
         async def unary_behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             return await inner_unary(await decode(raw, context), context)
 
-        return grpc.unary_unary_rpc_method_handler(unary_behavior, response_serializer=handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(
+            unary_behavior, response_serializer=handler.response_serializer
+        )

@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
-
 from pulse.v1 import streams_pb2, streams_pb2_grpc
+
 from pulsed.api.convert import filters, ms_to_iso, row_pb
 from pulsed.api.errors import server_stream, unary
 from pulsed.errors import InvalidArgument
@@ -32,7 +32,10 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
                 streams_pb2.StreamInfo(
                     name=s.name,
                     description=s.description,
-                    columns=[streams_pb2.Column(name=c.name, type=c.type, description=c.description) for c in s.columns],
+                    columns=[
+                        streams_pb2.Column(name=c.name, type=c.type, description=c.description)
+                        for c in s.columns
+                    ],
                     last_seq=await self.rt.store.last_seq(s.name),
                     row_count=await self.rt.store.count(s.name),
                 )
@@ -55,7 +58,9 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
         max_batch = request.max_batch or 500
         if not 1 <= max_batch <= MAX_BATCH:
             raise InvalidArgument(f"max_batch must be between 1 and {MAX_BATCH}")
-        async with contextlib.aclosing(self.rt.store.tail(stream.name, checked, start, max_batch)) as tail:
+        async with contextlib.aclosing(
+            self.rt.store.tail(stream.name, checked, start, max_batch)
+        ) as tail:
             async for batch in tail:
                 yield streams_pb2.TailResponse(rows=[row_pb(r) for r in batch])
 

@@ -6,8 +6,8 @@ import os
 import time
 
 import grpc
-
 from pulse.v1 import system_pb2, system_pb2_grpc
+
 from pulsed import __version__
 from pulsed.api.errors import unary
 from pulsed.runtime import Runtime

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-
 from pulse.v1 import tasks_pb2, tasks_pb2_grpc
+
 from pulsed.api.errors import unary
 from pulsed.errors import InvalidArgument
 from pulsed.runtime import Runtime
@@ -34,20 +34,28 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
         self.book = rt.tasks
 
     @unary
-    async def Add(self, request: tasks_pb2.AddTaskRequest, context: grpc.aio.ServicerContext) -> tasks_pb2.Task:
+    async def Add(
+        self, request: tasks_pb2.AddTaskRequest, context: grpc.aio.ServicerContext
+    ) -> tasks_pb2.Task:
         t = request.task
-        row = await self.book.add(t.name, t.schedule, t.prompt, t.timezone, t.deliver_to, enabled=t.enabled)
+        row = await self.book.add(
+            t.name, t.schedule, t.prompt, t.timezone, t.deliver_to, enabled=t.enabled
+        )
         return task_pb(await self.book.view(row))
 
     @unary
-    async def Update(self, request: tasks_pb2.UpdateTaskRequest, context: grpc.aio.ServicerContext) -> tasks_pb2.Task:
+    async def Update(
+        self, request: tasks_pb2.UpdateTaskRequest, context: grpc.aio.ServicerContext
+    ) -> tasks_pb2.Task:
         changes = {
             f: getattr(request, f)
             for f in ("schedule", "prompt", "timezone", "deliver_to", "enabled")
             if request.HasField(f)
         }
         if not changes:
-            raise InvalidArgument("nothing to change: give at least one of schedule, prompt, timezone, deliver_to")
+            raise InvalidArgument(
+                "nothing to change: give at least one of schedule, prompt, timezone, deliver_to"
+            )
         row = await self.book.update(request.name, **changes)
         return task_pb(await self.book.view(row))
 
@@ -62,7 +70,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
     async def List(
         self, request: tasks_pb2.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.ListTasksResponse:
-        return tasks_pb2.ListTasksResponse(tasks=[task_pb(v) for v in await self.book.list()])
+        return tasks_pb2.ListTasksResponse(tasks=[task_pb(v) for v in await self.book.list_tasks()])
 
     @unary
     async def SetEnabled(
@@ -77,7 +85,9 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
     ) -> tasks_pb2.RunNowResponse:
         row = await self.book.fire(request.name, trigger="manual")
         self.rt.turns.submit(row, interactive=False)
-        return tasks_pb2.RunNowResponse(message_id=str(row["id"]), session_id=session_of(request.name))
+        return tasks_pb2.RunNowResponse(
+            message_id=str(row["id"]), session_id=session_of(request.name)
+        )
 
     @unary
     async def History(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -285,7 +285,7 @@ class Store(ABC):
         filters: Sequence[Filter] = (),
         start: TailStart = TailStart(),
         max_batch: int = 500,
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         """Rows of ``stream`` after ``start``, in sequence order, in batches of at most
         ``max_batch``; runs until the consumer stops iterating or the store closes.
 

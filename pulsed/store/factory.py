@@ -18,5 +18,6 @@ def make_store(cfg: Config) -> Store:
 
         return LocalStore(cfg.data_path)
     raise ConfigError(
-        f'store.backend: "{cfg.store.backend}" is not available in this version of pulsed; use "local"'
+        f'store.backend: "{cfg.store.backend}" is not available in this version of pulsed; '
+        'use "local"'
     )

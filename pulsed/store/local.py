@@ -25,7 +25,7 @@ import re
 import shutil
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -864,7 +864,7 @@ class LocalStore(Store):
         filters: Sequence[Filter] = (),
         start: TailStart = _FROM_LATEST,
         max_batch: int = 500,
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         codec = self._codec(stream)
         checks = _checks(codec.stream, filters)
         if max_batch < 1:

@@ -101,11 +101,13 @@ MESSAGES = Stream(
     "every message in and out of the agent: user input, answers, tool calls, errors",
     _base()
     + (
-        Column("source", "string", "who wrote it: cli, tui, telegram, slack, agent, scheduler, system"),
+        Column(
+            "source", "string", "who wrote it: cli, tui, telegram, slack, agent, scheduler, system"
+        ),
         Column("target", "string", "who it is for: agent, or a delivery target such as cli"),
         Column("session_id", "string", "conversation it belongs to"),
         Column("message_type", "string", " | ".join(MESSAGE_TYPES)),
-        Column("content", "json", "payload; text messages carry {\"text\": ...}"),
+        Column("content", "json", 'payload; text messages carry {"text": ...}'),
         Column("user_id", "string", "the person, where known"),
         Column("channel_metadata", "json", "channel-specific data (chat id, thread...)"),
         Column("priority", "int", "-1 low, 0 normal, 1 high, 2 urgent"),
@@ -207,7 +209,9 @@ CURSORS = Stream(
     indexes=("consumer",),
 )
 
-STREAMS: dict[str, Stream] = {s.name: s for s in (MESSAGES, LLM_LOGS, TOOL_LOGS, EVENTS, TASKS, CURSORS)}
+STREAMS: dict[str, Stream] = {
+    s.name: s for s in (MESSAGES, LLM_LOGS, TOOL_LOGS, EVENTS, TASKS, CURSORS)
+}
 
 
 def stream(name: str) -> Stream:

@@ -15,7 +15,10 @@ class CurrentTime(Tool):
     parameters = {
         "type": "object",
         "properties": {
-            "timezone": {"type": "string", "description": "IANA zone, e.g. Europe/Paris; default local"}
+            "timezone": {
+                "type": "string",
+                "description": "IANA zone, e.g. Europe/Paris; default local",
+            }
         },
     }
     default_policy = "allow"
@@ -26,7 +29,9 @@ class CurrentTime(Tool):
             try:
                 now = datetime.now(ZoneInfo(str(tz)))
             except (ZoneInfoNotFoundError, ValueError):
-                raise ToolFailure(f"unknown time zone {tz!r} (use an IANA name like Europe/Paris)") from None
+                raise ToolFailure(
+                    f"unknown time zone {tz!r} (use an IANA name like Europe/Paris)"
+                ) from None
         else:
             now = datetime.now().astimezone()
         return ToolOutput(f"{now.isoformat(timespec='seconds')} ({now.strftime('%A')})")

@@ -39,7 +39,9 @@ class Workspace:
             raise ToolFailure("path contains a NUL byte")
         p = Path(rel)
         if p.is_absolute():
-            raise ToolFailure(f"{rel}: absolute paths are refused; give a path inside the workspace")
+            raise ToolFailure(
+                f"{rel}: absolute paths are refused; give a path inside the workspace"
+            )
         full = (self.root / p).resolve()
         if full != self.root and self.root not in full.parents:
             raise ToolFailure(f"{rel}: resolves outside the workspace; refused")
@@ -127,7 +129,10 @@ class WriteFile(Tool):
             raise ToolFailure("path names the workspace itself")
         path.parent.mkdir(parents=True, exist_ok=True)
         # The parent may have been swapped for a symlink between resolve and mkdir.
-        if self.ws.root != path.parent.resolve() and self.ws.root not in path.parent.resolve().parents:
+        if (
+            self.ws.root != path.parent.resolve()
+            and self.ws.root not in path.parent.resolve().parents
+        ):
             raise ToolFailure(f"{self.ws.display(path)}: resolves outside the workspace; refused")
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
@@ -166,13 +171,13 @@ class ListDir(Tool):
         except OSError as e:
             raise ToolFailure(f"{self.ws.display(path)}: {e.strerror}") from None
         lines = []
-        for e in entries[:MAX_LIST_ENTRIES]:
-            if e.is_dir(follow_symlinks=False):
-                lines.append(e.name + "/")
-            elif e.is_symlink():
-                lines.append(e.name + "@")
+        for entry in entries[:MAX_LIST_ENTRIES]:
+            if entry.is_dir(follow_symlinks=False):
+                lines.append(entry.name + "/")
+            elif entry.is_symlink():
+                lines.append(entry.name + "@")
             else:
-                lines.append(f"{e.name}  ({e.stat(follow_symlinks=False).st_size} bytes)")
+                lines.append(f"{entry.name}  ({entry.stat(follow_symlinks=False).st_size} bytes)")
         if len(entries) > MAX_LIST_ENTRIES:
             lines.append(f"[{len(entries) - MAX_LIST_ENTRIES} more entries not shown]")
         return ToolOutput("\n".join(lines) if lines else "(empty directory)")

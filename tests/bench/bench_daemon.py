@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pulse.v1 import chat_pb2, streams_pb2
+
 from tests.bench.common import Figure, median, percentile
 from tests.fakes.llm import FakeLLM
 from tests.harness import ROOT, Daemon, fake_llm_config
@@ -55,12 +56,22 @@ def pulsectl_chat(fake: FakeLLM) -> list[Figure]:
         d.start()
         exe = str(Path(sys.executable).with_name("pulsectl"))
         cmd = [exe] if Path(exe).exists() else [sys.executable, "-m", "pulsectl"]
-        subprocess.run([*cmd, "--no-start", "chat", "warm up"], env=d.env, capture_output=True, cwd=ROOT, check=True)
+        subprocess.run(
+            [*cmd, "--no-start", "chat", "warm up"],
+            env=d.env,
+            capture_output=True,
+            cwd=ROOT,
+            check=True,
+        )
         times = []
         for _ in range(15):
             t0 = time.perf_counter()
             out = subprocess.run(
-                [*cmd, "--no-start", "chat", "hello"], env=d.env, capture_output=True, text=True, cwd=ROOT
+                [*cmd, "--no-start", "chat", "hello"],
+                env=d.env,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
             )
             times.append((time.perf_counter() - t0) * 1000)
             assert out.returncode == 0 and "echo: hello" in out.stdout, out.stderr
@@ -80,13 +91,17 @@ def tail_latency() -> list[Figure]:
         ready = threading.Event()
 
         def tail() -> None:
-            call = d.streams().Tail(streams_pb2.TailRequest(stream="messages", latest=True), timeout=120)
+            call = d.streams().Tail(
+                streams_pb2.TailRequest(stream="messages", latest=True), timeout=120
+            )
             ready.set()
             for resp in call:
                 now = time.time()
                 for r in resp.rows:
                     ts = r.json.split('"timestamp":"', 1)[1][:24]
-                    got.append((now - datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()) * 1000)
+                    got.append(
+                        (now - datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()) * 1000
+                    )
                 if stop.is_set():
                     call.cancel()
                     return
@@ -151,13 +166,22 @@ async def turn_overhead() -> list[Figure]:
         cfg.tools.workspace = str(Path(tmp) / "ws")
         store = LocalStore(Path(tmp) / "data")
         await store.open()
-        deps = AgentDeps(cfg, store, builtin_tools(cfg), Pool(cfg), Budget(store, 5.0), ApprovalBroker())
+        deps = AgentDeps(
+            cfg, store, builtin_tools(cfg), Pool(cfg), Budget(store, 5.0), ApprovalBroker()
+        )
         samples = []
         for i in range(300):
             row = (
                 await store.append(
                     "messages",
-                    [{"source": "cli", "session_id": f"s{i % 10}", "message_type": "user_input", "content": {"text": "hello"}}],
+                    [
+                        {
+                            "source": "cli",
+                            "session_id": f"s{i % 10}",
+                            "message_type": "user_input",
+                            "content": {"text": "hello"},
+                        }
+                    ],
                     durable=True,
                 )
             )[0]

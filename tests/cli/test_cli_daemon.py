@@ -70,9 +70,25 @@ def test_query_where_and_bad_where(daemon: Daemon, fake_llm: FakeLLM) -> None:
 def test_tail_from_earliest_streams_rows(daemon: Daemon, fake_llm: FakeLLM) -> None:
     daemon.pulsectl("chat", "tail me", "-s", "t1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pulsectl", "--no-start", "streams", "tail", "messages", "--from", "earliest",
-         "--where", "session_id=t1", "--json"],
-        env=daemon.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "pulsectl",
+            "--no-start",
+            "streams",
+            "tail",
+            "messages",
+            "--from",
+            "earliest",
+            "--where",
+            "session_id=t1",
+            "--json",
+        ],
+        env=daemon.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         first = json.loads(proc.stdout.readline())
@@ -113,7 +129,11 @@ def test_autostart_when_no_daemon(fake_llm: FakeLLM) -> None:
     try:
         out = subprocess.run(
             [sys.executable, "-m", "pulsectl", "status", "--json"],
-            env=d.env, capture_output=True, text=True, timeout=30, cwd=ROOT,
+            env=d.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=ROOT,
         )
         assert out.returncode == 0, out.stderr
         assert "started pulsed" in out.stderr

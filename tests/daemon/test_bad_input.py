@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-
 from pulse.v1 import chat_pb2, common_pb2, costs_pb2, streams_pb2, system_pb2, tasks_pb2
+
 from tests.daemon.util import rows, send
 from tests.fakes.llm import FakeLLM
 from tests.harness import Daemon
@@ -29,30 +29,52 @@ F = common_pb2.Filter
 @pytest.mark.parametrize(
     ("request_", "code", "needle"),
     [
-        (streams_pb2.QueryRequest(stream="nope"), grpc.StatusCode.NOT_FOUND, "unknown stream 'nope'"),
+        (
+            streams_pb2.QueryRequest(stream="nope"),
+            grpc.StatusCode.NOT_FOUND,
+            "unknown stream 'nope'",
+        ),
         (
             streams_pb2.QueryRequest(stream="messages", filters=[F(column="nope", value="x")]),
             grpc.StatusCode.INVALID_ARGUMENT,
             "has no column 'nope'",
         ),
         (
-            streams_pb2.QueryRequest(stream="messages", filters=[F(column="priority", value="high")]),
+            streams_pb2.QueryRequest(
+                stream="messages", filters=[F(column="priority", value="high")]
+            ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "priority is int",
         ),
         (
-            streams_pb2.QueryRequest(stream="messages", filters=[F(column="source", op="LIKE", value="x")]),
+            streams_pb2.QueryRequest(
+                stream="messages", filters=[F(column="source", op="LIKE", value="x")]
+            ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "unknown filter operator",
         ),
         (
-            streams_pb2.QueryRequest(stream="messages", filters=[F(column="id; DROP TABLE messages", value="x")]),
+            streams_pb2.QueryRequest(
+                stream="messages", filters=[F(column="id; DROP TABLE messages", value="x")]
+            ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "has no column",
         ),
-        (streams_pb2.QueryRequest(stream="messages", limit=10**6), grpc.StatusCode.INVALID_ARGUMENT, "limit"),
-        (streams_pb2.QueryRequest(stream="messages", order="sideways"), grpc.StatusCode.INVALID_ARGUMENT, "order"),
-        (streams_pb2.QueryRequest(stream="messages", since_ms=-5), grpc.StatusCode.INVALID_ARGUMENT, "Unix time"),
+        (
+            streams_pb2.QueryRequest(stream="messages", limit=10**6),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "limit",
+        ),
+        (
+            streams_pb2.QueryRequest(stream="messages", order="sideways"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "order",
+        ),
+        (
+            streams_pb2.QueryRequest(stream="messages", since_ms=-5),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "Unix time",
+        ),
     ],
 )
 def test_query_errors(daemon: Daemon, request_, code, needle) -> None:  # type: ignore[no-untyped-def]
@@ -63,7 +85,9 @@ def test_query_errors(daemon: Daemon, request_, code, needle) -> None:  # type: 
 
 
 def test_tail_unknown_stream(daemon: Daemon) -> None:
-    got, details = status_of(lambda: daemon.streams().Tail(streams_pb2.TailRequest(stream="secrets"), timeout=5))
+    got, details = status_of(
+        lambda: daemon.streams().Tail(streams_pb2.TailRequest(stream="secrets"), timeout=5)
+    )
     assert got == grpc.StatusCode.NOT_FOUND and "unknown stream" in details
 
 
@@ -73,9 +97,13 @@ def test_sql_metacharacters_are_values(daemon: Daemon, fake_llm: FakeLLM) -> Non
     assert events[-1].WhichOneof("event") == "final"
     found = rows(daemon, "messages", session_id="meta")
     assert found[0]["content"]["text"] == nasty
-    q = streams_pb2.QueryRequest(stream="messages", filters=[F(column="content", op="contains", value="DROP TABLE")])
+    q = streams_pb2.QueryRequest(
+        stream="messages", filters=[F(column="content", op="contains", value="DROP TABLE")]
+    )
     assert len(daemon.streams().Query(q, timeout=5).rows) >= 1
-    q = streams_pb2.QueryRequest(stream="messages", filters=[F(column="session_id", value="' OR '1'='1")])
+    q = streams_pb2.QueryRequest(
+        stream="messages", filters=[F(column="session_id", value="' OR '1'='1")]
+    )
     assert len(daemon.streams().Query(q, timeout=5).rows) == 0
     still_answers(daemon)
 
@@ -119,11 +147,16 @@ def test_malformed_protobuf_refused(daemon: Daemon) -> None:
         (tasks_pb2.Task(name="t", schedule="whenever", prompt="p"), "Valid examples"),
         (tasks_pb2.Task(name="Bad Name", schedule="every 1h", prompt="p"), "invalid task name"),
         (tasks_pb2.Task(name="t", schedule="every 1h", prompt=""), "prompt is empty"),
-        (tasks_pb2.Task(name="t", schedule="every 1h", prompt="p", timezone="Moon/Base"), "unknown time zone"),
+        (
+            tasks_pb2.Task(name="t", schedule="every 1h", prompt="p", timezone="Moon/Base"),
+            "unknown time zone",
+        ),
     ],
 )
 def test_invalid_tasks_refused(daemon: Daemon, task: tasks_pb2.Task, needle: str) -> None:
-    got, details = status_of(lambda: daemon.tasks().Add(tasks_pb2.AddTaskRequest(task=task), timeout=5))
+    got, details = status_of(
+        lambda: daemon.tasks().Add(tasks_pb2.AddTaskRequest(task=task), timeout=5)
+    )
     assert got == grpc.StatusCode.INVALID_ARGUMENT
     assert needle in details
     assert rows(daemon, "tasks") == []
@@ -131,9 +164,21 @@ def test_invalid_tasks_refused(daemon: Daemon, task: tasks_pb2.Task, needle: str
 
 def test_task_versions(daemon: Daemon) -> None:
     stub = daemon.tasks()
-    t = stub.Add(tasks_pb2.AddTaskRequest(task=tasks_pb2.Task(name="brief", schedule="0 9 * * *", prompt="news", enabled=True)), timeout=5)
+    t = stub.Add(
+        tasks_pb2.AddTaskRequest(
+            task=tasks_pb2.Task(name="brief", schedule="0 9 * * *", prompt="news", enabled=True)
+        ),
+        timeout=5,
+    )
     assert t.version == 1 and t.enabled and t.next_run
-    got, details = status_of(lambda: stub.Add(tasks_pb2.AddTaskRequest(task=tasks_pb2.Task(name="brief", schedule="0 9 * * *", prompt="x")), timeout=5))
+    got, details = status_of(
+        lambda: stub.Add(
+            tasks_pb2.AddTaskRequest(
+                task=tasks_pb2.Task(name="brief", schedule="0 9 * * *", prompt="x")
+            ),
+            timeout=5,
+        )
+    )
     assert got == grpc.StatusCode.ALREADY_EXISTS
     t = stub.Update(tasks_pb2.UpdateTaskRequest(name="brief", schedule="every 2h"), timeout=5)
     assert t.version == 2 and t.schedule == "every 2h" and t.prompt == "news"
@@ -151,7 +196,12 @@ def test_task_run_now_and_history(daemon: Daemon, fake_llm: FakeLLM) -> None:
     from tests.daemon.util import wait_for
 
     stub = daemon.tasks()
-    stub.Add(tasks_pb2.AddTaskRequest(task=tasks_pb2.Task(name="hello", schedule="every 1h", prompt="say hi", enabled=True)), timeout=5)
+    stub.Add(
+        tasks_pb2.AddTaskRequest(
+            task=tasks_pb2.Task(name="hello", schedule="every 1h", prompt="say hi", enabled=True)
+        ),
+        timeout=5,
+    )
     fake_llm.script("hi from the task")
     run = stub.RunNow(tasks_pb2.RunNowRequest(name="hello"), timeout=5)
     assert run.session_id == "task:hello"
@@ -168,10 +218,14 @@ def test_task_run_now_and_history(daemon: Daemon, fake_llm: FakeLLM) -> None:
 
 
 def test_costs_bad_grouping(daemon: Daemon) -> None:
-    got, details = status_of(lambda: daemon.costs().Summary(costs_pb2.CostSummaryRequest(by="planet"), timeout=5))
+    got, details = status_of(
+        lambda: daemon.costs().Summary(costs_pb2.CostSummaryRequest(by="planet"), timeout=5)
+    )
     assert got == grpc.StatusCode.INVALID_ARGUMENT and "cannot group costs by 'planet'" in details
 
 
 def test_history_needs_valid_session(daemon: Daemon) -> None:
-    got, _ = status_of(lambda: daemon.chat().History(chat_pb2.HistoryRequest(session_id=""), timeout=5))
+    got, _ = status_of(
+        lambda: daemon.chat().History(chat_pb2.HistoryRequest(session_id=""), timeout=5)
+    )
     assert got == grpc.StatusCode.INVALID_ARGUMENT

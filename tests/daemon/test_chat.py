@@ -7,15 +7,21 @@ import threading
 
 import grpc
 import pytest
-
 from pulse.v1 import chat_pb2, costs_pb2
+
 from tests.daemon.util import deltas, kinds, rows, send, wait_for
 from tests.fakes.llm import Fail, FakeLLM, Hang, Reply
 from tests.harness import Daemon, fake_llm_config
 
 
 def test_text_turn_streams_and_lands_as_rows(daemon: Daemon, fake_llm: FakeLLM) -> None:
-    fake_llm.script(Reply(text="Hello there, human.", chunk_size=4, usage={"input_tokens": 120, "output_tokens": 7}))
+    fake_llm.script(
+        Reply(
+            text="Hello there, human.",
+            chunk_size=4,
+            usage={"input_tokens": 120, "output_tokens": 7},
+        )
+    )
     events = send(daemon, "hi")
     assert kinds(events)[0] == "accepted"
     assert kinds(events)[-1] == "final"
@@ -48,7 +54,10 @@ def test_text_turn_streams_and_lands_as_rows(daemon: Daemon, fake_llm: FakeLLM) 
 def test_tool_call_turn(daemon: Daemon, fake_llm: FakeLLM) -> None:
     (daemon.workspace / "notes.txt").write_text("buy milk")
     fake_llm.script(
-        Reply(text="Let me look.", tool_calls=[("list_dir", {"path": "."}), ("read_file", {"path": "notes.txt"})]),
+        Reply(
+            text="Let me look.",
+            tool_calls=[("list_dir", {"path": "."}), ("read_file", {"path": "notes.txt"})],
+        ),
         Reply(text="You need to buy milk."),
     )
     events = send(daemon, "what is in my notes?")
@@ -69,8 +78,17 @@ def test_tool_call_turn(daemon: Daemon, fake_llm: FakeLLM) -> None:
 
     sid = events[0].session_id
     types = [m["message_type"] for m in rows(daemon, "messages", session_id=sid)]
-    assert types == ["user_input", "tool_call", "tool_call", "tool_result", "tool_result", "agent_response"] or (
-        types.count("tool_call") == 2 and types.count("tool_result") == 2 and types[-1] == "agent_response"
+    assert types == [
+        "user_input",
+        "tool_call",
+        "tool_call",
+        "tool_result",
+        "tool_result",
+        "agent_response",
+    ] or (
+        types.count("tool_call") == 2
+        and types.count("tool_result") == 2
+        and types[-1] == "agent_response"
     )
     tlogs = rows(daemon, "tool_logs", session_id=sid)
     assert [t["tool"] for t in tlogs] == ["list_dir", "read_file"]
@@ -98,14 +116,20 @@ def test_history_is_context_for_next_turn(daemon: Daemon, fake_llm: FakeLLM) -> 
 
 
 def test_approval_asked_and_granted(daemon: Daemon, fake_llm: FakeLLM) -> None:
-    fake_llm.script(Reply(tool_calls=[("write_file", {"path": "a.txt", "content": "hello"})]), Reply(text="Written."))
+    fake_llm.script(
+        Reply(tool_calls=[("write_file", {"path": "a.txt", "content": "hello"})]),
+        Reply(text="Written."),
+    )
     stub = daemon.chat()
     got = []
     for ev in stub.Send(chat_pb2.SendRequest(text="write it", interactive=True), timeout=30):
         got.append(ev)
         if ev.WhichOneof("event") == "approval_request":
             assert ev.approval_request.tool == "write_file"
-            stub.Approve(chat_pb2.ApproveRequest(request_id=ev.approval_request.request_id, approved=True), timeout=5)
+            stub.Approve(
+                chat_pb2.ApproveRequest(request_id=ev.approval_request.request_id, approved=True),
+                timeout=5,
+            )
     assert kinds(got)[-1] == "final"
     assert (daemon.workspace / "a.txt").read_text() == "hello"
     tl = rows(daemon, "tool_logs", session_id=got[0].session_id)
@@ -113,7 +137,10 @@ def test_approval_asked_and_granted(daemon: Daemon, fake_llm: FakeLLM) -> None:
 
 
 def test_approval_denied_when_nobody_can_answer(daemon: Daemon, fake_llm: FakeLLM) -> None:
-    fake_llm.script(Reply(tool_calls=[("write_file", {"path": "b.txt", "content": "x"})]), Reply(text="Not allowed."))
+    fake_llm.script(
+        Reply(tool_calls=[("write_file", {"path": "b.txt", "content": "x"})]),
+        Reply(text="Not allowed."),
+    )
     events = send(daemon, "write it", interactive=False)
     assert "approval_request" not in kinds(events)
     result = next(e.tool_result for e in events if e.WhichOneof("event") == "tool_result")
@@ -125,7 +152,9 @@ def test_approval_denied_when_nobody_can_answer(daemon: Daemon, fake_llm: FakeLL
 
 def test_approve_unknown_request_is_not_found(daemon: Daemon) -> None:
     with pytest.raises(grpc.RpcError) as ei:
-        daemon.chat().Approve(chat_pb2.ApproveRequest(request_id="ap-nope", approved=True), timeout=5)
+        daemon.chat().Approve(
+            chat_pb2.ApproveRequest(request_id="ap-nope", approved=True), timeout=5
+        )
     assert ei.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -160,7 +189,10 @@ def test_turns_in_one_session_run_in_order(daemon: Daemon, fake_llm: FakeLLM) ->
     t2.join(30)
     assert results["one"][-1].final.text == "first"
     assert results["two"][-1].final.text == "second"
-    assert results["two"][0].accepted.queued_behind == 0 or results["two"][0].accepted.queued_behind >= 0
+    assert (
+        results["two"][0].accepted.queued_behind == 0
+        or results["two"][0].accepted.queued_behind >= 0
+    )
     # The second turn's context contains the first turn's answer: it ran after it.
     second_ctx = [m.get("content") for m in fake_llm.requests[1].body["messages"]]
     assert "first" in second_ctx
@@ -215,7 +247,9 @@ def test_no_provider_answers_with_what_to_set(fake_llm: FakeLLM) -> None:
         assert kinds(events) == ["accepted", "error"]
         assert events[-1].error.code == "no_provider"
         assert "ANTHROPIC_API_KEY" in events[-1].error.message
-        st = d.system().Status(__import__("pulse.v1.system_pb2", fromlist=["x"]).StatusRequest(), timeout=5)
+        st = d.system().Status(
+            __import__("pulse.v1.system_pb2", fromlist=["x"]).StatusRequest(), timeout=5
+        )
         assert "ANTHROPIC_API_KEY" in st.provider_problem
         # The input and its error answer are stored.
         msgs = rows(d, "messages", session_id=events[0].session_id)
@@ -249,7 +283,10 @@ def test_fallback_provider_used_when_main_fails(fake_llm: FakeLLM) -> None:
         cfg = fake_llm_config(broken.url, provider="openai") + (
             f'\n[providers.openai-compatible]\nbase_url = "{fake_llm.url}"\napi_key = "k"\n'
         )
-        cfg = cfg.replace('model = "fake-model"', 'model = "fake-model"\nfallback = ["openai-compatible:backup-model"]')
+        cfg = cfg.replace(
+            'model = "fake-model"',
+            'model = "fake-model"\nfallback = ["openai-compatible:backup-model"]',
+        )
         d = Daemon(cfg)
         try:
             d.start()
@@ -268,7 +305,10 @@ def test_fallback_provider_used_when_main_fails(fake_llm: FakeLLM) -> None:
 
 
 def test_tool_logs_redact_secrets(daemon: Daemon, fake_llm: FakeLLM) -> None:
-    fake_llm.script(Reply(tool_calls=[("current_time", {"timezone": "UTC", "api_token": "s3cr3t"})]), Reply(text="ok"))
+    fake_llm.script(
+        Reply(tool_calls=[("current_time", {"timezone": "UTC", "api_token": "s3cr3t"})]),
+        Reply(text="ok"),
+    )
     events = send(daemon, "time?")
     tl = rows(daemon, "tool_logs", session_id=events[0].session_id)
     assert tl[0]["arguments"]["api_token"] == "***"

@@ -10,8 +10,8 @@ import sys
 
 import grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from pulse.v1 import streams_pb2, system_pb2
+
 from tests.harness import ROOT, Daemon
 
 
@@ -33,15 +33,28 @@ def test_status(daemon: Daemon) -> None:
 
 def test_reflection_lists_services(daemon: Daemon) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(daemon.channel())
-    responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+    responses = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+    )
     names = {s.name for r in responses for s in r.list_services_response.service}
-    assert {"pulse.v1.Chat", "pulse.v1.Streams", "pulse.v1.Tasks", "pulse.v1.Costs", "pulse.v1.System",
-            "grpc.health.v1.Health"} <= names
+    assert {
+        "pulse.v1.Chat",
+        "pulse.v1.Streams",
+        "pulse.v1.Tasks",
+        "pulse.v1.Costs",
+        "pulse.v1.System",
+        "grpc.health.v1.Health",
+    } <= names
 
 
 def test_second_daemon_refused_and_first_keeps_serving(daemon: Daemon) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pulsed"], env=daemon.env, capture_output=True, text=True, timeout=20, cwd=ROOT
+        [sys.executable, "-m", "pulsed"],
+        env=daemon.env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        cwd=ROOT,
     )
     assert proc.returncode == 3
     assert f"already serving {daemon.socket}" in proc.stderr
@@ -66,7 +79,12 @@ def test_bad_config_names_key_and_exits_2(tmp_path) -> None:
     d = Daemon('[agent]\nmax_iterations = "ten"\n')
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "pulsed"], env=d.env, capture_output=True, text=True, timeout=20, cwd=ROOT
+            [sys.executable, "-m", "pulsed"],
+            env=d.env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            cwd=ROOT,
         )
         assert proc.returncode == 2
         assert 'agent.max_iterations: expected an integer, got "ten"' in proc.stderr

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import grpc
-
 from pulse.v1 import chat_pb2, chat_pb2_grpc
+
 from tests.daemon.util import rows, wait_for
 from tests.fakes.llm import FakeLLM, Reply
 from tests.harness import Daemon
@@ -21,12 +22,16 @@ def answers_to(d: Daemon, session: str, turn_id: str) -> list[dict]:
 
 
 def test_kill9_mid_turn_is_finished_after_restart(daemon: Daemon, fake_llm: FakeLLM) -> None:
-    fake_llm.script(Reply(text="a slow answer that will never finish " * 5, chunk_size=2, delay_s=0.05))
+    fake_llm.script(
+        Reply(text="a slow answer that will never finish " * 5, chunk_size=2, delay_s=0.05)
+    )
     seen: list[chat_pb2.TurnEvent] = []
 
     def chat() -> None:
         try:
-            for ev in daemon.chat().Send(chat_pb2.SendRequest(session_id="crash", text="tell me"), timeout=30):
+            for ev in daemon.chat().Send(
+                chat_pb2.SendRequest(session_id="crash", text="tell me"), timeout=30
+            ):
                 seen.append(ev)
         except Exception:
             pass  # the daemon dies under us
@@ -49,7 +54,9 @@ def test_kill9_mid_turn_is_finished_after_restart(daemon: Daemon, fake_llm: Fake
     # A second restart answers nothing again.
     daemon.stop()
     daemon.start()
-    inputs = [m for m in rows(daemon, "messages", session_id="crash") if m["message_type"] == "user_input"]
+    inputs = [
+        m for m in rows(daemon, "messages", session_id="crash") if m["message_type"] == "user_input"
+    ]
     assert len(inputs) == 1
     assert len(answers_to(daemon, "crash", turn_id)) == 1
     assert len(rows(daemon, "events", event_type="turns_recovered")) == 1
@@ -59,7 +66,9 @@ def test_old_unanswered_input_fails_visibly(fake_llm: FakeLLM) -> None:
     from tests.harness import fake_llm_config
 
     d = Daemon(
-        fake_llm_config(fake_llm.url).replace('model = "fake-model"', 'model = "fake-model"\nrecover_max_age_s = 0')
+        fake_llm_config(fake_llm.url).replace(
+            'model = "fake-model"', 'model = "fake-model"\nrecover_max_age_s = 0'
+        )
     )
     try:
         d.start()
@@ -67,10 +76,10 @@ def test_old_unanswered_input_fails_visibly(fake_llm: FakeLLM) -> None:
         seen: list = []
 
         def chat() -> None:
-            try:
-                seen.extend(d.chat().Send(chat_pb2.SendRequest(session_id="old", text="hi"), timeout=30))
-            except Exception:
-                pass  # the daemon dies under us
+            with contextlib.suppress(grpc.RpcError):  # the daemon dies under us
+                seen.extend(
+                    d.chat().Send(chat_pb2.SendRequest(session_id="old", text="hi"), timeout=30)
+                )
 
         t = threading.Thread(target=chat)
         t.daemon = True

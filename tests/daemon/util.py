@@ -7,12 +7,20 @@ import time
 from typing import Any
 
 from pulse.v1 import chat_pb2, common_pb2, streams_pb2
+
 from tests.harness import Daemon
 
 
-def send(d: Daemon, text: str, session: str = "", interactive: bool = False, timeout: float = 30) -> list[chat_pb2.TurnEvent]:
+def send(
+    d: Daemon, text: str, session: str = "", interactive: bool = False, timeout: float = 30
+) -> list[chat_pb2.TurnEvent]:
     """Send a message and collect the turn's events up to the final or error one."""
-    return list(d.chat().Send(chat_pb2.SendRequest(session_id=session, text=text, interactive=interactive), timeout=timeout))
+    return list(
+        d.chat().Send(
+            chat_pb2.SendRequest(session_id=session, text=text, interactive=interactive),
+            timeout=timeout,
+        )
+    )
 
 
 def kinds(events: list[chat_pb2.TurnEvent]) -> list[str]:
@@ -23,7 +31,9 @@ def deltas(events: list[chat_pb2.TurnEvent]) -> str:
     return "".join(e.delta.text for e in events if e.WhichOneof("event") == "delta")
 
 
-def rows(d: Daemon, stream: str, order: str = "asc", limit: int = 1000, **where: Any) -> list[dict[str, Any]]:
+def rows(
+    d: Daemon, stream: str, order: str = "asc", limit: int = 1000, **where: Any
+) -> list[dict[str, Any]]:
     """Rows of ``stream`` (values plus ``_seq``) matching column=value filters."""
     req = streams_pb2.QueryRequest(
         stream=stream,

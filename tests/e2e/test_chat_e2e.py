@@ -14,7 +14,11 @@ from tests.harness import Daemon, fake_llm_config
 
 @pytest.fixture
 def anthropic_daemon(fake_llm: FakeLLM) -> Iterator[Daemon]:
-    d = Daemon(fake_llm_config(fake_llm.anthropic_url, provider="anthropic").replace("fake-model", "claude-sonnet-4-5"))
+    d = Daemon(
+        fake_llm_config(fake_llm.anthropic_url, provider="anthropic").replace(
+            "fake-model", "claude-sonnet-4-5"
+        )
+    )
     try:
         d.start()
         yield d
@@ -41,7 +45,10 @@ def test_pulsectl_chat_through_a_tool_call(anthropic_daemon: Daemon, fake_llm: F
             tool_calls=[("read_file", {"path": "todo.md"})],
             usage={"input_tokens": 400, "output_tokens": 20, "cache_read_tokens": 100},
         ),
-        Reply(text="You need to **water the plants**.", usage={"input_tokens": 450, "output_tokens": 12}),
+        Reply(
+            text="You need to **water the plants**.",
+            usage={"input_tokens": 450, "output_tokens": 12},
+        ),
     )
     out = d.pulsectl("chat", "what is on my todo list?", "-s", "e2e")
     assert out.returncode == 0, out.stderr + d.log()
@@ -57,7 +64,9 @@ def test_pulsectl_chat_through_a_tool_call(anthropic_daemon: Daemon, fake_llm: F
 
     llm = query(d, "llm_logs", "session_id=e2e")
     assert len(llm) == 2
-    assert all(r["provider"] == "anthropic" and r["model"].startswith("claude-sonnet-4-5") for r in llm)
+    assert all(
+        r["provider"] == "anthropic" and r["model"].startswith("claude-sonnet-4-5") for r in llm
+    )
     assert llm[0]["tools_called"] == ["read_file"] and llm[0]["cache_read_tokens"] == 100
     assert llm[0]["estimated_cost_usd"] > 0
 
@@ -69,7 +78,11 @@ def test_pulsectl_chat_through_a_tool_call(anthropic_daemon: Daemon, fake_llm: F
     # The SDK spoke the Anthropic protocol: the tool result went back as a tool_result block.
     second = fake_llm.requests[-1]
     assert second.path.endswith("/v1/messages")
-    blocks = [b for m in second.body["messages"] for b in (m["content"] if isinstance(m["content"], list) else [])]
+    blocks = [
+        b
+        for m in second.body["messages"]
+        for b in (m["content"] if isinstance(m["content"], list) else [])
+    ]
     assert any(b.get("type") == "tool_result" for b in blocks)
 
     costs = d.pulsectl("costs", "--by", "model", "--json")
@@ -77,6 +90,7 @@ def test_pulsectl_chat_through_a_tool_call(anthropic_daemon: Daemon, fake_llm: F
     data = json.loads(costs.stdout)
     assert data["total"]["requests"] == 2
     assert [b["key"] for b in data["buckets"]] == [llm[0]["model"]]
-    assert data["total"]["cost_usd"] == sum(r["estimated_cost_usd"] for r in llm) or abs(
-        data["total"]["cost_usd"] - sum(r["estimated_cost_usd"] for r in llm)
-    ) < 1e-9
+    assert (
+        data["total"]["cost_usd"] == sum(r["estimated_cost_usd"] for r in llm)
+        or abs(data["total"]["cost_usd"] - sum(r["estimated_cost_usd"] for r in llm)) < 1e-9
+    )

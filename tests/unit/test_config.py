@@ -62,10 +62,16 @@ def test_env_overrides_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ('[agent]\nmax_iterations = "ten"\n', 'agent.max_iterations: expected an integer, got "ten"'),
+        (
+            '[agent]\nmax_iterations = "ten"\n',
+            'agent.max_iterations: expected an integer, got "ten"',
+        ),
         ("[agent]\nmodle = 'x'\n", "agent.modle: unknown key (did you mean model?)"),
         ('[agent]\nprovider = "gemini"\n', 'agent.provider: "gemini" is not one of'),
-        ('[tools.policy]\nshell = "maybe"\n', 'tools.policy.shell: "maybe" is not one of allow, ask, deny'),
+        (
+            '[tools.policy]\nshell = "maybe"\n',
+            'tools.policy.shell: "maybe" is not one of allow, ask, deny',
+        ),
         ("[budget]\ndaily_usd = -1\n", "budget.daily_usd"),
         ("[agent\n", "not valid TOML"),
         ('[store]\nbackend = "postgres"\n', "store.backend"),

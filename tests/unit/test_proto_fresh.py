@@ -21,21 +21,31 @@ def load_generator():  # type: ignore[no-untyped-def]
 
 
 def test_generated_code_is_fresh(tmp_path: Path) -> None:
-    pytest.importorskip("grpc_tools", reason="grpcio-tools is a dev dependency; make install brings it")
+    pytest.importorskip(
+        "grpc_tools", reason="grpcio-tools is a dev dependency; make install brings it"
+    )
     gen = load_generator()
     gen.generate(tmp_path)
-    fresh = sorted(p.relative_to(tmp_path / "pulse" / "v1") for p in (tmp_path / "pulse" / "v1").iterdir())
+    fresh = sorted(
+        p.relative_to(tmp_path / "pulse" / "v1") for p in (tmp_path / "pulse" / "v1").iterdir()
+    )
     committed = sorted(
-        p.relative_to(GENERATED) for p in GENERATED.iterdir() if p.name.endswith(("_pb2.py", "_pb2.pyi", "_pb2_grpc.py"))
+        p.relative_to(GENERATED)
+        for p in GENERATED.iterdir()
+        if p.name.endswith(("_pb2.py", "_pb2.pyi", "_pb2_grpc.py"))
     )
     assert fresh == committed, "generated files differ in name: run `make proto` and commit"
-    stale = [str(p) for p in fresh if (tmp_path / "pulse" / "v1" / p).read_bytes() != (GENERATED / p).read_bytes()]
+    stale = [
+        str(p)
+        for p in fresh
+        if (tmp_path / "pulse" / "v1" / p).read_bytes() != (GENERATED / p).read_bytes()
+    ]
     assert not stale, f"stale generated code (run `make proto` and commit): {stale}"
 
 
 def test_generated_matches_pinned_runtime() -> None:
-    import grpc
     import google.protobuf
+    import grpc
 
     text = (GENERATED / "chat_pb2_grpc.py").read_text()
     assert f"GRPC_GENERATED_VERSION = '{grpc.__version__}'" in text

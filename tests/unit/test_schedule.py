@@ -27,8 +27,14 @@ def test_bad_durations(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "kind"),
-    [("0 9 * * *", "cron"), ("*/5 * * * 1-5", "cron"), ("every 30m", "every"), ("in 2h", "in"),
-     ("at 2026-12-01T09:00", "at"), ("  every   10s ", "every")],
+    [
+        ("0 9 * * *", "cron"),
+        ("*/5 * * * 1-5", "cron"),
+        ("every 30m", "every"),
+        ("in 2h", "in"),
+        ("at 2026-12-01T09:00", "at"),
+        ("  every   10s ", "every"),
+    ],
 )
 def test_valid_specs(spec: str, kind: str) -> None:
     assert schedule.parse(spec).kind == kind
@@ -65,7 +71,9 @@ def test_every_anchored_on_definition() -> None:
     tz = ZoneInfo("UTC")
     defined = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
     s = schedule.parse("every 30m")
-    assert s.next_after(defined + timedelta(minutes=45), tz, defined) == defined + timedelta(minutes=60)
+    assert s.next_after(defined + timedelta(minutes=45), tz, defined) == defined + timedelta(
+        minutes=60
+    )
 
 
 def test_one_shots() -> None:
