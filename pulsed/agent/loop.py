@@ -156,6 +156,16 @@ def text_of(row: Row) -> str:
     return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
 
 
+def answer_target(row: Row) -> str:
+    """Where the answer to input ``row`` goes: ``channel_metadata.deliver_to`` when the
+    input names one (``tui``, ``none``, ``telegram:<chat_id>``...), else the input's source.
+    Channels and clients pick up answers by this ``target`` column of the messages stream."""
+    meta = row.get("channel_metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("deliver_to"), str) and meta["deliver_to"]:
+        return str(meta["deliver_to"])
+    return str(row["source"])
+
+
 def redact(args: dict[str, Any]) -> dict[str, Any]:
     """Arguments for tool_logs: secret-looking keys masked, long strings shortened."""
     out: dict[str, Any] = {}
@@ -205,7 +215,7 @@ class Turn:
                 [
                     {
                         "source": "agent",
-                        "target": self.ctx.input["source"],
+                        "target": answer_target(self.ctx.input),
                         "session_id": self.ctx.session_id,
                         "message_type": "agent_response",
                         "content": {
@@ -236,7 +246,7 @@ class Turn:
                 [
                     {
                         "source": "agent",
-                        "target": self.ctx.input["source"],
+                        "target": answer_target(self.ctx.input),
                         "session_id": self.ctx.session_id,
                         "message_type": "error",
                         "content": {"code": code, "text": message},
