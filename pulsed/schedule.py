@@ -5,16 +5,34 @@ Accepted forms (the error for anything else shows these):
 - 5-field cron, e.g. ``0 9 * * *`` (via croniter), evaluated in the task's time zone;
 - ``every <duration>``, e.g. ``every 30m``, ``every 2h``, ``every 1h30m`` (at least 10 s);
 - ``at <ISO 8601 datetime>``, e.g. ``at 2026-12-01T09:00`` (no offset: the task's zone);
-- ``in <duration>``, e.g. ``in 20m``: once, that long after the task was defined.
+- ``in <duration>``, e.g. ``in 20m``: once, that long after the schedule was set.
 
 Durations are one or more ``<number><unit>`` with unit s, m, h, d or w.
+
+Daylight saving time is handled as Vixie cron (the cron of most Linux systems) does, see
+cron(8) "Special considerations exist when the clock is changed by less than 3 hours":
+
+- a cron job at a fixed time (no ``*`` in its minute or hour field) whose time falls in
+  the hour skipped in spring runs once, at the moment the clocks jump (``30 2 * * *``
+  runs at 03:00); in the hour repeated in autumn it runs once, at the first pass;
+- a job with ``*`` in its minute or hour field follows the wall clock: slots in the
+  skipped hour do not exist, and slots in the repeated hour run on both passes;
+- ``every`` is real elapsed time (``every 1d`` is 24 h apart, also across a change) and
+  ``in`` is elapsed time since the schedule was set; ``at`` without an offset is a wall
+  time in the task's zone (a skipped time runs when the clocks jump, a repeated one at
+  its first pass).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pulsed.errors import InvalidArgument
@@ -24,6 +42,40 @@ EXAMPLES = '"0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"'
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_MAX_SHIFT = timedelta(hours=3)
+"""Largest clock change a DST transition makes (real ones are 30 min to 2 h)."""
+_CRON_SCAN = 5000
+"""Most cron candidates examined for one next-run computation."""
+
+
+class Clock(Protocol):
+    """The time the scheduler goes by; tests drive a manual one."""
+
+    def now(self) -> datetime:
+        """The current time, aware (UTC)."""
+        ...
+
+    async def sleep_until(self, when: datetime | None, wake: asyncio.Event) -> None:
+        """Return at ``when`` (None: no deadline), when ``wake`` is set, or earlier; the
+        caller re-checks the time, so returning early is always allowed."""
+        ...
+
+
+class SystemClock:
+    """The wall clock. Sleeps last at most ``max_nap_s`` so a clock step (NTP, suspend)
+    is noticed within that time."""
+
+    max_nap_s = 30.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep_until(self, when: datetime | None, wake: asyncio.Event) -> None:
+        nap = self.max_nap_s
+        if when is not None:
+            nap = min(nap, max(0.0, (when - self.now()).total_seconds()) + 0.002)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), nap)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -39,22 +91,76 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def local_zone() -> tzinfo:
+    """The machine's zone with its DST rules: ``$TZ``, else ``/etc/localtime`` (by its IANA
+    name when it links into a zoneinfo tree), else the current fixed UTC offset."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    path = Path("/etc/localtime")
+    try:
+        target = str(path.resolve())
+        if "zoneinfo/" in target:
+            return ZoneInfo(target.split("zoneinfo/", 1)[1])
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    try:
+        with open(path, "rb") as f:
+            return ZoneInfo.from_file(f, key="localtime")
+    except (OSError, ValueError):
+        pass
+    local = datetime.now().astimezone().tzinfo
+    assert local is not None
+    return local
+
+
 def zone(name: str) -> tzinfo:
-    """The IANA zone ``name``, or the machine's local zone when empty.
+    """The IANA zone ``name``, or the machine's local zone (``local_zone``) when empty.
 
     Raises:
         InvalidArgument: unknown zone.
     """
-    if not name:
-        local = datetime.now().astimezone().tzinfo
-        assert local is not None
-        return local
+    if not name.strip():
+        return local_zone()
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidArgument(
             f"unknown time zone {name!r} (use an IANA name such as Europe/Paris or UTC)"
         ) from None
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+def _jump_instant(lo: datetime, hi: datetime, tz: tzinfo) -> datetime:
+    """The instant in (lo, hi] (UTC) where the offset of ``tz`` changes, to the second."""
+    after = hi.astimezone(tz).utcoffset()
+    a, b = int(lo.timestamp()), int(hi.timestamp())
+    while b - a > 1:
+        mid = (a + b) // 2
+        if datetime.fromtimestamp(mid, UTC).astimezone(tz).utcoffset() == after:
+            b = mid
+        else:
+            a = mid
+    return datetime.fromtimestamp(b, UTC)
+
+
+def wall_instants(wall: datetime, tz: tzinfo, both_passes: bool = False) -> list[datetime]:
+    """The instants (UTC) a naive wall time of ``tz`` stands for: one normally; for a
+    time skipped by a DST jump, the jump itself; for a repeated time, the first pass, or
+    both passes with ``both_passes``."""
+    first = _utc(wall.replace(tzinfo=tz, fold=0))
+    second = _utc(wall.replace(tzinfo=tz, fold=1))
+    if first == second:
+        return [first]
+    if first.astimezone(tz).replace(tzinfo=None) != wall:  # skipped: fold=0 lands past the jump
+        return [_jump_instant(min(first, second), max(first, second), tz)]
+    return [first, second] if both_passes else [first]
 
 
 @dataclass(frozen=True)
@@ -71,31 +177,105 @@ class Schedule:
     def one_shot(self) -> bool:
         return self.kind in ("at", "in")
 
+    @property
+    def wildcard(self) -> bool:
+        """A cron spec with ``*`` in its minute or hour field (follows the wall clock
+        through DST changes instead of running once at its fixed time)."""
+        fields = self.cron.split()
+        return bool(fields) and (fields[0].startswith("*") or fields[1].startswith("*"))
+
     def next_after(
         self, after: datetime, tz: tzinfo, defined_at: datetime | None = None
     ) -> datetime | None:
-        """The first run strictly after ``after`` (aware), in ``tz``; None when a one-shot
-        schedule has no run left. ``defined_at`` anchors ``in`` and ``every`` specs."""
-        after = after.astimezone(tz)
-        if self.kind == "cron":
-            from croniter import croniter
+        """The first run strictly after ``after`` (aware), as an aware datetime in ``tz``;
+        None when a one-shot schedule has no run left.
 
-            nxt = croniter(self.cron, after).get_next(datetime)
-            return nxt.astimezone(tz)
-        if self.kind == "every":
+        ``defined_at`` is when the schedule was set: ``every`` runs at ``defined_at + k *
+        interval`` (k >= 1) and ``in`` once at ``defined_at + interval``; without it they
+        count from ``after``.
+        """
+        after = _utc(after)
+        if self.kind == "cron":
+            nxt = self._cron_next(after, tz)
+        elif self.kind == "every":
             assert self.interval is not None
-            anchor = (defined_at or after).astimezone(tz)
-            if anchor > after:
-                return anchor
-            steps = int((after - anchor) / self.interval) + 1
-            return anchor + steps * self.interval
+            anchor = _utc(defined_at) if defined_at else after
+            if anchor + self.interval > after:
+                nxt = anchor + self.interval
+            else:
+                steps = (after - anchor) // self.interval + 1
+                nxt = anchor + steps * self.interval
+        elif self.kind == "in":
+            assert self.interval is not None
+            when = (_utc(defined_at) if defined_at else after) + self.interval
+            nxt = when if when > after else None
+        else:
+            when = self.when(tz)
+            nxt = when if when > after else None
+        return nxt.astimezone(tz) if nxt is not None else None
+
+    def once_at(self, tz: tzinfo, defined_at: datetime) -> datetime:
+        """A one-shot schedule's run (aware, in ``tz``), past or not: ``at``'s instant,
+        or ``defined_at`` + the ``in`` duration."""
         if self.kind == "in":
             assert self.interval is not None
-            when = (defined_at or after) + self.interval
-            return when.astimezone(tz) if when > after else None
+            return (_utc(defined_at) + self.interval).astimezone(tz)
+        return self.when(tz).astimezone(tz)
+
+    def when(self, tz: tzinfo) -> datetime:
+        """An ``at`` spec's instant (UTC): an offset in the spec wins, else a wall time of
+        ``tz`` (a skipped time: the jump; a repeated one: its first pass)."""
         assert self.at is not None
-        when = self.at if self.at.tzinfo else self.at.replace(tzinfo=tz)
-        return when.astimezone(tz) if when > after else None
+        if self.at.tzinfo is not None:
+            return _utc(self.at)
+        return wall_instants(self.at, tz)[0]
+
+    def _cron_next(self, after: datetime, tz: tzinfo) -> datetime | None:
+        """Walk the cron's wall times and map each to its instants; the smallest instant
+        after ``after`` wins. Within 3 h of a DST change the walk starts 3 h early (a
+        repeated hour maps earlier wall times to later instants) and goes on until 3 h
+        past the first hit."""
+        from croniter import croniter
+
+        def offset(t: datetime) -> timedelta | None:
+            return t.astimezone(tz).utcoffset()
+
+        wall = after.astimezone(tz).replace(tzinfo=None)
+        near = offset(after - _MAX_SHIFT) != offset(after + _MAX_SHIFT)
+        it = croniter(self.cron, wall - _MAX_SHIFT if near else wall)
+        best: datetime | None = None
+        for _ in range(_CRON_SCAN):
+            try:
+                cand: datetime = it.get_next(datetime)
+            except Exception:  # croniter found no further date (e.g. "0 0 31 2 *")
+                break
+            for inst in wall_instants(cand, tz, both_passes=self.wildcard):
+                if inst > after and (best is None or inst < best):
+                    best = inst
+            if best is not None and (
+                offset(best - _MAX_SHIFT) == offset(best + _MAX_SHIFT)
+                or cand > best.astimezone(tz).replace(tzinfo=None) + _MAX_SHIFT
+            ):
+                break
+        return best
+
+    def min_gap(self, tz: tzinfo, start: datetime, runs: int = 8) -> timedelta | None:
+        """The shortest time between the next ``runs`` runs after ``start``; None for a
+        one-shot schedule."""
+        if self.one_shot:
+            return None
+        if self.kind == "every":
+            return self.interval
+        times: list[datetime] = []
+        t: datetime | None = start
+        for _ in range(runs):
+            assert t is not None
+            t = self.next_after(t, tz)
+            if t is None:
+                break
+            times.append(t)
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        return min(gaps) if gaps else None
 
 
 def _bad(spec: str, why: str) -> InvalidArgument:
@@ -147,3 +327,25 @@ def parse(spec: str) -> Schedule:
     if not croniter.is_valid(text):
         raise _bad(spec, "not a valid cron expression")
     return Schedule(text, "cron", cron=text)
+
+
+def preview(spec: str, tz_name: str, count: int = 3, now: datetime | None = None) -> list[datetime]:
+    """The next ``count`` runs of ``spec`` in zone ``tz_name`` after ``now`` (default: the
+    current time), as if the task were defined now; fewer for a one-shot, none when its
+    time has passed.
+
+    Raises:
+        InvalidArgument: bad spec or zone (the message says what is wrong).
+    """
+    sched = parse(spec)
+    tz = zone(tz_name)
+    start = now or datetime.now(UTC)
+    runs: list[datetime] = []
+    after = start
+    while len(runs) < count:
+        nxt = sched.next_after(after, tz, defined_at=start)
+        if nxt is None or (sched.one_shot and runs):
+            break
+        runs.append(nxt)
+        after = nxt
+    return runs

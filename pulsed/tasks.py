@@ -1,30 +1,49 @@
-"""Task definitions as an append-only log of versions in the tasks stream.
+"""Task definitions as an append-only log of versions in the tasks stream, and their runs.
 
 The current definition of a task is its newest version (``Store.latest_by``); a version
-with ``deleted`` true removes it. Runs are messages of type scheduled_task in session
-``task:<name>``, answered like any turn.
+with ``deleted`` true removes it. A version's ``options`` (JSON) holds:
+
+- ``catch_up`` (bool; absent: ``[scheduler] catch_up``), ``timeout_s`` (seconds; absent:
+  ``[scheduler] run_timeout_s``);
+- ``preset`` (``pulsed.presets``), ``created_by`` (user | agent) and, for agent-made
+  tasks, ``session`` (where the agent was asked);
+- ``schedule_set_at``: when the schedule was last set (``every`` and ``in`` count from it);
+- ``retired_at`` and ``retired_reason`` (fired | missed): a one-shot task that is done.
+
+Runs are not a stream of their own; each is derived from rows that already say it all:
+a ``scheduled_task`` row in messages (session ``task:<name>``, source scheduler; content
+``text``, ``task``, ``trigger``, ``slot``...), answered by the ``agent_response`` or
+``error`` row whose ``reply_to`` is its id (its ``target`` says where the answer went),
+costs in llm_logs by ``turn_id``, and skipped runs as ``task_skipped`` events.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from pulsed import schedule
-from pulsed.errors import AlreadyExists, InvalidArgument, NotFound
-from pulsed.store.base import Row, Store, make_filters, parse_iso
-from pulsed.store.schema import LLM_LOGS, MESSAGES, TASKS
+from pulsed import presets, schedule
+from pulsed.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from pulsed.schedule import Clock, SystemClock
+from pulsed.store.base import Row, Store, make_filters, parse_iso, to_iso
+from pulsed.store.schema import EVENTS, LLM_LOGS, MESSAGES, TASKS
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 TARGET = re.compile(r"^(none|tui|[a-z]+:[A-Za-z0-9_.:@/-]{1,200})$")
 MAX_PROMPT_CHARS = 20_000
+MAX_TIMEOUT_S = 86_400.0
+SKIPPED = "task_skipped"
+"""event_type of a run that did not start because the previous one was still going."""
+_FIELDS = ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to", "options")
 
 
 @dataclass
 class TaskView:
-    """A task's current definition plus what is known of its runs."""
+    """A task's current definition plus what is known of its runs. Times are ISO 8601;
+    ``next_run`` carries the offset of the task's zone."""
 
     name: str
     schedule: str
@@ -38,11 +57,36 @@ class TaskView:
     next_run: str = ""
     last_run: str = ""
     last_status: str = ""
+    catch_up: bool | None = None
+    timeout_s: float = 0.0
+    preset: str = ""
+    created_by: str = "user"
+    retired_at: str = ""
+    failures: int = 0
+    backoff_until: str = ""
+    running: bool = False
 
 
 def session_of(name: str) -> str:
     """The session a task's runs belong to."""
     return f"task:{name}"
+
+
+def options_of(row: Row) -> dict[str, Any]:
+    """A version's options (a copy; {} when absent)."""
+    opts = row.get("options")
+    return dict(opts) if isinstance(opts, dict) else {}
+
+
+def schedule_set_at(row: Row) -> datetime:
+    """When the version's schedule was set (``every`` and ``in`` count from it)."""
+    text = options_of(row).get("schedule_set_at")
+    return parse_iso(text) if isinstance(text, str) and text else parse_iso(str(row["timestamp"]))
+
+
+def is_retired(row: Row) -> bool:
+    """Whether the version is a one-shot task that is done."""
+    return bool(options_of(row).get("retired_at"))
 
 
 def validate(name: str, spec: str, prompt: str, tz: str, deliver_to: str) -> None:
@@ -70,14 +114,66 @@ def validate(name: str, spec: str, prompt: str, tz: str, deliver_to: str) -> Non
         )
 
 
+def check_future(spec: str, tz: str, now: datetime) -> None:
+    """Refuse an ``at`` schedule whose time has passed.
+
+    Raises:
+        InvalidArgument: the time is not in the future.
+    """
+    sched = schedule.parse(spec)
+    if sched.kind == "at":
+        zone = schedule.zone(tz)
+        when = sched.when(zone)
+        if when <= now:
+            raise InvalidArgument(
+                f"{spec!r} is in the past (it is now "
+                f"{now.astimezone(zone).isoformat(timespec='minutes')}); give a future time, "
+                'e.g. "in 2h" or "at 2026-12-01T09:00"'
+            )
+
+
+def check_options(catch_up: Any, timeout_s: Any) -> None:
+    """Raises InvalidArgument for a non-boolean catch_up or a timeout out of range."""
+    if catch_up is not None and not isinstance(catch_up, bool):
+        raise InvalidArgument("catch_up must be true or false")
+    if timeout_s is not None and not 0 <= float(timeout_s) <= MAX_TIMEOUT_S:
+        raise InvalidArgument(
+            f"the timeout must be between 0 (the default) and {MAX_TIMEOUT_S:.0f} seconds"
+        )
+
+
+def next_run(row: Row, now: datetime, not_before: datetime | None = None) -> datetime | None:
+    """When the current version ``row`` runs next after ``now`` (aware, in the task's
+    zone), ignoring catch-up: None when disabled, retired or never again. A one-shot
+    task's time is returned even when it has passed (it is due). ``not_before`` (a
+    back-off) pushes a recurring task to its first slot at or after it."""
+    if not row["enabled"] or row["deleted"] or is_retired(row):
+        return None
+    sched = schedule.parse(str(row["schedule"]))
+    tz = schedule.zone(str(row["timezone"]))
+    anchor = schedule_set_at(row)
+    if sched.one_shot:
+        return sched.once_at(tz, anchor)
+    after = max(now, not_before - timedelta(microseconds=1)) if not_before else now
+    return sched.next_after(after, tz, defined_at=anchor)
+
+
 class TaskBook:
-    """Reads and writes task versions."""
+    """Reads and writes task versions and the rows of their runs.
 
-    def __init__(self, store: Store) -> None:
+    ``listeners`` are called with a task's name after each version written, so the
+    scheduler learns of every change whoever makes it (the API, the agent's tools).
+    """
+
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
         self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.listeners: list[Callable[[str], None]] = []
 
-    async def _current(self) -> dict[str, Row]:
-        return {str(r["name"]): r for r in await self.store.latest_by("tasks", "name")}
+    async def current(self) -> dict[str, Row]:
+        """Name → current version, removed tasks left out."""
+        rows = await self.store.latest_by("tasks", "name")
+        return {str(r["name"]): r for r in rows if not r["deleted"]}
 
     async def get(self, name: str) -> Row:
         """The current version of ``name``.
@@ -85,10 +181,12 @@ class TaskBook:
         Raises:
             NotFound: no such task (or it was removed).
         """
-        row = (await self._current()).get(name)
-        if row is None or row["deleted"]:
+        rows = await self.store.query(
+            "tasks", make_filters(TASKS, [("name", "eq", name)]), order="desc", limit=1
+        )
+        if not rows or rows[0]["deleted"]:
             raise NotFound(f"no task named {name!r} (see: pulsectl tasks list)")
-        return row
+        return rows[0]
 
     async def add(
         self,
@@ -98,50 +196,126 @@ class TaskBook:
         tz: str = "",
         deliver_to: str = "",
         enabled: bool = True,
+        *,
+        catch_up: bool | None = None,
+        timeout_s: float = 0.0,
+        preset: str = "",
+        created_by: str = "user",
+        session: str = "",
     ) -> Row:
-        """Define a new task.
+        """Define a new task. With ``preset``, what is left empty (name, spec, prompt,
+        deliver_to) comes from that preset.
 
         Raises:
-            InvalidArgument: see ``validate``. AlreadyExists: the name is taken.
+            InvalidArgument: see ``validate``, ``check_future``, ``check_options``; an
+                unknown preset. AlreadyExists: the name is taken.
         """
+        if preset:
+            p = presets.get(preset)
+            name, spec, prompt = name or p.name, spec or p.schedule, prompt or p.prompt
+            deliver_to = deliver_to or p.deliver_to
         deliver_to = deliver_to or "none"
         validate(name, spec, prompt, tz, deliver_to)
-        prev = (await self._current()).get(name)
+        check_options(catch_up, timeout_s)
+        now = self.clock.now()
+        check_future(spec, tz, now)
+        rows = await self.store.query(
+            "tasks", make_filters(TASKS, [("name", "eq", name)]), order="desc", limit=1
+        )
+        prev = rows[0] if rows else None
         if prev is not None and not prev["deleted"]:
             raise AlreadyExists(
                 f"a task named {name!r} exists already (edit it with: pulsectl tasks edit {name})"
             )
-        version = int(prev["version"]) + 1 if prev is not None else 1
+        options: dict[str, Any] = {"created_by": created_by, "schedule_set_at": to_iso(now)}
+        if catch_up is not None:
+            options["catch_up"] = catch_up
+        if timeout_s:
+            options["timeout_s"] = float(timeout_s)
+        if preset:
+            options["preset"] = preset
+        if session:
+            options["session"] = session
         return await self._write(
             {
                 "name": name,
-                "version": version,
+                "version": int(prev["version"]) + 1 if prev is not None else 1,
                 "schedule": " ".join(spec.split()),
                 "prompt": prompt,
                 "timezone": tz,
                 "enabled": enabled,
                 "deliver_to": deliver_to,
                 "deleted": False,
+                "options": options,
             }
         )
 
     async def update(self, name: str, **changes: Any) -> Row:
-        """Write a new version of ``name`` with ``changes`` (schedule, prompt, timezone,
-        deliver_to, enabled) applied.
+        """Write a new version of ``name`` with ``changes`` applied: schedule, prompt,
+        timezone, deliver_to, enabled, catch_up, timeout_s (0: the default); None leaves
+        a field as it is. A new schedule starts counting afresh and brings a retired
+        one-shot task back (enabled, unless ``enabled`` says otherwise).
 
         Raises:
-            NotFound, InvalidArgument.
+            NotFound, InvalidArgument; FailedPrecondition: enabling a retired one-shot
+                task without giving it a new schedule.
         """
         cur = await self.get(name)
-        values = {
-            k: cur[k] for k in ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to")
-        }
-        values.update({k: v for k, v in changes.items() if v is not None})
+        values = {k: cur[k] for k in _FIELDS}
+        options = options_of(cur)
+        changes = {k: v for k, v in changes.items() if v is not None}
+        catch_up, timeout_s = changes.pop("catch_up", None), changes.pop("timeout_s", None)
+        check_options(catch_up, timeout_s)
+        unknown = set(changes) - {"schedule", "prompt", "timezone", "deliver_to", "enabled"}
+        if unknown:
+            raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} of a task")
+        values.update(changes)
         validate(
             name, values["schedule"], values["prompt"], values["timezone"], values["deliver_to"]
         )
         values["schedule"] = " ".join(str(values["schedule"]).split())
-        values.update(version=int(cur["version"]) + 1, deleted=False)
+        now = self.clock.now()
+        rescheduled = (
+            values["schedule"] != cur["schedule"]
+            or values["timezone"] != cur["timezone"]
+            or ("schedule" in changes and is_retired(cur))  # the same "in 1h" again
+        )
+        if rescheduled:
+            check_future(values["schedule"], values["timezone"], now)
+            options["schedule_set_at"] = to_iso(now)
+            if options.pop("retired_at", None):
+                options.pop("retired_reason", None)
+                values["enabled"] = changes.get("enabled", True)
+        elif is_retired(cur) and changes.get("enabled") is True:
+            raise FailedPrecondition(
+                f"task {name!r} ran once already (a one-shot task, retired "
+                f"{options['retired_at']}); give it a new time, e.g. "
+                f'pulsectl tasks edit {name} --schedule "in 1h"'
+            )
+        if catch_up is not None:
+            options["catch_up"] = catch_up
+        if timeout_s is not None:
+            if float(timeout_s) > 0:
+                options["timeout_s"] = float(timeout_s)
+            else:
+                options.pop("timeout_s", None)
+        values.update(version=int(cur["version"]) + 1, deleted=False, options=options)
+        return await self._write(values)
+
+    async def retire(self, name: str, reason: str) -> Row:
+        """Write a version that marks the one-shot task ``name`` done (``reason``: fired
+        or missed): disabled, with ``retired_at``.
+
+        Raises:
+            NotFound.
+        """
+        cur = await self.get(name)
+        values = {k: cur[k] for k in _FIELDS}
+        options = options_of(cur)
+        options.update(retired_at=to_iso(self.clock.now()), retired_reason=reason)
+        values.update(
+            version=int(cur["version"]) + 1, deleted=False, enabled=False, options=options
+        )
         return await self._write(values)
 
     async def remove(self, name: str) -> Row:
@@ -151,33 +325,194 @@ class TaskBook:
             NotFound.
         """
         cur = await self.get(name)
-        values = {
-            k: cur[k] for k in ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to")
-        }
+        values = {k: cur[k] for k in _FIELDS}
         values.update(version=int(cur["version"]) + 1, deleted=True, enabled=False)
         return await self._write(values)
 
     async def _write(self, values: dict[str, Any]) -> Row:
-        return (await self.store.append("tasks", [values], durable=True))[0]
+        values["timestamp"] = to_iso(self.clock.now())
+        row = (await self.store.append("tasks", [values], durable=True))[0]
+        for listener in list(self.listeners):
+            listener(str(values["name"]))
+        return row
 
-    async def list_tasks(self, now: datetime | None = None) -> list[TaskView]:
-        """Every current task with its next run and last run, sorted by name."""
-        now = now or datetime.now(UTC)
-        out = []
-        for _name, row in sorted((await self._current()).items()):
-            if row["deleted"]:
+    # -- runs ------------------------------------------------------------------------
+
+    def run_message(
+        self, row: Row, trigger: str, slot: datetime, msg_id: str | None = None
+    ) -> dict[str, Any]:
+        """The scheduled_task row that starts a run of version ``row``."""
+        opts = options_of(row)
+        preset = str(opts.get("preset") or "")
+        content: dict[str, Any] = {
+            "text": row["prompt"],
+            "task": row["name"],
+            "trigger": trigger,
+            "slot": to_iso(slot),
+            "version": row["version"],
+        }
+        if preset:
+            content["preset"] = preset
+            content["light"] = presets.PRESETS[preset].light if preset in presets.PRESETS else False
+        values: dict[str, Any] = {
+            "source": "scheduler",
+            "target": "agent",
+            "session_id": session_of(str(row["name"])),
+            "message_type": "scheduled_task",
+            "content": content,
+            "user_id": "scheduler",
+            "channel_metadata": {"deliver_to": row["deliver_to"]},
+        }
+        if msg_id:
+            values["id"] = msg_id
+        return values
+
+    async def fire(self, name: str, trigger: str = "manual", slot: datetime | None = None) -> Row:
+        """Append the scheduled_task row of a run of ``name`` (the caller submits the
+        turn). ``slot`` is the scheduled time it runs for (default: now).
+
+        Raises:
+            NotFound.
+        """
+        cur = await self.get(name)
+        values = self.run_message(cur, trigger, slot or self.clock.now())
+        return (await self.store.append("messages", [values], durable=True))[0]
+
+    async def last_scheduled_slot(self, name: str) -> datetime | None:
+        """The slot of the newest run of ``name`` that its schedule started (manual runs
+        do not count), or None."""
+        rows = await self.store.query(
+            "messages",
+            make_filters(
+                MESSAGES,
+                [("session_id", "eq", session_of(name)), ("message_type", "eq", "scheduled_task")],
+            ),
+            order="desc",
+            limit=50,
+        )
+        for r in rows:
+            content = r["content"] if isinstance(r["content"], dict) else {}
+            if content.get("trigger") == "manual":
                 continue
-            out.append(await self.view(row, now))
+            slot = content.get("slot")
+            return parse_iso(slot) if isinstance(slot, str) and slot else parse_iso(r["timestamp"])
+        return None
+
+    async def history(
+        self, name: str, limit: int = 20, include_skipped: bool = True
+    ) -> list[dict[str, Any]]:
+        """Runs of ``name``, newest first, each a dict of the ``pulse.v1.TaskRun`` fields:
+        message_id, fired_at, status (ok | error | timeout | running | skipped),
+        duration_ms, answer, cost_usd, trigger, delivered_to, error_code."""
+        sess = session_of(name)
+        limit = max(1, limit)
+        starts = await self.store.query(
+            "messages",
+            make_filters(
+                MESSAGES,
+                [("session_id", "eq", sess), ("message_type", "eq", "scheduled_task")],
+            ),
+            order="desc",
+            limit=limit,
+        )
+        if not starts:
+            return []
+        since = str(starts[-1]["timestamp"])
+        answers: dict[str, Row] = {}
+        for kind in ("agent_response", "error"):
+            for r in await self.store.query(
+                "messages",
+                make_filters(MESSAGES, [("session_id", "eq", sess), ("message_type", "eq", kind)]),
+                since=since,
+                order="asc",
+                limit=10_000,
+            ):
+                if r["reply_to"]:
+                    answers.setdefault(str(r["reply_to"]), r)
+        costs: dict[str, float] = {}
+        for r in await self.store.query(
+            "llm_logs",
+            make_filters(LLM_LOGS, [("session_id", "eq", sess)]),
+            since=since,
+            order="asc",
+            limit=10_000,
+        ):
+            key = str(r["turn_id"])
+            costs[key] = costs.get(key, 0.0) + float(r["estimated_cost_usd"])
+        runs = [self._run(r, answers.get(str(r["id"])), costs) for r in starts]
+        if include_skipped:
+            runs.extend(await self._skipped(name, since))
+            runs.sort(key=lambda r: parse_iso(r["fired_at"]), reverse=True)
+        return runs[:limit]
+
+    @staticmethod
+    def _run(start: Row, answer: Row | None, costs: dict[str, float]) -> dict[str, Any]:
+        content = start["content"] if isinstance(start["content"], dict) else {}
+        run: dict[str, Any] = {
+            "message_id": str(start["id"]),
+            "fired_at": str(start["timestamp"]),
+            "status": "running",
+            "duration_ms": 0.0,
+            "answer": "",
+            "cost_usd": costs.get(str(start["id"]), 0.0),
+            "trigger": str(content.get("trigger", "")),
+            "delivered_to": "",
+            "error_code": "",
+        }
+        if answer is not None:
+            body = answer["content"] if isinstance(answer["content"], dict) else {}
+            if answer["message_type"] == "error":
+                code = str(body.get("code", ""))
+                run["status"] = "timeout" if code == "timeout" else "error"
+                run["error_code"] = code
+            else:
+                run["status"] = "ok"
+            run["answer"] = str(body.get("text", ""))
+            run["delivered_to"] = str(answer["target"])
+            took = parse_iso(str(answer["timestamp"])) - parse_iso(str(start["timestamp"]))
+            run["duration_ms"] = max(0.0, took.total_seconds() * 1000)
+        return run
+
+    async def _skipped(self, name: str, since: str) -> list[dict[str, Any]]:
+        out = []
+        for r in await self.store.query(
+            "events",
+            make_filters(EVENTS, [("event_type", "eq", SKIPPED)]),
+            since=since,
+            order="desc",
+            limit=10_000,
+        ):
+            payload = r["payload"] if isinstance(r["payload"], dict) else {}
+            if payload.get("task") != name:
+                continue
+            out.append(
+                {
+                    "message_id": "",
+                    "fired_at": str(r["timestamp"]),
+                    "status": "skipped",
+                    "duration_ms": 0.0,
+                    "answer": str(payload.get("reason", "")),
+                    "cost_usd": 0.0,
+                    "trigger": str(payload.get("trigger", "")),
+                    "delivered_to": "",
+                    "error_code": "",
+                }
+            )
         return out
 
+    # -- views -----------------------------------------------------------------------
+
     async def view(self, row: Row, now: datetime | None = None) -> TaskView:
-        """``row`` (a current version) as a TaskView."""
-        now = now or datetime.now(UTC)
+        """``row`` (a current version) as a TaskView, its next run computed from the
+        definition alone (the scheduler refines it with catch-up and back-off)."""
+        now = now or self.clock.now()
         name = str(row["name"])
         first = await self.store.query(
             "tasks", make_filters(TASKS, [("name", "eq", name)]), order="asc", limit=1
         )
-        tz = schedule.zone(str(row["timezone"]))
+        opts = options_of(row)
+        timeout = opts.get("timeout_s")
+        catch_up = opts.get("catch_up")
         v = TaskView(
             name=name,
             schedule=str(row["schedule"]),
@@ -188,98 +523,28 @@ class TaskBook:
             version=int(row["version"]),
             created_at=str(first[0]["timestamp"]) if first else str(row["timestamp"]),
             updated_at=str(row["timestamp"]),
+            catch_up=catch_up if isinstance(catch_up, bool) else None,
+            timeout_s=float(timeout) if isinstance(timeout, int | float) else 0.0,
+            preset=str(opts.get("preset") or ""),
+            created_by=str(opts.get("created_by") or "user"),
+            retired_at=str(opts.get("retired_at") or ""),
         )
-        runs = await self.history(name, limit=1)
+        runs = await self.history(name, limit=1, include_skipped=False)
         if runs:
             v.last_run, v.last_status = runs[0]["fired_at"], runs[0]["status"]
-        if v.enabled:
-            sched = schedule.parse(v.schedule)
-            anchor = parse_iso(v.updated_at)
-            after = max(now, parse_iso(v.last_run)) if v.last_run and sched.one_shot else now
-            if sched.one_shot and v.last_run and parse_iso(v.last_run) >= anchor:
-                nxt = None
-            else:
-                nxt = sched.next_after(after, tz, defined_at=anchor)
-            v.next_run = nxt.isoformat(timespec="seconds") if nxt else ""
+        nxt = next_run(row, now)
+        v.next_run = nxt.isoformat(timespec="seconds") if nxt else ""
         return v
 
-    async def history(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Runs of ``name``, newest first: fired_at, status (ok | error | running),
-        duration_ms, answer, cost_usd, message_id."""
-        sess = session_of(name)
-        rows = await self.store.query(
-            "messages",
-            make_filters(MESSAGES, [("session_id", "eq", sess)]),
-            order="desc",
-            limit=max(1, limit) * 8,
-        )
-        answers = {
-            str(r["reply_to"]): r
-            for r in rows
-            if r["message_type"] in ("agent_response", "error") and r["reply_to"]
-        }
-        costs: dict[str, float] = {}
-        for r in await self.store.query(
-            "llm_logs",
-            make_filters(LLM_LOGS, [("session_id", "eq", sess)]),
-            order="desc",
-            limit=10000,
-        ):
-            costs[str(r["turn_id"])] = costs.get(str(r["turn_id"]), 0.0) + float(
-                r["estimated_cost_usd"]
-            )
-        runs = []
-        for r in rows:
-            if r["message_type"] != "scheduled_task":
-                continue
-            ans = answers.get(str(r["id"]))
-            fired = parse_iso(str(r["timestamp"]))
-            run = {
-                "message_id": str(r["id"]),
-                "fired_at": str(r["timestamp"]),
-                "status": "running",
-                "duration_ms": 0.0,
-                "answer": "",
-                "cost_usd": costs.get(str(r["id"]), 0.0),
-            }
-            if ans is not None:
-                content = ans["content"] if isinstance(ans["content"], dict) else {}
-                run["status"] = "ok" if ans["message_type"] == "agent_response" else "error"
-                run["answer"] = str(content.get("text", ""))
-                run["duration_ms"] = (
-                    parse_iso(str(ans["timestamp"])) - fired
-                ).total_seconds() * 1000
-            runs.append(run)
-            if len(runs) >= limit:
-                break
-        return runs
+    async def list_tasks(self, now: datetime | None = None) -> list[TaskView]:
+        """Every current task with its next run and last run, sorted by name."""
+        now = now or self.clock.now()
+        return [await self.view(row, now) for _, row in sorted((await self.current()).items())]
 
-    async def fire(self, name: str, trigger: str = "manual") -> Row:
-        """Append a scheduled_task message for ``name`` (the caller submits the turn).
 
-        Raises:
-            NotFound.
-        """
-        cur = await self.get(name)
-        return (
-            await self.store.append(
-                "messages",
-                [
-                    {
-                        "source": "scheduler",
-                        "target": "agent",
-                        "session_id": session_of(name),
-                        "message_type": "scheduled_task",
-                        "content": {
-                            "text": cur["prompt"],
-                            "task": name,
-                            "trigger": trigger,
-                            "version": cur["version"],
-                        },
-                        "user_id": "scheduler",
-                        "channel_metadata": {"deliver_to": cur["deliver_to"]},
-                    }
-                ],
-                durable=True,
-            )
-        )[0]
+def backoff_delay(failures: int, threshold: int, initial_s: float, max_s: float) -> timedelta:
+    """The pause after ``failures`` consecutive failures: none below ``threshold``, then
+    ``initial_s`` doubling per further failure, at most ``max_s``."""
+    if failures < threshold:
+        return timedelta(0)
+    return timedelta(seconds=min(max_s, initial_s * 2 ** min(failures - threshold, 30)))

@@ -1,18 +1,24 @@
-"""Tasks: definitions as versions, run now, run history."""
+"""Tasks: definitions as versions, presets, run now, run history."""
 
 from __future__ import annotations
 
 import grpc
 from pulse.v1 import tasks_pb2, tasks_pb2_grpc
 
+from pulsed import schedule
 from pulsed.api.errors import unary
 from pulsed.errors import InvalidArgument
 from pulsed.runtime import Runtime
+from pulsed.scheduler import Scheduler
+from pulsed.store.base import Row
 from pulsed.tasks import TaskView, session_of
+
+UPDATABLE = ("schedule", "prompt", "timezone", "deliver_to", "enabled", "catch_up", "timeout_s")
 
 
 def task_pb(v: TaskView) -> tasks_pb2.Task:
-    return tasks_pb2.Task(
+    """A TaskView as the API's Task."""
+    task = tasks_pb2.Task(
         name=v.name,
         schedule=v.schedule,
         prompt=v.prompt,
@@ -25,13 +31,29 @@ def task_pb(v: TaskView) -> tasks_pb2.Task:
         next_run=v.next_run,
         last_run=v.last_run,
         last_status=v.last_status,
+        timeout_s=v.timeout_s,
+        preset=v.preset,
+        created_by=v.created_by,
+        retired_at=v.retired_at,
+        failures=v.failures,
+        backoff_until=v.backoff_until,
+        running=v.running,
     )
+    if v.catch_up is not None:
+        task.catch_up = v.catch_up
+    return task
 
 
 class TasksServicer(tasks_pb2_grpc.TasksServicer):
-    def __init__(self, rt: Runtime) -> None:
+    """The Tasks service over the daemon's TaskBook and Scheduler."""
+
+    def __init__(self, rt: Runtime, scheduler: Scheduler) -> None:
         self.rt = rt
         self.book = rt.tasks
+        self.scheduler = scheduler
+
+    async def _pb(self, row: Row) -> tasks_pb2.Task:
+        return task_pb(self.scheduler.annotate(await self.book.view(row)))
 
     @unary
     async def Add(
@@ -39,25 +61,30 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
     ) -> tasks_pb2.Task:
         t = request.task
         row = await self.book.add(
-            t.name, t.schedule, t.prompt, t.timezone, t.deliver_to, enabled=t.enabled
+            t.name,
+            t.schedule,
+            t.prompt,
+            t.timezone,
+            t.deliver_to,
+            enabled=t.enabled,
+            catch_up=t.catch_up if t.HasField("catch_up") else None,
+            timeout_s=t.timeout_s,
+            preset=t.preset,
         )
-        return task_pb(await self.book.view(row))
+        return await self._pb(row)
 
     @unary
     async def Update(
         self, request: tasks_pb2.UpdateTaskRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.Task:
-        changes = {
-            f: getattr(request, f)
-            for f in ("schedule", "prompt", "timezone", "deliver_to", "enabled")
-            if request.HasField(f)
-        }
+        changes = {f: getattr(request, f) for f in UPDATABLE if request.HasField(f)}
         if not changes:
             raise InvalidArgument(
-                "nothing to change: give at least one of schedule, prompt, timezone, deliver_to"
+                "nothing to change: give at least one of schedule, prompt, timezone, "
+                "deliver_to, enabled, catch_up, timeout_s"
             )
         row = await self.book.update(request.name, **changes)
-        return task_pb(await self.book.view(row))
+        return await self._pb(row)
 
     @unary
     async def Remove(
@@ -70,21 +97,23 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
     async def List(
         self, request: tasks_pb2.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.ListTasksResponse:
-        return tasks_pb2.ListTasksResponse(tasks=[task_pb(v) for v in await self.book.list_tasks()])
+        views = await self.book.list_tasks()
+        return tasks_pb2.ListTasksResponse(
+            tasks=[task_pb(self.scheduler.annotate(v)) for v in views]
+        )
 
     @unary
     async def SetEnabled(
         self, request: tasks_pb2.SetEnabledRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.Task:
         row = await self.book.update(request.name, enabled=request.enabled)
-        return task_pb(await self.book.view(row))
+        return await self._pb(row)
 
     @unary
     async def RunNow(
         self, request: tasks_pb2.RunNowRequest, context: grpc.aio.ServicerContext
     ) -> tasks_pb2.RunNowResponse:
-        row = await self.book.fire(request.name, trigger="manual")
-        self.rt.turns.submit(row, interactive=False)
+        row = await self.scheduler.run_now(request.name)
         return tasks_pb2.RunNowResponse(
             message_id=str(row["id"]), session_id=session_of(request.name)
         )
@@ -99,3 +128,18 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
             raise InvalidArgument("limit must be between 1 and 1000")
         runs = await self.book.history(request.name, limit)
         return tasks_pb2.TaskHistoryResponse(runs=[tasks_pb2.TaskRun(**r) for r in runs])
+
+    @unary
+    async def Preview(
+        self, request: tasks_pb2.PreviewScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> tasks_pb2.PreviewScheduleResponse:
+        count = request.count or 3
+        if not 1 <= count <= 50:
+            raise InvalidArgument("count must be between 1 and 50")
+        try:
+            runs = schedule.preview(request.schedule, request.timezone, count)
+        except InvalidArgument as e:
+            return tasks_pb2.PreviewScheduleResponse(problem=e.message)
+        return tasks_pb2.PreviewScheduleResponse(
+            next_runs=[r.isoformat(timespec="seconds") for r in runs]
+        )

@@ -70,6 +70,11 @@ class TasksStub:
                 request_serializer=pulse_dot_v1_dot_tasks__pb2.TaskHistoryRequest.SerializeToString,
                 response_deserializer=pulse_dot_v1_dot_tasks__pb2.TaskHistoryResponse.FromString,
                 _registered_method=True)
+        self.Preview = channel.unary_unary(
+                '/pulse.v1.Tasks/Preview',
+                request_serializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class TasksServicer:
@@ -118,6 +123,14 @@ class TasksServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Preview(self, request, context):
+        """Checks a schedule and lists its next runs, without saving anything (forms call it
+        as the person types, so the daemon stays the one authority on the grammar).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TasksServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +168,11 @@ def add_TasksServicer_to_server(servicer, server):
                     servicer.History,
                     request_deserializer=pulse_dot_v1_dot_tasks__pb2.TaskHistoryRequest.FromString,
                     response_serializer=pulse_dot_v1_dot_tasks__pb2.TaskHistoryResponse.SerializeToString,
+            ),
+            'Preview': grpc.unary_unary_rpc_method_handler(
+                    servicer.Preview,
+                    request_deserializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -347,6 +365,33 @@ class Tasks:
             '/pulse.v1.Tasks/History',
             pulse_dot_v1_dot_tasks__pb2.TaskHistoryRequest.SerializeToString,
             pulse_dot_v1_dot_tasks__pb2.TaskHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Preview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Tasks/Preview',
+            pulse_dot_v1_dot_tasks__pb2.PreviewScheduleRequest.SerializeToString,
+            pulse_dot_v1_dot_tasks__pb2.PreviewScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,
