@@ -1,0 +1,263 @@
+"""The agent as a Slack app, through slack-sdk: Socket Mode (aiohttp) to receive, the
+async Web API client to send.
+
+A message event is acknowledged to Slack only after it is stored, so an event the
+daemon never stored is delivered again by Slack; redeliveries are dropped by the
+message's channel and ts. The SDK pings the socket and reconnects on its own; the
+watchdog replaces the whole client when it stays disconnected past ``stall_s``.
+
+Reference: Slack "Using Socket Mode" (api.slack.com/apis/socket-mode): apps.connections.open
+returns a wss URL; each envelope must be acknowledged with its envelope_id within 3 s
+or it is retried; a "disconnect" message asks for a new connection. chat.postMessage,
+auth.test, reactions.add/remove from the Web API reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from pulsed.channels.base import Channel, ConnectError, Inbound, SendError
+from pulsed.channels.format import Part, render_slack
+from pulsed.config import SlackConfig
+from pulsed.runtime import Runtime
+
+log = logging.getLogger("pulsed.channels.slack")
+
+RETRYABLE_ERRORS = (
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+)
+"""Web API error codes worth another try (the rest, e.g. channel_not_found, are final)."""
+
+_MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+
+
+class SlackChannel(Channel):
+    """Slack, configured by ``[channels.slack]``."""
+
+    name = "slack"
+    platform = "Slack"
+
+    def __init__(self, rt: Runtime, scfg: SlackConfig) -> None:
+        super().__init__(rt, scfg)
+        self.scfg = scfg
+        self.web: Any = None
+        self.socket: Any = None
+        self.bot_user_id = ""
+        self._reacting: set[str] = set()
+
+    async def open(self) -> None:
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        # The SDK logs every envelope (message text included) at debug level.
+        logging.getLogger("pulsed.channels.slack.sdk").setLevel(logging.INFO)
+        base = self.scfg.api_base_url
+        self.web = AsyncWebClient(
+            token=self.scfg.bot_token, base_url=base if base.endswith("/") else base + "/"
+        )
+
+    async def connect(self) -> str:
+        from slack_sdk.errors import SlackApiError
+        from slack_sdk.socket_mode.aiohttp import SocketModeClient
+
+        try:
+            auth = await self.web.auth_test()
+        except SlackApiError as e:
+            error = _error_code(e)
+            if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
+                raise ConnectError(
+                    f"Slack rejected the bot token ({error}); check [channels.slack] bot_token "
+                    "or SLACK_BOT_TOKEN",
+                    permanent=True,
+                ) from None
+            raise ConnectError(f"auth.test failed: {error or e}") from None
+        except Exception as e:
+            raise ConnectError(f"auth.test failed: {type(e).__name__}: {e}") from None
+        self.bot_user_id = str(auth.get("user_id", ""))
+        client = SocketModeClient(
+            app_token=self.scfg.app_token,
+            web_client=self.web,
+            ping_interval=self.scfg.ping_interval_s,
+            auto_reconnect_enabled=True,
+            logger=logging.getLogger("pulsed.channels.slack.sdk"),
+        )
+        client.socket_mode_request_listeners.append(self._on_request)
+        self.socket = client
+        try:
+            await asyncio.wait_for(self._connect_once(client), timeout=30)
+        except SlackApiError as e:
+            error = _error_code(e)
+            raise ConnectError(
+                f"apps.connections.open failed ({error}); check [channels.slack] app_token "
+                "or SLACK_APP_TOKEN (an xapp- token with connections:write)",
+                permanent=error in ("invalid_auth", "not_authed", "not_allowed_token_type"),
+            ) from None
+        return f"@{auth.get('user', '') or self.bot_user_id}"
+
+    @staticmethod
+    async def _connect_once(client: Any) -> None:
+        """The SDK's ``connect`` retries forever; ask for the URL here so a bad app token
+        fails instead, then let it connect."""
+        client.wss_uri = await client.issue_new_wss_url()
+        await client.connect()
+
+    async def receive(self) -> None:
+        tick = max(0.05, min(self.scfg.ping_interval_s, 2.0))
+        while True:
+            if await self.socket.is_connected():
+                self.alive()
+                if self.state != "connected":
+                    await self._set_state("connected")
+            elif self.state == "connected":
+                await self._set_state("reconnecting", "the Socket Mode connection dropped")
+            await asyncio.sleep(tick)
+
+    async def disconnect(self) -> None:
+        client, self.socket = self.socket, None
+        if client is not None:
+            await client.close()
+
+    async def _on_request(self, client: Any, req: Any) -> None:
+        from slack_sdk.socket_mode.response import SocketModeResponse
+
+        self.alive()
+        try:
+            inbound = self._inbound(req)
+            if inbound is not None:
+                await self.handle(inbound)  # durable before the ack
+        except Exception:
+            log.exception("slack: cannot handle envelope %s; not acknowledged", req.envelope_id)
+            return  # Slack delivers it again
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    def _inbound(self, req: Any) -> Inbound | None:
+        payload = req.payload or {}
+        if req.type == "slash_commands":
+            command = str(payload.get("command", ""))
+            text = str(payload.get("text", "")).strip()
+            if command == "/pulse" and text:
+                command, text = "/" + text.split()[0], ""
+            channel = str(payload.get("channel_id", ""))
+            return Inbound(
+                chat=channel,
+                user_id=str(payload.get("user_id", "")),
+                text=f"{command} {text}".strip(),
+                message_id=str(payload.get("trigger_id", "")),
+                dedupe=f"cmd:{payload.get('trigger_id', '')}",
+                user_name=str(payload.get("user_name", "")),
+                meta={"channel": channel, "command": command},
+            )
+        if req.type != "events_api":
+            return None
+        event = payload.get("event") or {}
+        etype = event.get("type")
+        if etype not in ("message", "app_mention"):
+            return None
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return None  # edits, joins, bot messages (our own answers among them)
+        if event.get("user") == self.bot_user_id:
+            return None
+        channel = str(event.get("channel", ""))
+        ts = str(event.get("ts", ""))
+        thread = str(event.get("thread_ts", "") or "")
+        direct = event.get("channel_type") == "im" or channel.startswith("D")
+        if (
+            etype == "message"
+            and not direct
+            and (not thread or f"{channel}:{thread}" not in self.chats)
+        ):
+            return None  # in channels: mentions, and replies in threads it talks in
+        if direct and not thread:
+            chat = channel
+        else:
+            root = thread or (ts if self.scfg.reply_in_thread else "")
+            chat = f"{channel}:{root}" if root else channel
+        text = _MENTION.sub("", str(event.get("text", ""))).strip()
+        return Inbound(
+            chat=chat,
+            user_id=str(event["user"]),
+            text=text,
+            message_id=ts,
+            dedupe=f"{channel}:{ts}",
+            meta={
+                "channel": channel,
+                "ts": ts,
+                "thread_ts": thread,
+                "event_id": payload.get("event_id", ""),
+                "channel_type": event.get("channel_type", ""),
+            },
+        )
+
+    async def send(self, chat: str, part: Part, plain: bool) -> str:
+        from slack_sdk.errors import SlackApiError
+
+        channel, _, thread = chat.partition(":")
+        try:
+            resp = await self.web.chat_postMessage(
+                channel=channel,
+                text=part.plain if plain else part.body,
+                thread_ts=thread or None,
+                mrkdwn=not plain,
+                unfurl_links=False,
+            )
+        except SlackApiError as e:
+            error = _error_code(e)
+            status = getattr(e.response, "status_code", 0) or 0
+            retry_after = _retry_after(e.response)
+            retryable = status >= 500 or status == 429 or error in RETRYABLE_ERRORS
+            raise SendError(
+                f"chat.postMessage: {error or 'HTTP ' + str(status)}",
+                retryable=retryable,
+                retry_after=retry_after,
+            ) from None
+        except (TimeoutError, OSError) as e:
+            raise SendError(f"network error: {type(e).__name__}: {e}", retryable=True) from None
+        except Exception as e:
+            import aiohttp
+
+            if isinstance(e, aiohttp.ClientError):
+                raise SendError(f"network error: {e}", retryable=True) from None
+            raise
+        return str(resp.get("ts", ""))
+
+    async def typing(self, inbound: Inbound, phase: str) -> None:
+        name = self.scfg.typing_reaction
+        channel = str(inbound.meta.get("channel", ""))
+        ts = str(inbound.meta.get("ts", ""))
+        if not name or not channel or not ts or phase == "refresh":
+            return
+        try:
+            if phase == "start":
+                await self.web.reactions_add(channel=channel, timestamp=ts, name=name)
+                self._reacting.add(ts)
+            elif ts in self._reacting:
+                self._reacting.discard(ts)
+                await self.web.reactions_remove(channel=channel, timestamp=ts, name=name)
+        except Exception as e:  # a missing indicator is no reason to fail anything
+            log.debug("slack reaction %s failed: %s", phase, e)
+
+    async def close(self) -> None:
+        await self.disconnect()
+
+    def render(self, markdown: str) -> list[Part]:
+        return render_slack(markdown)
+
+
+def _error_code(e: Any) -> str:
+    data = getattr(getattr(e, "response", None), "data", None)
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
+def _retry_after(response: Any) -> float | None:
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        return float(value) if value else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,196 @@
+"""The agent as a Telegram bot, through python-telegram-bot's ``Bot`` by long polling.
+
+Two ``Bot`` objects share the token: one long-polls ``getUpdates`` (and is rebuilt when
+the watchdog finds it stalled), one sends, so a stuck poll never holds up replies.
+Inbound updates are confirmed to Telegram only by the next ``getUpdates`` offset, after
+they are stored; the last handled update id is kept as cursor
+``channel:telegram:inbound`` so a restart resumes after it.
+
+Reference: Telegram Bot API (core.telegram.org/bots/api): getUpdates offset semantics
+("an update is considered confirmed as soon as getUpdates is called with an offset
+higher than its update_id"), sendMessage, sendChatAction; python-telegram-bot 22
+(docs.python-telegram-bot.org): ``Bot(base_url=...)`` appends the token to the base URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from pulsed.channels.base import Channel, ConnectError, Inbound, SendError
+from pulsed.channels.format import Part, render_telegram
+from pulsed.config import TelegramConfig
+from pulsed.runtime import Runtime
+
+log = logging.getLogger("pulsed.channels.telegram")
+
+SEND_TIMEOUT_S = 20.0
+"""Read timeout of a send; past it the send counts as failed and is retried."""
+
+
+def chat_id(chat: str) -> int | str:
+    """Telegram's chat id: a number, or an ``@channelusername``."""
+    return int(chat) if chat.lstrip("-").isdigit() else chat
+
+
+class TelegramChannel(Channel):
+    """Telegram, configured by ``[channels.telegram]``."""
+
+    name = "telegram"
+    platform = "Telegram"
+
+    def __init__(self, rt: Runtime, tcfg: TelegramConfig) -> None:
+        super().__init__(rt, tcfg)
+        self.tcfg = tcfg
+        self.sender: Any = None
+        self.poller: Any = None
+        self._requests: list[Any] = []
+
+    def _bot(self, *, polling: bool) -> Any:
+        from telegram import Bot
+        from telegram.request import HTTPXRequest
+
+        if polling:
+            # PTB adds the long-poll timeout to this read timeout for getUpdates.
+            req = HTTPXRequest(connection_pool_size=2, read_timeout=10.0, connect_timeout=10.0)
+        else:
+            req = HTTPXRequest(
+                connection_pool_size=8, read_timeout=SEND_TIMEOUT_S, connect_timeout=10.0
+            )
+        self._requests.append(req)
+        return Bot(
+            self.tcfg.token,
+            base_url=self.tcfg.api_base_url,
+            request=req,
+            get_updates_request=req,
+        )
+
+    async def open(self) -> None:
+        self.sender = self._bot(polling=False)
+
+    async def connect(self) -> str:
+        from telegram.error import InvalidToken, TelegramError
+
+        if self.poller is None:
+            self.poller = self._bot(polling=True)
+        try:
+            await self.poller.initialize()  # getMe: checks the token
+        except InvalidToken:
+            raise ConnectError(
+                "Telegram rejected the bot token; check [channels.telegram] token or "
+                "TELEGRAM_BOT_TOKEN",
+                permanent=True,
+            ) from None
+        except TelegramError as e:
+            raise ConnectError(f"getMe failed: {e}") from None
+        return f"@{self.poller.username}"
+
+    def stall_limit(self) -> float:
+        return self.tcfg.poll_timeout_s + self.tcfg.stall_s
+
+    async def receive(self) -> None:
+        from telegram.error import Conflict
+
+        offset = self.inbound_position + 1 if self.inbound_position else None
+        while True:
+            self.alive()
+            try:
+                updates = await self.poller.get_updates(
+                    offset=offset,
+                    timeout=self.tcfg.poll_timeout_s,
+                    allowed_updates=["message"],
+                )
+            except Conflict:
+                raise ConnectError(
+                    "another program is polling this bot's updates (409 Conflict); "
+                    "stop it or remove its webhook"
+                ) from None
+            self.alive()
+            for update in updates:
+                inbound = self._inbound(update)
+                if inbound is not None:
+                    await self.handle(inbound)
+                offset = update.update_id + 1
+            if updates:
+                await self.save_inbound_position(updates[-1].update_id)
+
+    def _inbound(self, update: Any) -> Inbound | None:
+        msg = update.message
+        if msg is None or msg.from_user is None:
+            return None
+        user = msg.from_user
+        return Inbound(
+            chat=str(msg.chat.id),
+            user_id=str(user.id),
+            text=msg.text or msg.caption or "",
+            message_id=str(msg.message_id),
+            dedupe=f"{msg.chat.id}:{msg.message_id}",
+            user_name=user.username or user.full_name or "",
+            meta={"update_id": update.update_id, "chat_type": msg.chat.type},
+        )
+
+    async def disconnect(self) -> None:
+        """Drop the poller; the next connect builds a fresh one."""
+        poller, self.poller = self.poller, None
+        if poller is not None:
+            req = poller.request
+            await poller.shutdown()
+            await req.shutdown()
+            if req in self._requests:
+                self._requests.remove(req)
+
+    async def send(self, chat: str, part: Part, plain: bool) -> str:
+        from telegram.error import (
+            BadRequest,
+            ChatMigrated,
+            EndPointNotFound,
+            Forbidden,
+            InvalidToken,
+            NetworkError,
+            RetryAfter,
+            TelegramError,
+            TimedOut,
+        )
+
+        try:
+            msg = await self.sender.send_message(
+                chat_id=chat_id(chat),
+                text=part.plain if plain else part.body,
+                parse_mode=None if plain else "HTML",
+            )
+        except RetryAfter as e:
+            wait = e.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise SendError(str(e), retryable=True, retry_after=seconds) from None
+        except BadRequest as e:
+            text = str(e)
+            if "parse" in text.lower() and "entit" in text.lower():
+                raise SendError(text, retryable=False, format_error=True) from None
+            raise SendError(f"Telegram refused the message: {text}", retryable=False) from None
+        except (Forbidden, InvalidToken, EndPointNotFound, ChatMigrated) as e:
+            raise SendError(f"Telegram refused the message: {e}", retryable=False) from None
+        except TimedOut as e:
+            raise SendError(f"timed out: {e}", retryable=True) from None
+        except NetworkError as e:
+            raise SendError(f"network error: {e}", retryable=True) from None
+        except TelegramError as e:
+            raise SendError(f"Telegram error: {e}", retryable=False) from None
+        return str(msg.message_id)
+
+    async def typing(self, inbound: Inbound, phase: str) -> None:
+        if phase == "stop":
+            return
+        try:
+            await self.sender.send_chat_action(chat_id=chat_id(inbound.chat), action="typing")
+        except Exception as e:  # a missing typing status is no reason to fail anything
+            log.debug("sendChatAction failed: %s", e)
+
+    async def close(self) -> None:
+        await self.disconnect()
+        for req in self._requests:
+            await req.shutdown()
+        self._requests = []
+
+    def render(self, markdown: str) -> list[Part]:
+        return render_telegram(markdown)
