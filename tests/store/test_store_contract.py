@@ -1,4 +1,9 @@
-"""The store contract (``pulsed.store.base.Store``), the same for every backend."""
+"""The store contract (``pulsed.store.base.Store``), the same for every backend.
+
+Every test here runs against each backend of tests/store/conftest.py (``-k timeplus``
+selects the Timeplus runs, which need PULSE_TEST_TIMEPLUS_URL). What only one backend
+guarantees is tested in tests/store/test_store_local.py and tests/timeplus/.
+"""
 
 from __future__ import annotations
 
@@ -394,6 +399,44 @@ async def test_two_concurrent_tails(store: Store) -> None:
     assert len(got1) == 600 and len(got2) == 550
     assert [r.seq for r in got1[50:]] == [r.seq for r in got2]
     assert len({r.seq for r in got1}) == 600
+
+
+async def test_tail_resumes_after_a_row_inside_an_appended_batch(store: Store) -> None:
+    """Sequence numbers are per row, whatever batches rows were appended in (Timeplus
+    numbers insert batches; the contract does not)."""
+    rows = await store.append("events", [{"event_type": f"e{i}"} for i in range(10)])
+    assert len({r.seq for r in rows}) == 10
+    tail = store.tail("events", start=TailStart.earliest(), max_batch=3)
+    first = await collect(tail, 4)
+    checkpoint = first[3].seq  # the consumer handled e0..e3: the 4th row of the batch
+    await tail.aclose()  # type: ignore[attr-defined]
+    more = await store.append("events", [{"event_type": "e10"}])
+    resumed = await collect(store.tail("events", start=TailStart.after(checkpoint)), 7)
+    assert [r["event_type"] for r in resumed] == [f"e{i}" for i in range(4, 11)]
+    assert resumed[-1].seq == more[0].seq
+
+
+async def test_reads_see_rows_as_soon_as_append_returns(store: Store) -> None:
+    """Read your writes: no read misses a row append acknowledged, on any backend."""
+    [u] = await store.append(
+        "messages", [msg(session_id="rw", message_type="user_input", text="remember me")]
+    )
+    assert [r["id"] for r in await store.query("messages")] == [u["id"]]
+    assert [r["id"] for r in await store.query("messages", order="asc")] == [u["id"]]
+    assert [r["id"] for r in await store.unanswered()] == [u["id"]]
+    assert await store.count("messages") == 1 and await store.last_seq("messages") == u.seq
+    [a] = await store.append(
+        "messages", [msg(session_id="rw", message_type="agent_response", reply_to=u["id"])]
+    )
+    assert await store.unanswered() == []
+    assert [s.message_count for s in await store.sessions()] == [2]
+    await store.append("cursors", [{"consumer": "channel:x", "position": a.seq}])
+    [cursor] = await store.latest_by("cursors", "consumer")
+    assert cursor["position"] == a.seq
+    await store.append("llm_logs", [{"estimated_cost_usd": 0.5, "status": "success"}])
+    assert (await store.cost_summary()).total.cost_usd == pytest.approx(0.5)
+    got = await collect(store.tail("messages", start=TailStart.after(u.seq)), 1)
+    assert [r.seq for r in got] == [a.seq]
 
 
 # -- cost summary -------------------------------------------------------------------------
