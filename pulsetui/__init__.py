@@ -1,0 +1,1 @@
+"""pulsetui: the full-screen console of Pulse (Textual), a pure gRPC client of pulsed."""

@@ -1,0 +1,7 @@
+"""``python -m pulsetui``."""
+
+import sys
+
+from pulsetui.app import main
+
+sys.exit(main())

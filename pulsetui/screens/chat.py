@@ -1,0 +1,416 @@
+"""Chat: sessions on the left, the conversation and the message box on the right.
+
+Each Send runs in its own worker that only posts the turn's events; the handlers here own
+the conversation's state (which answer is streaming, which tool card is which).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pulse.v1 import chat_pb2
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Markdown, OptionList, Static
+from textual.widgets.markdown import MarkdownStream
+from textual.widgets.option_list import Option
+
+from pulsectl.diagnostics import CliError
+from pulsetui.client import TailRow
+from pulsetui.screens.approval import Approval
+from pulsetui.screens.prompt import Prompt
+from pulsetui.widgets.chat_input import ChatInput
+from pulsetui.widgets.conversation import (
+    AgentMessage,
+    ErrorMessage,
+    Note,
+    ToolCard,
+    UserMessage,
+)
+from pulsetui.widgets.status_bar import StatusBar
+from pulsetui.widgets.view_bar import ViewBar
+
+if TYPE_CHECKING:
+    from pulsetui.app import PulseApp
+
+NEW = "__new__"
+TITLE_CELLS = 21
+"""Session titles are cut to fit the session list at 80 columns."""
+HISTORY_LIMIT = 200
+
+
+@dataclass
+class TurnView:
+    """What the screen tracks of one turn it sent."""
+
+    local: int
+    session_id: str
+    turn_id: str = ""
+    answer: AgentMessage | None = None
+    stream: MarkdownStream | None = None
+    cards: dict[str, ToolCard] = field(default_factory=dict)
+    done: bool = False
+    shown: bool = True
+    """False once the person switched to another session (events are then not drawn)."""
+
+
+class ChatScreen(Screen[None]):
+    """The Chat view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "new_session", "New session"),
+        Binding("ctrl+r", "rename", "Rename"),
+        Binding("ctrl+l", "focus_sessions", "Sessions"),
+        Binding("escape", "cancel_turn", "Cancel turn"),
+    ]
+
+    class TurnEvent(Message):
+        """An event of a turn this screen sent (``local`` numbers the Send)."""
+
+        def __init__(self, local: int, event: chat_pb2.TurnEvent) -> None:
+            super().__init__()
+            self.local = local
+            self.event = event
+
+    class TurnFailed(Message):
+        """The Send itself failed (daemon unreachable, message refused)."""
+
+        def __init__(self, local: int, error: CliError) -> None:
+            super().__init__()
+            self.local = local
+            self.error = error
+
+    class SessionsLoaded(Message):
+        def __init__(self, sessions: list[chat_pb2.Session]) -> None:
+            super().__init__()
+            self.sessions = sessions
+
+    class Renamed(Message):
+        """A rename went through; the list shows the new title once reloaded."""
+
+    class HistoryLoaded(Message):
+        def __init__(self, session_id: str, rows: list[TailRow]) -> None:
+            super().__init__()
+            self.session_id = session_id
+            self.rows = rows
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session_id = ""
+        """The session shown; '' for a new one not yet sent."""
+        self.sessions: list[chat_pb2.Session] = []
+        self.turns: dict[int, TurnView] = {}
+        self._locals = itertools.count(1)
+
+    @property
+    def pulse(self) -> PulseApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="chat-main"):
+            with Vertical(id="sessions-pane"):
+                yield Static("Sessions", classes="pane-title")
+                yield OptionList(id="sessions")
+            with Vertical(id="chat-pane"):
+                yield VerticalScroll(id="conversation")
+                yield ChatInput(
+                    id="chat-input", placeholder="Message Pulse (enter sends, ctrl+j new line)"
+                )
+        yield StatusBar()
+        yield ViewBar("chat")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#conversation", VerticalScroll).anchor()
+        self.query_one(ChatInput).focus()
+        self._show_intro()
+        self.load_sessions()
+
+    def reconnected(self) -> None:
+        """The daemon is back: refresh what came from it."""
+        self.load_sessions()
+
+    # -- workers (I/O only; they post messages) ---------------------------------------------
+
+    @work(exclusive=True, exit_on_error=False, group="chat-sessions")
+    async def load_sessions(self) -> None:
+        resp = await self.pulse.client.list_sessions(100)
+        self.post_message(self.SessionsLoaded(list(resp.sessions)))
+
+    @work(exclusive=True, exit_on_error=False, group="chat-history")
+    async def load_history(self, session_id: str) -> None:
+        resp = await self.pulse.client.history(session_id, HISTORY_LIMIT)
+        self.post_message(self.HistoryLoaded(session_id, [TailRow.of(r) for r in resp.rows]))
+
+    @work(exit_on_error=False, group="chat-send")
+    async def send(self, local: int, text: str, session_id: str) -> None:
+        try:
+            async for event in self.pulse.client.send(text, session_id=session_id):
+                self.post_message(self.TurnEvent(local, event))
+        except CliError as err:
+            self.post_message(self.TurnFailed(local, err))
+
+    @work(exit_on_error=False, group="chat-calls")
+    async def approve(self, request_id: str, allow: bool) -> None:
+        await self.pulse.client.approve(request_id, allow)
+
+    @work(exit_on_error=False, group="chat-calls")
+    async def cancel(self, turn_id: str) -> None:
+        await self.pulse.client.cancel(turn_id)
+
+    @work(exit_on_error=False, group="chat-calls")
+    async def rename(self, session_id: str, title: str) -> None:
+        await self.pulse.client.rename_session(session_id, title)
+        self.post_message(self.Renamed())
+
+    # -- sessions -----------------------------------------------------------------------
+
+    @on(Renamed)
+    def renamed(self) -> None:
+        self.load_sessions()
+
+    @on(SessionsLoaded)
+    def show_sessions(self, message: SessionsLoaded) -> None:
+        self.sessions = message.sessions
+        self._fill_session_list()
+
+    def _fill_session_list(self) -> None:
+        options = [Option(Text("+ new session", style="bold"), id=NEW)]
+        for s in self.sessions:
+            title = " ".join((s.title or "(untitled)").split())
+            if len(title) > TITLE_CELLS:
+                title = title[: TITLE_CELLS - 1] + "…"
+            options.append(Option(Text(title), id=s.session_id))
+        box = self.query_one("#sessions", OptionList)
+        box.set_options(options)
+        ids = [NEW, *(s.session_id for s in self.sessions)]
+        current = self.session_id or NEW
+        box.highlighted = ids.index(current) if current in ids else 0
+
+    @on(OptionList.OptionSelected, "#sessions")
+    def session_selected(self, event: OptionList.OptionSelected) -> None:
+        sid = event.option.id or NEW
+        self.switch_to("" if sid == NEW else sid)
+        self.query_one(ChatInput).focus()
+
+    def switch_to(self, session_id: str) -> None:
+        """Show ``session_id`` ('' for a new session) and load its history."""
+        for view in self.turns.values():
+            view.shown = False
+        self.session_id = session_id
+        conversation = self.query_one("#conversation", VerticalScroll)
+        conversation.remove_children()
+        if session_id:
+            conversation.mount(Note(f"loading {session_id}…"))
+            self.load_history(session_id)
+        else:
+            self._show_intro()
+        self.refresh_bindings()
+
+    def _show_intro(self) -> None:
+        self.query_one("#conversation", VerticalScroll).mount(
+            Note("New session. Type a message; your first one names the session.", "intro")
+        )
+
+    @on(HistoryLoaded)
+    def show_history(self, message: HistoryLoaded) -> None:
+        if message.session_id != self.session_id:
+            return
+        conversation = self.query_one("#conversation", VerticalScroll)
+        conversation.remove_children()
+        widgets: list[Widget] = []
+        cards: dict[str, ToolCard] = {}
+        if len(message.rows) >= HISTORY_LIMIT:
+            widgets.append(Note(f"(the last {HISTORY_LIMIT} messages)"))
+        for row in message.rows:
+            widget = _history_widget(row, cards)
+            if widget is not None:
+                widgets.append(widget)
+        if not widgets:
+            widgets.append(Note("No messages in this session yet."))
+        conversation.mount_all(widgets)
+        conversation.scroll_end(animate=False)
+
+    def action_new_session(self) -> None:
+        self.switch_to("")
+        self._fill_session_list()
+        self.query_one(ChatInput).focus()
+
+    def action_focus_sessions(self) -> None:
+        self.query_one("#sessions", OptionList).focus()
+
+    def action_rename(self) -> None:
+        if not self.session_id:
+            self.notify("Send a message first: a new session has nothing to rename yet.")
+            return
+        current = next((s.title for s in self.sessions if s.session_id == self.session_id), "")
+        session = self.session_id
+
+        def done(title: str | None) -> None:
+            if title is not None:
+                self.rename(session, title)
+
+        self.app.push_screen(
+            Prompt(
+                f"New title for {session}:",
+                current,
+                "enter saves · an empty title goes back to the first message · esc cancels",
+            ),
+            done,
+        )
+
+    # -- turns ----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> list[TurnView]:
+        """Turns sent from this screen that have not ended."""
+        return [v for v in self.turns.values() if not v.done]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_turn":
+            return any(v.shown and v.turn_id for v in self.running)
+        return True
+
+    @on(ChatInput.Submitted)
+    def submitted(self, message: ChatInput.Submitted) -> None:
+        local = next(self._locals)
+        self.turns[local] = TurnView(local, self.session_id)
+        conversation = self.query_one("#conversation", VerticalScroll)
+        conversation.query(".intro").remove()
+        conversation.mount(UserMessage(message.text))
+        conversation.scroll_end(animate=False)
+        self.send(local, message.text, self.session_id)
+
+    def action_cancel_turn(self) -> None:
+        for view in self.running:
+            if view.shown and view.turn_id:
+                self.cancel(view.turn_id)
+
+    def _conversation(self, view: TurnView) -> VerticalScroll | None:
+        return self.query_one("#conversation", VerticalScroll) if view.shown else None
+
+    @on(TurnEvent)
+    async def turn_event(self, message: TurnEvent) -> None:
+        view = self.turns.get(message.local)
+        if view is None:
+            return
+        ev = message.event
+        kind = ev.WhichOneof("event")
+        if kind == "accepted":
+            view.turn_id = ev.turn_id
+            if not view.session_id:
+                view.session_id = ev.session_id
+                if view.shown and not self.session_id:
+                    self.session_id = ev.session_id
+                    self.load_sessions()
+            if ev.accepted.queued_behind and (box := self._conversation(view)):
+                n = ev.accepted.queued_behind
+                box.mount(Note(f"queued behind {n} turn{'s' if n > 1 else ''}"))
+            self.refresh_bindings()
+        elif kind == "delta":
+            await self._delta(view, ev.delta.text)
+        elif kind == "tool_call":
+            await self._end_stream(view)
+            view.answer = None
+            card = ToolCard(ev.tool_call.call_id, ev.tool_call.name, ev.tool_call.arguments_json)
+            view.cards[ev.tool_call.call_id] = card
+            if box := self._conversation(view):
+                await box.mount(card)
+        elif kind == "tool_result":
+            r = ev.tool_result
+            if (started := view.cards.get(r.call_id)) is not None:
+                started.finish(r.status, r.preview, r.duration_ms)
+        elif kind == "approval_request":
+            request = ev.approval_request
+
+            def answered(allow: bool | None) -> None:
+                self.approve(request.request_id, bool(allow))
+
+            self.app.push_screen(Approval(request), answered)
+        elif kind == "final":
+            await self._end_stream(view)
+            text = ev.final.text
+            if view.answer is None and text and (box := self._conversation(view)):
+                view.answer = AgentMessage(text)
+                await box.mount(view.answer)
+            elif view.answer is not None and view.answer.text != text and text:
+                view.answer.text = text
+                await view.answer.update(text)
+            self._finish(view)
+        elif kind == "error":
+            await self._end_stream(view)
+            if box := self._conversation(view):
+                await box.mount(ErrorMessage(ev.error.code, ev.error.message))
+            self._finish(view)
+
+    async def _delta(self, view: TurnView, text: str) -> None:
+        box = self._conversation(view)
+        if box is None:
+            return
+        if view.answer is None:
+            view.answer = AgentMessage()
+            await box.mount(view.answer)
+            view.stream = Markdown.get_stream(view.answer)
+        view.answer.text += text
+        if view.stream is not None:
+            await view.stream.write(text)
+
+    async def _end_stream(self, view: TurnView) -> None:
+        if view.stream is not None:
+            stream, view.stream = view.stream, None
+            await stream.stop()
+
+    def _finish(self, view: TurnView) -> None:
+        view.done = True
+        self.refresh_bindings()
+        self.load_sessions()
+
+    @on(TurnFailed)
+    async def turn_failed(self, message: TurnFailed) -> None:
+        view = self.turns.get(message.local)
+        if view is None:
+            return
+        await self._end_stream(view)
+        if box := self._conversation(view):
+            err = message.error
+            text = err.message + (f" — {err.hint}" if err.hint else "")
+            await box.mount(ErrorMessage("", text))
+        self._finish(view)
+
+
+def _history_widget(row: TailRow, cards: dict[str, ToolCard]) -> Widget | None:
+    """The widget a stored messages row is shown as (None for rows not shown)."""
+    v = row.values
+    kind = v.get("message_type")
+    content: Any = v.get("content")
+    if not isinstance(content, dict):
+        content = {"text": content if isinstance(content, str) else json.dumps(content)}
+    text = str(content.get("text", ""))
+    if kind == "user_input":
+        return UserMessage(text)
+    if kind == "scheduled_task":
+        return UserMessage(text, label=f"task {content.get('task', '')}".strip())
+    if kind == "agent_response":
+        return AgentMessage(text)
+    if kind == "error":
+        return ErrorMessage(str(content.get("code", "")), text)
+    if kind == "tool_call":
+        call_id = str(content.get("call_id", ""))
+        card = ToolCard(call_id, str(content.get("name", "?")), content.get("arguments") or {})
+        cards[call_id] = card
+        return card
+    if kind == "tool_result":
+        started = cards.get(str(content.get("call_id", "")))
+        if started is not None:
+            started.finish(str(content.get("status", "ok")), text, None)
+        return None
+    return None

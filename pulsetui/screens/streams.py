@@ -1,0 +1,292 @@
+"""Streams: pick a stream, tail it live in a table, filter, pause, open a row.
+
+One worker follows the stream (``TuiClient.follow``: batched, resumed after reconnects);
+its batches go to a ``TailTable`` that keeps the newest rows only. Column filters
+(``column=value``) go to the daemon with the tail; the text filter is applied here.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections import deque
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Select, Static
+
+from pulsectl.diagnostics import CliError
+from pulsetui.client import Filter, TailRow
+from pulsetui.format import STREAM_COLUMNS
+from pulsetui.screens.row_detail import RowDetail
+from pulsetui.widgets.status_bar import StatusBar
+from pulsetui.widgets.tail_table import TailTable, columns_for
+from pulsetui.widgets.view_bar import ViewBar
+
+if TYPE_CHECKING:
+    from pulsetui.app import PulseApp
+
+CAP = 2000
+"""Rows the table keeps (and rows held while paused)."""
+
+OPERATORS = (("!=", "ne"), (">=", "ge"), ("<=", "le"), ("=", "eq"), (">", "gt"), ("<", "lt"))
+OPERATORS_HELP = "column=value, != > >= < <=, or column~text (contains)"
+
+
+def parse_filters(text: str) -> list[Filter]:
+    """``source=tui message_type!=error content~hello`` → column filters for the daemon.
+
+    Raises:
+        ValueError: a term without an operator (the message shows the syntax).
+    """
+    try:
+        terms = shlex.split(text)
+    except ValueError as err:
+        raise ValueError(f"cannot read the filter: {err}") from None
+    out: list[Filter] = []
+    for term in terms:
+        if "~" in term and not any(sym in term.split("~", 1)[0] for sym, _ in OPERATORS):
+            column, value = term.split("~", 1)
+            out.append((column.strip(), "contains", value))
+            continue
+        for sym, op in OPERATORS:
+            if sym in term:
+                column, value = term.split(sym, 1)
+                if column.strip():
+                    out.append((column.strip(), op, value))
+                    break
+        else:
+            raise ValueError(f"{term!r} is not a filter; use {OPERATORS_HELP}")
+    return out
+
+
+class StreamsScreen(Screen[None]):
+    """The Streams view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "pause", "Pause/resume"),
+        Binding("e", "restart('earliest')", "Earliest"),
+        Binding("l", "restart('latest')", "Live"),
+        Binding("s", "focus_widget('#stream-pick')", "Stream"),
+        Binding("f", "focus_widget('#column-filter')", "Filter"),
+        Binding("slash", "focus_widget('#text-filter')", "Search"),
+        Binding("c", "clear", "Clear", show=False),
+    ]
+
+    class Rows(Message):
+        """A batch of tailed rows for tail number ``generation``."""
+
+        def __init__(self, generation: int, rows: list[TailRow]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.rows = rows
+
+    class Listed(Message):
+        """The daemon's streams and their columns (Streams.List)."""
+
+        def __init__(self, streams: dict[str, list[str]]) -> None:
+            super().__init__()
+            self.streams = streams
+
+    class TailFailed(Message):
+        def __init__(self, generation: int, error: CliError) -> None:
+            super().__init__()
+            self.generation = generation
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stream = "messages"
+        self.filters: list[Filter] = []
+        self.start = "latest"
+        self.paused = False
+        self.held: deque[TailRow] = deque(maxlen=CAP)
+        self.generation = 0
+        self.problem = ""
+        self._rate_mark = (time.monotonic(), 0)
+        self.rate = 0.0
+        """Rows per second received, over the last info refresh."""
+        self.known: dict[str, list[str]] = {}
+        """Columns of each stream the daemon listed."""
+
+    @property
+    def pulse(self) -> PulseApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="streams-bar"):
+            yield Select(
+                [(name, name) for name in STREAM_COLUMNS],
+                value=self.stream,
+                allow_blank=False,
+                id="stream-pick",
+                compact=True,
+            )
+            yield Input(
+                placeholder="column=value …",
+                id="column-filter",
+                compact=True,
+                tooltip=OPERATORS_HELP,
+            )
+            yield Input(placeholder="/ text", id="text-filter", compact=True)
+        yield Static(id="streams-info")
+        yield TailTable(columns_for(STREAM_COLUMNS[self.stream]), cap=CAP, id="stream-table")
+        yield StatusBar()
+        yield ViewBar("streams")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one(TailTable).focus()
+        self.set_interval(0.5, self._show_info)
+        self.restart()
+        self.list_streams()
+
+    def reconnected(self) -> None:
+        """The daemon is back; the tail resumes by itself."""
+
+    # -- the tail -------------------------------------------------------------------------
+
+    @work(exclusive=True, exit_on_error=False, group="streams-list")
+    async def list_streams(self) -> None:
+        try:
+            resp = await self.pulse.client.list_streams()
+        except CliError:
+            return  # the streams known to this console are listed already
+        self.post_message(self.Listed({s.name: [c.name for c in s.columns] for s in resp.streams}))
+
+    @on(Listed)
+    def listed(self, message: Listed) -> None:
+        self.known = message.streams
+        pick = self.query_one("#stream-pick", Select)
+        names = list(message.streams)
+        if names and set(names) != set(STREAM_COLUMNS):
+            with pick.prevent(Select.Changed):
+                pick.set_options([(n, n) for n in names])
+                if self.stream in names:
+                    pick.value = self.stream
+
+    def _columns(self, stream: str) -> list[tuple[str, int]]:
+        """The columns shown for ``stream``: the chosen ones, or the first few it has."""
+        if stream in STREAM_COLUMNS:
+            return list(STREAM_COLUMNS[stream])
+        names = [c for c in self.known.get(stream, []) if c != "id"][:6]
+        return [(n, 11 if n == "timestamp" else 12) for n in names[:-1]] + [
+            (n, 0) for n in names[-1:]
+        ]
+
+    def restart(self) -> None:
+        """(Re)start the tail with the current stream, filters and start."""
+        self.generation += 1
+        self.problem = ""
+        self.held.clear()
+        table = self.query_one(TailTable)
+        table.set_columns(columns_for(self._columns(self.stream)))
+        table.clear()
+        self._rate_mark = (time.monotonic(), 0)
+        self.follow(self.generation, self.stream, list(self.filters), self.start)
+        self._show_info()
+
+    @work(exclusive=True, exit_on_error=False, group="streams-tail")
+    async def follow(self, generation: int, stream: str, filters: list[Filter], start: str) -> None:
+        try:
+            async for rows in self.pulse.client.follow(stream, filters, start=start):
+                self.post_message(self.Rows(generation, rows))
+        except CliError as err:
+            self.post_message(self.TailFailed(generation, err))
+
+    @on(Rows)
+    def rows(self, message: Rows) -> None:
+        if message.generation != self.generation:
+            return
+        if self.paused:
+            self.held.extend(message.rows)
+        else:
+            self.query_one(TailTable).add_rows(message.rows)
+
+    @on(TailFailed)
+    def tail_failed(self, message: TailFailed) -> None:
+        if message.generation == self.generation:
+            self.problem = message.error.message
+            self._show_info()
+
+    def _show_info(self) -> None:
+        table = self.query_one(TailTable)
+        now = time.monotonic()
+        then, seen = self._rate_mark
+        if now - then >= 0.4:
+            self.rate = (table.received + len(self.held) - seen) / (now - then)
+            self._rate_mark = (now, table.received + len(self.held))
+        parts: list[str | tuple[str, str]] = []
+        if self.problem:
+            parts.append((f"✖ {self.problem}", "bold $text-error"))
+        elif self.paused:
+            parts.append((f"❚❚ paused · {len(self.held)} new rows held", "bold $text-warning"))
+        else:
+            parts.append(("▶ live", "bold $text-success"))
+        parts.append(f" · from {self.start}")
+        parts.append(f" · {table.row_count} shown / {table.kept_count} kept (max {CAP})")
+        parts.append(f" · {self.rate:,.0f} rows/s")
+        if not table.following:
+            parts.append((" · End: follow", "$text-muted"))
+        self.query_one("#streams-info", Static).update(Content.assemble(*parts))
+
+    # -- controls -------------------------------------------------------------------------
+
+    @on(Select.Changed, "#stream-pick")
+    def stream_picked(self, event: Select.Changed) -> None:
+        value = str(event.value)
+        if value != self.stream:
+            self.stream = value
+            self.filters = []
+            self.query_one("#column-filter", Input).value = ""
+            self.restart()
+
+    @on(Input.Submitted, "#column-filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        try:
+            filters = parse_filters(event.value)
+        except ValueError as err:
+            self.problem = str(err)
+            self._show_info()
+            return
+        self.filters = filters
+        self.restart()
+        self.query_one(TailTable).focus()
+
+    @on(Input.Changed, "#text-filter")
+    def text_changed(self, event: Input.Changed) -> None:
+        self.query_one(TailTable).text_filter = event.value
+        self._show_info()
+
+    @on(Input.Submitted, "#text-filter")
+    def text_submitted(self) -> None:
+        self.query_one(TailTable).focus()
+
+    @on(TailTable.RowOpened)
+    def row_opened(self, event: TailTable.RowOpened) -> None:
+        self.app.push_screen(RowDetail(event.row))
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused and self.held:
+            self.query_one(TailTable).add_rows(list(self.held))
+            self.held.clear()
+        self._show_info()
+
+    def action_restart(self, start: str) -> None:
+        self.start = start
+        self.paused = False
+        self.restart()
+
+    def action_clear(self) -> None:
+        self.query_one(TailTable).clear()
+        self._show_info()
+
+    def action_focus_widget(self, selector: str) -> None:
+        self.query_one(selector).focus()
