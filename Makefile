@@ -22,11 +22,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=120 tests --ignore=tests/bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check pulsed pulsectl tests scripts
-	$(BIN)/ruff format --check pulsed pulsectl tests scripts
+	$(BIN)/ruff check pulsed pulsectl pulsetui tests scripts
+	$(BIN)/ruff format --check pulsed pulsectl pulsetui tests scripts
 
 typecheck: $(STAMP)
-	$(BIN)/mypy pulsed pulsectl
+	$(BIN)/mypy pulsed pulsectl pulsetui
 
 check: lint typecheck test
 

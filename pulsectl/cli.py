@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from pulsectl import diagnostics, output
+from pulsectl import channels_cmds, diagnostics, output, store_cmds
 from pulsectl.diagnostics import (
     EXIT_OK,
     EXIT_USAGE,
@@ -405,21 +405,33 @@ def build_parser() -> argparse.ArgumentParser:
         "add",
         "add a scheduled task",
         'pulsectl tasks add morning --schedule "0 9 * * *" --prompt "Summarise my inbox"\n'
-        'pulsectl tasks add nudge --schedule "in 2h" --prompt "Remind me to stretch"',
+        'pulsectl tasks add nudge --schedule "in 2h" --prompt "Remind me to stretch"\n'
+        "pulsectl tasks add --preset heartbeat\n"
+        'pulsectl tasks add --preset daily-briefing --schedule "30 7 * * 1-5" --tz Europe/Paris',
         cmd_tasks_add,
-        details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h".',
+        details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h".\n'
+        "Presets (off until added): heartbeat (every 30m, light; HEARTBEAT_OK answers are\n"
+        "not delivered), daily-briefing (0 9 * * *), cost-alert (hourly, no LLM call).\n"
+        "With --preset, NAME, --schedule and --prompt default to the preset's.",
     )
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--schedule", required=True, metavar="SPEC", help="when it runs")
-    p.add_argument("--prompt", required=True, metavar="TEXT", help="what the agent is asked")
+    p.add_argument("name", metavar="NAME", nargs="?", default="")
+    p.add_argument("--schedule", default="", metavar="SPEC", help="when it runs")
+    p.add_argument("--prompt", default="", metavar="TEXT", help="what the agent is asked")
     p.add_argument("--tz", default="", metavar="TZ", help="IANA zone (default: the daemon's)")
     p.add_argument(
         "--deliver-to", default="", metavar="TARGET", help="none | tui | <channel>:<target>"
     )
     p.add_argument("--disabled", action="store_true", help="add it switched off")
+    p.add_argument(
+        "--preset",
+        choices=("heartbeat", "daily-briefing", "cost-alert"),
+        default="",
+        help="start from a preset; other flags override it",
+    )
+    _add_task_run_flags(p)
     tasks.add(
         "list",
-        "list tasks with their schedule, next and last run",
+        "list tasks with their schedule, next run (in the task's zone) and last run",
         "pulsectl tasks list",
         cmd_tasks_list,
     )
@@ -438,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=positive_int, default=0, help="the most recent N runs")
     p = tasks.add(
         "edit",
-        "change a task's schedule, prompt, zone or delivery",
+        "change a task's schedule, prompt, zone, delivery, catch-up or timeout",
         'pulsectl tasks edit morning --schedule "30 8 * * 1-5"',
         cmd_tasks_edit,
     )
@@ -447,6 +459,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", metavar="TEXT")
     p.add_argument("--tz", metavar="TZ")
     p.add_argument("--deliver-to", metavar="TARGET")
+    _add_task_run_flags(p)
+
+    channels_cmds.register(cmds)
+    store_cmds.register(cmds)
 
     service = cmds.group(
         "service", "run pulsed as a systemd user service", "pulsectl service install"
@@ -849,7 +865,70 @@ def _print_task(args: argparse.Namespace, task: tasks_pb2.Task) -> None:
         output.line(output.render_task(task))
 
 
+def timeout_seconds(text: str) -> float:
+    """A run timeout: seconds (``90``) or a duration (``90s``, ``15m``, ``2h``); 0 means
+    the daemon's default.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = parse_duration(text)
+        except ValueError:
+            value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds or a duration such as 90s, 15m or 2h, got {text!r}"
+        )
+    return value
+
+
+def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
+    catch_up = p.add_mutually_exclusive_group()
+    catch_up.add_argument(
+        "--catch-up",
+        dest="catch_up",
+        action="store_const",
+        const=True,
+        default=None,
+        help="run once at start-up if its time passed while the daemon was down (default)",
+    )
+    catch_up.add_argument(
+        "--no-catch-up",
+        dest="catch_up",
+        action="store_const",
+        const=False,
+        help="skip times missed while the daemon was down",
+    )
+    p.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop a run after this long (e.g. 300, 5m; 0: the daemon's [scheduler] default)",
+    )
+
+
 def cmd_tasks_add(args: argparse.Namespace) -> int:
+    if not args.preset:
+        missing = [
+            flag
+            for flag, value in (
+                ("NAME", args.name),
+                ("--schedule", args.schedule),
+                ("--prompt", args.prompt),
+            )
+            if not value
+        ]
+        if missing:
+            raise UsageError(
+                f"{', '.join(missing)} required (or start from a preset with --preset)",
+                "usage: pulsectl tasks add NAME --schedule SPEC --prompt TEXT [options], "
+                "or: pulsectl tasks add --preset heartbeat|daily-briefing|cost-alert",
+            )
     with _client(args) as client:
         task = client.add_task(
             args.name,
@@ -858,6 +937,9 @@ def cmd_tasks_add(args: argparse.Namespace) -> int:
             timezone=args.tz,
             deliver_to=args.deliver_to,
             enabled=not args.disabled,
+            catch_up=args.catch_up,
+            timeout_s=args.timeout or 0.0,
+            preset=args.preset,
         )
     _print_task(args, task)
     return EXIT_OK
@@ -895,7 +977,7 @@ def _set_enabled(args: argparse.Namespace, enabled: bool) -> int:
     else:
         state = "enabled" if task.enabled else "disabled"
         nxt = (
-            f", next run {output.local_time(task.next_run)}"
+            f", next run {output.task_time(task.next_run, task.timezone)}"
             if task.enabled and task.next_run
             else ""
         )
@@ -941,10 +1023,13 @@ def cmd_tasks_edit(args: argparse.Namespace) -> int:
         "prompt": args.prompt,
         "timezone": args.tz,
         "deliver_to": args.deliver_to,
+        "catch_up": args.catch_up,
+        "timeout_s": args.timeout,
     }
     if all(v is None for v in changes.values()):
         raise UsageError(
-            "nothing to change: give --schedule, --prompt, --tz or --deliver-to",
+            "nothing to change: give --schedule, --prompt, --tz, --deliver-to, "
+            "--catch-up/--no-catch-up or --timeout",
             f'example: pulsectl tasks edit {args.name} --schedule "0 9 * * *"',
         )
     with _client(args) as client:

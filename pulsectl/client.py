@@ -71,6 +71,10 @@ def translate(err: grpc.RpcError, socket: Path | str = "") -> CliError:
     code = err.code() if isinstance(err, grpc.Call) else None
     details = (err.details() if isinstance(err, grpc.Call) else "") or ""
     name = code.name if code is not None else "UNKNOWN"
+    trailers = (err.trailing_metadata() if isinstance(err, grpc.Call) else None) or ()
+    if code == grpc.StatusCode.UNAVAILABLE and any(k == "pulse-error" for k, _ in trailers):
+        # The daemon answered: something it depends on (store, provider) is down.
+        return ServerError(name, details)
     if code == grpc.StatusCode.UNAVAILABLE:
         transport = any(t in details.lower() for t in _TRANSPORT_FAILURES)
         return DaemonUnreachable(
@@ -459,8 +463,12 @@ class PulseClient:
         timezone: str = "",
         deliver_to: str = "",
         enabled: bool = True,
+        catch_up: bool | None = None,
+        timeout_s: float = 0.0,
+        preset: str = "",
     ) -> tasks_pb2.Task:
-        """Tasks.Add."""
+        """Tasks.Add. With ``preset``, what is left empty comes from that preset;
+        ``catch_up`` None and ``timeout_s`` 0 leave the daemon's defaults."""
         stub = tasks_pb2_grpc.TasksStub(self.channel)
         task = tasks_pb2.Task(
             name=name,
@@ -469,7 +477,11 @@ class PulseClient:
             timezone=timezone,
             deliver_to=deliver_to,
             enabled=enabled,
+            timeout_s=timeout_s,
+            preset=preset,
         )
+        if catch_up is not None:
+            task.catch_up = catch_up
         return self._call(stub.Add, tasks_pb2.AddTaskRequest(task=task))
 
     def update_task(
@@ -481,6 +493,8 @@ class PulseClient:
         timezone: str | None = None,
         deliver_to: str | None = None,
         enabled: bool | None = None,
+        catch_up: bool | None = None,
+        timeout_s: float | None = None,
     ) -> tasks_pb2.Task:
         """Tasks.Update: change only the fields given (None leaves one as it is)."""
         stub = tasks_pb2_grpc.TasksStub(self.channel)
@@ -491,6 +505,8 @@ class PulseClient:
             "timezone": timezone,
             "deliver_to": deliver_to,
             "enabled": enabled,
+            "catch_up": catch_up,
+            "timeout_s": timeout_s,
         }
         for field, value in changes.items():
             if value is not None:

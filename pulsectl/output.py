@@ -552,9 +552,39 @@ def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) ->
 # -- tasks -----------------------------------------------------------------------------
 
 
+def task_time(iso: str, tz_name: str) -> str:
+    """A task's time in the task's own zone, ``YYYY-MM-DD HH:MM ZONE`` (e.g. ``CET``;
+    seconds only when not zero). A task without a zone runs in the daemon's, whose offset
+    the ISO text carries: shown as that wall time, without a zone. "-" when empty."""
+    if not iso:
+        return "-"
+    moment = parse_time(iso)
+    if moment is None:
+        return iso
+    clock = "%H:%M:%S" if moment.second else "%H:%M"
+    if tz_name:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            zoned = moment.astimezone(ZoneInfo(tz_name))
+        except (ZoneInfoNotFoundError, ValueError):
+            return moment.strftime(f"%Y-%m-%d {clock} %z")
+        return zoned.strftime(f"%Y-%m-%d {clock} %Z")
+    return moment.strftime(f"%Y-%m-%d {clock}")
+
+
+def task_state(t: tasks_pb2.Task) -> str:
+    """yes | no | done (a one-shot task that ran) | running."""
+    if t.retired_at:
+        return "done"
+    if t.running:
+        return "running"
+    return "yes" if t.enabled else "no"
+
+
 def render_tasks(tasks: Sequence[tasks_pb2.Task], width: int) -> str:
-    """Tasks with their schedule, state, next and last run (the zone column only when a
-    task has its own zone)."""
+    """Tasks with their schedule, state, next run (in the task's zone) and last run (the
+    zone column only when a task has its own zone)."""
     with_tz = any(t.timezone for t in tasks)
     rows = []
     for t in tasks:
@@ -562,8 +592,8 @@ def render_tasks(tasks: Sequence[tasks_pb2.Task], width: int) -> str:
             t.name,
             t.schedule,
             t.timezone or "local",
-            "yes" if t.enabled else "no",
-            local_time(t.next_run) if t.enabled else "-",
+            task_state(t),
+            task_time(t.next_run, t.timezone) if t.enabled else "-",
             local_time(t.last_run),
             t.last_status or "-",
         ]
@@ -571,42 +601,57 @@ def render_tasks(tasks: Sequence[tasks_pb2.Task], width: int) -> str:
     headers = ["name", "schedule", "tz", "on", "next run", "last run", "status"]
     if not with_tz:
         del headers[2]
-    mins = [8, 9, 4, 3, 19, 19, 5] if with_tz else [12, 9, 3, 19, 19, 5]
+    mins = [8, 9, 4, 3, 20, 19, 5] if with_tz else [12, 9, 3, 16, 19, 5]
     return table(headers, rows, width=width, min_widths=dict(enumerate(mins)))
 
 
 def render_task(t: tasks_pb2.Task) -> str:
     """One task in full."""
-    return key_values(
-        [
-            ("name", t.name),
-            ("schedule", t.schedule),
-            ("timezone", t.timezone or "local"),
-            ("enabled", "yes" if t.enabled else "no"),
-            ("deliver to", t.deliver_to or "none"),
-            ("next run", local_time(t.next_run)),
-            ("last run", local_time(t.last_run) + (f" ({t.last_status})" if t.last_status else "")),
-            ("version", str(t.version)),
-            ("prompt", one_line(t.prompt)),
-        ]
-    )
+    pairs = [
+        ("name", t.name),
+        ("schedule", t.schedule),
+        ("timezone", t.timezone or "local"),
+        ("enabled", task_state(t)),
+        ("deliver to", t.deliver_to or "none"),
+        ("next run", task_time(t.next_run, t.timezone)),
+        ("last run", local_time(t.last_run) + (f" ({t.last_status})" if t.last_status else "")),
+        (
+            "catch up",
+            ("yes" if t.catch_up else "no") if t.HasField("catch_up") else "default",
+        ),
+        ("timeout", f"{t.timeout_s:g}s" if t.timeout_s else "default"),
+    ]
+    if t.preset:
+        pairs.append(("preset", t.preset))
+    if t.created_by and t.created_by != "user":
+        pairs.append(("created by", t.created_by))
+    if t.retired_at:
+        pairs.append(("retired", local_time(t.retired_at)))
+    if t.failures:
+        until = f", backed off until {local_time(t.backoff_until)}" if t.backoff_until else ""
+        pairs.append(("failures", f"{t.failures} in a row{until}"))
+    pairs += [("version", str(t.version)), ("prompt", one_line(t.prompt))]
+    return key_values(pairs)
 
 
 def render_task_runs(runs: Sequence[tasks_pb2.TaskRun], width: int) -> str:
-    """A task's runs: when, outcome, duration, cost and the start of the answer."""
+    """A task's runs: when, outcome, what started it, duration, cost, where the answer
+    went and the start of the answer."""
     return table(
-        ["fired at", "status", "took", "cost", "answer"],
+        ["fired at", "status", "trigger", "took", "cost", "to", "answer"],
         [
             [
                 local_time(r.fired_at),
                 r.status,
+                r.trigger or "-",
                 milliseconds(r.duration_ms) if r.duration_ms else "-",
                 money(r.cost_usd),
+                r.delivered_to or "-",
                 r.answer,
             ]
             for r in runs
         ],
         width=width,
-        right={2, 3},
-        min_widths={0: 19, 4: 10},
+        right={3, 4},
+        min_widths={0: 19, 6: 10},
     )

@@ -19,10 +19,14 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pulse.v1 import (
+    channels_pb2,
+    channels_pb2_grpc,
     chat_pb2,
     chat_pb2_grpc,
     costs_pb2,
     costs_pb2_grpc,
+    store_pb2,
+    store_pb2_grpc,
     streams_pb2,
     streams_pb2_grpc,
     system_pb2,
@@ -36,15 +40,19 @@ from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
 from pulsed.agent.loop import AgentDeps, ProviderPool
 from pulsed.agent.turns import TurnManager
+from pulsed.api.channels import ChannelsServicer
 from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
 from pulsed.api.errors import DecodeGuard
+from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
 from pulsed.api.tasks import TasksServicer
+from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
 from pulsed.runtime import Runtime
+from pulsed.scheduler import Scheduler
 from pulsed.store.factory import make_store
 from pulsed.tasks import TaskBook
 from pulsed.tools.builtin import builtin_tools
@@ -57,6 +65,8 @@ SERVICES = [
     tasks_pb2.DESCRIPTOR.services_by_name["Tasks"].full_name,
     costs_pb2.DESCRIPTOR.services_by_name["Costs"].full_name,
     system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
+    channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
+    store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -171,18 +181,25 @@ class Server:
         store = make_store(cfg)
         await store.open()
         providers = ProviderPool(cfg)
+        channels: ChannelManager | None = None
+        scheduler: Scheduler | None = None
         try:
+            book = TaskBook(store)
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=builtin_tools(cfg),
+                tools=builtin_tools(cfg, book),
                 providers=providers,
                 budget=Budget(store, cfg.budget.daily_usd),
                 approvals=ApprovalBroker(),
             )
             turns = TurnManager(deps)
-            rt = Runtime(cfg, store, deps, turns, TaskBook(store), str(self.socket))
+            rt = Runtime(cfg, store, deps, turns, book, str(self.socket))
             await turns.recover()
+            scheduler = Scheduler(cfg, store, book, turns)
+            await scheduler.start()  # after recovery: catch-up sees the recovered runs
+            channels = ChannelManager(rt)
+            await channels.start()  # after recovery: outboxes pick up recovered answers
 
             server = grpc.aio.server(
                 interceptors=[DecodeGuard()],
@@ -193,9 +210,11 @@ class Server:
             )
             chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(rt), server)
             streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(rt), server)
-            tasks_pb2_grpc.add_TasksServicer_to_server(TasksServicer(rt), server)
+            tasks_pb2_grpc.add_TasksServicer_to_server(TasksServicer(rt, scheduler), server)
             costs_pb2_grpc.add_CostsServicer_to_server(CostsServicer(rt), server)
             system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(rt), server)
+            store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(rt), server)
+            channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(channels), server)
             health_servicer = health.aio.HealthServicer()
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
             reflection.enable_server_reflection(
@@ -250,7 +269,9 @@ class Server:
             warm.cancel()
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
+            await scheduler.stop()  # no new runs while the turns wind down
             await asyncio.gather(turns.shutdown(grace), server.stop(grace + 1))
+            await channels.stop()
             await store.append(
                 "events",
                 [
@@ -264,6 +285,10 @@ class Server:
                 ],
             )
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
+            if channels is not None:
+                await channels.stop()  # idempotent; before the store closes
             await providers.aclose()
             await store.close()
         log.info("stopped")

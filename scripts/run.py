@@ -1,6 +1,6 @@
-"""`make run`: start pulsed (unless one already serves) and open an interactive chat.
+"""`make run`: start pulsed (unless one already serves) and open the console, pulsetui.
 
-The daemon this script starts is stopped (SIGTERM, graceful) when the chat ends; a daemon
+The daemon this script starts is stopped (SIGTERM, graceful) when the console exits; a daemon
 that was already running (e.g. the systemd user service) is left alone. The daemon's log
 goes to <data dir>/pulsed.log.
 """
@@ -52,10 +52,8 @@ def main() -> int:
             time.sleep(0.05)
         print(f"pulsed started (pid {daemon.pid}); log: {log_path}", file=sys.stderr)
     try:
-        chat = subprocess.run(
-            [sys.executable, "-m", "pulsectl", "--socket", sock, "--no-start", "chat"]
-        )
-        return chat.returncode
+        console = subprocess.run([sys.executable, "-m", "pulsetui", "--socket", sock, "--no-start"])
+        return console.returncode
     except KeyboardInterrupt:
         return 130
     finally:

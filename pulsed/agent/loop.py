@@ -8,6 +8,7 @@ agent_response or error row whose ``reply_to`` is the input's id.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import logging
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pulsed import presets
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
 from pulsed.agent.events import TurnEvent
@@ -44,6 +46,12 @@ PREVIEW_CHARS = 200
 RESULT_PREVIEW_CHARS = 500
 MAX_TOOL_RESULT_CHARS = 50_000
 SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "auth")
+
+CURRENT_INPUT: contextvars.ContextVar[Row | None] = contextvars.ContextVar(
+    "pulse_current_input", default=None
+)
+"""The input row of the turn running in this task (tools read it to learn their session
+and where its answer goes); None outside a turn."""
 
 
 class ProviderPool:
@@ -126,11 +134,20 @@ class TurnContext:
         return str(self.input["session_id"])
 
     @property
+    def light(self) -> bool:
+        """A heartbeat-style run: short system prompt, no history, capped output."""
+        content = self.input.get("content")
+        return isinstance(content, dict) and content.get("light") is True
+
+    @property
     def origin(self) -> str:
+        """What llm_logs attributes the spend to: heartbeat | task | chat."""
+        content = self.input.get("content")
+        preset = content.get("preset") if isinstance(content, dict) else None
+        if self.input["message_type"] == "heartbeat" or preset == presets.HEARTBEAT:
+            return "heartbeat"
         if self.input["message_type"] == "scheduled_task":
             return "task"
-        if self.input["message_type"] == "heartbeat":
-            return "heartbeat"
         return "chat"
 
     def event(self, kind: str, **data: Any) -> None:
@@ -189,6 +206,7 @@ class Turn:
     async def run(self) -> None:
         """Run the turn to its end row. Cancellation propagates (the caller decides
         whether a cancelled turn gets an error row)."""
+        CURRENT_INPUT.set(self.ctx.input)
         try:
             text, iterations = await self._loop()
         except TurnFailed as e:
@@ -209,13 +227,16 @@ class Turn:
             log.exception("turn %s failed", self.ctx.turn_id)
             await self.finish_error("internal", f"internal error: {type(e).__name__}: {e}")
             return
+        target = answer_target(self.ctx.input)
+        if self.ctx.light and presets.is_heartbeat_ok(text):
+            target = "none"  # nothing needs attention: stored, not delivered
         row = (
             await self.d.store.append(
                 "messages",
                 [
                     {
                         "source": "agent",
-                        "target": answer_target(self.ctx.input),
+                        "target": target,
                         "session_id": self.ctx.session_id,
                         "message_type": "agent_response",
                         "content": {
@@ -284,7 +305,7 @@ class Turn:
         """Earlier exchanges of the session (each input before this one, followed by its
         answer, which may have been stored after this input was queued), then the input
         itself, taken from memory rather than re-read from the store."""
-        n = self.d.cfg.agent.history_messages
+        n = 0 if self.ctx.light else self.d.cfg.agent.history_messages
         msgs: list[ChatMessage] = []
         if n > 0:
             filters = make_filters(MESSAGES, [("session_id", "eq", self.ctx.session_id)])
@@ -319,16 +340,21 @@ class Turn:
             raise TurnFailed("no_provider", problem)
         messages = await self._context()
         specs = self.d.tools.specs()
-        system = build_system_prompt(
-            self.d.cfg.agent.name,
-            specs,
-            self.ctx.session_id,
-            str(self.ctx.input["source"]),
-            self.d.cfg.agent.instructions,
-        )
+        max_tokens = self.d.cfg.agent.max_tokens
+        if self.ctx.light:
+            system = presets.light_system_prompt(self.d.cfg.agent.name)
+            max_tokens = min(max_tokens, self.d.cfg.scheduler.light_max_tokens)
+        else:
+            system = build_system_prompt(
+                self.d.cfg.agent.name,
+                specs,
+                self.ctx.session_id,
+                str(self.ctx.input["source"]),
+                self.d.cfg.agent.instructions,
+            )
         max_iter = self.d.cfg.agent.max_iterations
         for iteration in range(1, max_iter + 1):
-            request = LLMRequest(system, messages, specs, self.d.cfg.agent.max_tokens)
+            request = LLMRequest(system, messages, specs, max_tokens)
             resp = await self._call(request)
             if not resp.tool_calls:
                 return resp.text, iteration

@@ -27,6 +27,8 @@ class PendingTurn:
     listeners: list[asyncio.Queue[TurnEvent]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     cancelled_by_user: bool = False
+    cancel_code: str = "cancelled"
+    cancel_message: str = ""
     done: bool = False
 
     @property
@@ -66,6 +68,10 @@ class TurnManager:
     def queued_behind(self, session_id: str) -> int:
         q = self._queues.get(session_id)
         return len(q) if q else 0
+
+    def session_busy(self, session_id: str) -> bool:
+        """Whether a turn of ``session_id`` is queued or running."""
+        return any(t.session_id == session_id and not t.done for t in self._turns.values())
 
     def submit(self, input_row: Row, interactive: bool = False) -> PendingTurn:
         """Queue a turn for ``input_row`` (already stored). Returns the pending turn;
@@ -119,7 +125,9 @@ class TurnManager:
             await asyncio.wait([turn.task])
             if turn.task.cancelled():
                 if turn.cancelled_by_user:
-                    await runner.finish_error("cancelled", "the turn was cancelled")
+                    await runner.finish_error(
+                        turn.cancel_code, turn.cancel_message or "the turn was cancelled"
+                    )
                 else:
                     # Shutdown: leave no answer, so the next start resumes it.
                     turn.emit(
@@ -140,13 +148,15 @@ class TurnManager:
             self._running.discard(turn)
             self._turns.pop(turn.id, None)
 
-    async def cancel(self, turn_id: str) -> bool:
-        """Cancel a queued or running turn; it ends with a ``cancelled`` error row.
+    async def cancel(self, turn_id: str, code: str = "cancelled", message: str = "") -> bool:
+        """Cancel a queued or running turn; it ends with an error row of ``code``
+        (``cancelled``; the scheduler uses ``timeout``) saying ``message``.
         False when no such turn is pending."""
         turn = self._turns.get(turn_id)
         if turn is None or turn.done:
             return False
         turn.cancelled_by_user = True
+        turn.cancel_code, turn.cancel_message = code, message
         if turn.task is not None:
             turn.task.cancel()
             return True
@@ -156,8 +166,9 @@ class TurnManager:
         self._turns.pop(turn_id, None)
         ctx = TurnContext(turn.input, False, turn.emit)
         await Turn(self.deps, ctx).finish_error(
-            "cancelled", "the turn was cancelled before it started"
+            code, message or "the turn was cancelled before it started"
         )
+        turn.done = True
         return True
 
     async def shutdown(self, grace_s: float) -> None:

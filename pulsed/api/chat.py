@@ -12,13 +12,18 @@ from pulse.v1 import chat_pb2, chat_pb2_grpc
 from pulsed.agent.events import TurnEvent
 from pulsed.api.convert import row_pb, turn_event_pb
 from pulsed.api.errors import server_stream, unary
-from pulsed.errors import InvalidArgument
+from pulsed.errors import InvalidArgument, NotFound
 from pulsed.runtime import Runtime
 from pulsed.store.base import make_filters
-from pulsed.store.schema import MESSAGES
+from pulsed.store.schema import EVENTS, MESSAGES
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 CLIENT_SOURCES = {"pulsectl": "cli", "pulsetui": "tui"}
+RENAMED = "session_renamed"
+"""event_type of the events rows that hold session renames (payload: session_id, title)."""
+TITLE_MAX = 200
+RENAMES_SCANNED = 10000
+"""How many of the newest renames ListSessions reads to find each session's title."""
 
 
 def new_session_id() -> str:
@@ -117,18 +122,88 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         if not 1 <= limit <= 10000:
             raise InvalidArgument("limit must be between 1 and 10000")
         sessions = await self.rt.store.sessions(limit)
-        return chat_pb2.ListSessionsResponse(
-            sessions=[
+        titles = await self._renames()
+        out = []
+        for s in sessions:
+            title = titles.get(s.session_id) or s.title
+            out.append(
                 chat_pb2.Session(
                     session_id=s.session_id,
                     message_count=s.message_count,
                     first_activity=s.first_activity,
                     last_activity=s.last_activity,
-                    title=s.title if len(s.title) <= 80 else s.title[:79] + "…",
+                    title=title if len(title) <= 80 else title[:79] + "…",
                 )
-                for s in sessions
-            ]
+            )
+        return chat_pb2.ListSessionsResponse(sessions=out)
+
+    async def _renames(self) -> dict[str, str]:
+        """session id → the title of its newest rename ('' = back to the derived one)."""
+        rows = await self.rt.store.query(
+            "events",
+            make_filters(EVENTS, [("event_type", "eq", RENAMED)]),
+            order="desc",
+            limit=RENAMES_SCANNED,
         )
+        titles: dict[str, str] = {}
+        for r in rows:
+            payload = r.get("payload")
+            if not isinstance(payload, dict):
+                continue
+            sid, title = payload.get("session_id"), payload.get("title")
+            if isinstance(sid, str) and isinstance(title, str):
+                titles.setdefault(sid, title)
+        return titles
+
+    @unary
+    async def RenameSession(
+        self, request: chat_pb2.RenameSessionRequest, context: grpc.aio.ServicerContext
+    ) -> chat_pb2.RenameSessionResponse:
+        """Store a title for a session as a ``session_renamed`` events row.
+
+        Raises:
+            InvalidArgument: bad session id, or a title longer than 200 characters or on
+                more than one line.
+            NotFound: the session has no messages.
+        """
+        session = check_session_id(request.session_id)
+        title = request.title.strip()
+        if "\n" in title or "\r" in title:
+            raise InvalidArgument("a session title is one line; remove the line breaks")
+        if len(title) > TITLE_MAX:
+            raise InvalidArgument(f"the title is {len(title)} characters; the limit is {TITLE_MAX}")
+        seen = await self.rt.store.query(
+            "messages", make_filters(MESSAGES, [("session_id", "eq", session)]), limit=1
+        )
+        if not seen:
+            raise NotFound(f"no session {session!r}; list them with `pulsectl sessions list`")
+        await self.rt.store.append(
+            "events",
+            [
+                {
+                    "event_type": RENAMED,
+                    "source": client_source(context),
+                    "severity": "info",
+                    "payload": {"session_id": session, "title": title},
+                    "tags": ["session"],
+                }
+            ],
+            durable=True,
+        )
+        if not title:
+            first = await self.rt.store.query(
+                "messages",
+                make_filters(
+                    MESSAGES,
+                    [("session_id", "eq", session), ("message_type", "eq", "user_input")],
+                ),
+                order="asc",
+                limit=1,
+            )
+            content = first[0].get("content") if first else None
+            text = content.get("text") if isinstance(content, dict) else None
+            title = text if isinstance(text, str) else ""
+        return chat_pb2.RenameSessionResponse(session_id=session, title=title)
 
     @unary
     async def History(

@@ -2,7 +2,10 @@
 
 Servicer methods are wrapped with ``unary`` or ``server_stream``: a ``PulseError``
 aborts the call with its mapped code and message; anything else is logged with its
-traceback and reported as INTERNAL without internals.
+traceback and reported as INTERNAL without internals. Every error the daemon itself
+reports carries the trailing metadata ``pulse-error: <class name>``, so a client can tell
+a daemon that answered UNAVAILABLE (its store or a provider is down) from a transport
+that failed (no daemon), which gRPC also reports as UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -50,6 +53,15 @@ def _report(exc: Exception, method: str) -> tuple[grpc.StatusCode, str]:
 
 R = TypeVar("R")
 
+ERROR_TRAILER = "pulse-error"
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext, exc: Exception, code: grpc.StatusCode, message: str
+) -> None:
+    context.set_trailing_metadata(((ERROR_TRAILER, type(exc).__name__),))
+    await context.abort(code, message)
+
 
 def unary(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
     """Wrap a unary servicer method with the error mapping."""
@@ -62,7 +74,8 @@ def unary(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
             raise
         except Exception as exc:
             code, message = _report(exc, fn.__qualname__)
-        await context.abort(code, message)
+            error = exc
+        await _abort(context, error, code, message)
         raise AssertionError("unreachable")  # abort raises
 
     return wrapper
@@ -83,7 +96,8 @@ def server_stream(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIte
             raise
         except Exception as exc:
             code, message = _report(exc, fn.__qualname__)
-        await context.abort(code, message)
+            error = exc
+        await _abort(context, error, code, message)
 
     return wrapper
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -16,6 +18,10 @@ from pulsed.store import schema
 from pulsed.store.base import TailStart
 
 MAX_BATCH = 5000
+FAST_TAIL_S = 0.01
+"""Two sends closer than this (seconds) mark a fast tail."""
+GATHER_S = 0.005
+"""How long a fast tail waits for rows to gather before the next send (seconds)."""
 
 
 class StreamsServicer(streams_pb2_grpc.StreamsServicer):
@@ -61,8 +67,15 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
         async with contextlib.aclosing(
             self.rt.store.tail(stream.name, checked, start, max_batch)
         ) as tail:
+            last_send = 0.0
             async for batch in tail:
                 yield streams_pb2.TailResponse(rows=[row_pb(r) for r in batch])
+                now = time.monotonic()
+                if len(batch) < max_batch and now - last_send < FAST_TAIL_S:
+                    # Rows are arriving fast: let a few milliseconds of them gather so
+                    # each gRPC message carries a batch rather than a row.
+                    await asyncio.sleep(GATHER_S)
+                last_send = now
 
     @unary
     async def Query(

@@ -1,9 +1,28 @@
 """The store contract: one interface over every backend (local SQLite, Timeplus).
 
-A store holds the streams of ``pulsed.store.schema``. Rows are appended, never updated;
-each gets a per-stream sequence number. Readers either query history or tail: a tail
-resumes after a sequence number and delivers every later row exactly once, in order,
-including rows appended while it runs.
+A store holds the streams of ``pulsed.store.schema``. Rows are appended, never updated.
+Every row gets its own sequence number (``Row.seq``): unique within its stream, above 0,
+increasing in append order, but not necessarily consecutive. (The local store counts
+1, 2, 3...; the Timeplus store numbers rows itself, from microsecond timestamps, because
+Timeplus' ``_tp_sn`` numbers insert batches, not rows, and is kept as its internal
+resume cursor.) Readers either query history or tail: a tail resumes after any row's
+sequence number, also one in the middle of an appended batch, and delivers every later
+row exactly once, in order, including rows appended while it runs.
+
+What every backend guarantees (tests/store/test_store_contract.py runs against each):
+
+- Read your writes: once ``append`` returns, every read sees its rows (queries, counts,
+  current state, sessions, unanswered inputs, cost summaries, tails), although Timeplus'
+  ``table()`` shows a row only about 2 s after its insert.
+- The daemon is the only writer of its streams; tails are gap-free for what it appends.
+- Values are bound as parameters, never pasted into SQL.
+
+What differs (tests/store/test_store_local.py, tests/timeplus/): the local store's
+sequence numbers are consecutive and it is never unreachable. The Timeplus store can be:
+then appends go to a local spool and are acknowledged (sent in order when Timeplus is
+back), ``health`` says "timeplus unreachable: ... (N rows spooled)", ``query`` answers
+from the rows the daemon holds (possibly incomplete) and the other reads raise
+``Unavailable``.
 """
 
 from __future__ import annotations
@@ -269,12 +288,14 @@ class Store(ABC):
         """Append ``rows`` to ``stream`` in one batch and return them as stored.
 
         Missing columns get defaults (``id`` a new UUID, ``timestamp`` now). With
-        ``durable`` the call returns only once the rows survive a power loss (fsync).
-        Appended rows reach running tails at once.
+        ``durable`` the call returns only once the rows survive a power loss (fsync; on
+        Timeplus: the server's acknowledgement, or the local spool's fsync). Appended
+        rows reach running tails and every read at once.
 
         Raises:
             NotFound: unknown stream.
-            InvalidArgument: a column not in the stream.
+            InvalidArgument: a column not in the stream, or a value of the wrong type.
+            Unavailable: (Timeplus) unreachable and the local spool is full.
             StoreError: the write failed; nothing of the batch was stored.
         """
 
@@ -289,10 +310,15 @@ class Store(ABC):
         """Rows of ``stream`` after ``start``, in sequence order, in batches of at most
         ``max_batch``; runs until the consumer stops iterating or the store closes.
 
-        Gap-free: every matching row with a higher sequence number is delivered once.
+        Gap-free: every matching row with a higher sequence number is delivered once,
+        whatever batches the rows were appended in. A consumer checkpoints the seq of the
+        last row it handled and resumes with ``TailStart.after(seq)``.
 
         Raises:
             NotFound: unknown stream (when iteration starts).
+            InvalidArgument: unknown column, operator or start, or bad ``max_batch``.
+            StoreError: the backend failed the read for good (Timeplus: a query error
+                that a retry does not fix; an unreachable server is retried instead).
         """
 
     @abstractmethod
@@ -306,16 +332,25 @@ class Store(ABC):
         limit: int = 100,
     ) -> list[Row]:
         """Rows of ``stream`` matching ``filters`` with ``since <= timestamp < until``
-        (ISO 8601 bounds, None = unbounded), ordered by sequence number.
+        (ISO 8601 bounds, None = unbounded), ordered by sequence number, at most ``limit``
+        (1..10000) from the ``order`` end.
+
+        Timeplus unreachable: answered from the rows the daemon holds (its recent and
+        spooled appends), which may be incomplete; ``health`` says so.
 
         Raises:
             NotFound: unknown stream.
-            InvalidArgument: bad order or limit.
+            InvalidArgument: bad order, limit, filter or time bound.
         """
 
     @abstractmethod
     async def last_seq(self, stream: str) -> int:
-        """The highest sequence number in ``stream`` (0 when empty)."""
+        """The highest sequence number in ``stream`` (0 when empty).
+
+        Raises (every read below too):
+            NotFound: unknown stream.
+            Unavailable: (Timeplus) unreachable.
+        """
 
     @abstractmethod
     async def count(self, stream: str) -> int:

@@ -17,7 +17,11 @@ def make_store(cfg: Config) -> Store:
         from pulsed.store.local import LocalStore
 
         return LocalStore(cfg.data_path)
+    if cfg.store.backend == "timeplus":
+        from pulsed.store.timeplus import TimeplusStore
+
+        return TimeplusStore(cfg.store.timeplus, cfg.data_path)
     raise ConfigError(
         f'store.backend: "{cfg.store.backend}" is not available in this version of pulsed; '
-        'use "local"'
+        'use "local" or "timeplus"'
     )

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from pulsed.config import Config
-from pulsed.tools.base import ToolRegistry
+from pulsed.tasks import TaskBook
+from pulsed.tools.base import Tool, ToolRegistry
 from pulsed.tools.clock import CurrentTime
 from pulsed.tools.files import ListDir, ReadFile, Workspace, WriteFile
+from pulsed.tools.reminders import ReminderDeps, reminder_tools
 
 
-def builtin_tools(cfg: Config) -> ToolRegistry:
-    """read_file, write_file, list_dir (confined to [tools] workspace) and current_time."""
+def builtin_tools(cfg: Config, tasks: TaskBook | None = None) -> ToolRegistry:
+    """read_file, write_file, list_dir (confined to [tools] workspace) and current_time;
+    given the task book, also schedule_reminder, list_reminders and cancel_reminder."""
     ws = Workspace(cfg.workspace_path)
-    return ToolRegistry(
-        [ReadFile(ws, cfg.tools.max_read_bytes), WriteFile(ws), ListDir(ws), CurrentTime()],
-        cfg.tools.policy,
-    )
+    tools: list[Tool] = [
+        ReadFile(ws, cfg.tools.max_read_bytes),
+        WriteFile(ws),
+        ListDir(ws),
+        CurrentTime(),
+    ]
+    if tasks is not None:
+        tools += reminder_tools(ReminderDeps(tasks, cfg.scheduler))
+    return ToolRegistry(tools, cfg.tools.policy)

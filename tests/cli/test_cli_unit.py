@@ -509,7 +509,8 @@ def test_tasks_table_fits_80_columns(kolkata: None) -> None:
     text = output.render_tasks([task], 80)
     lines = text.splitlines()
     assert all(len(line) <= 80 for line in lines)
-    assert "2026-11-21 14:30:00" in lines[1] and "2026-11-21 14:00:00" in lines[1]
+    # next run in the task's own zone, last run in local time
+    assert "2026-11-21 06:00 -03" in lines[1] and "2026-11-21 14:00:00" in lines[1]
 
 
 def test_tasks_table_drops_the_zone_column_when_every_task_is_local() -> None:

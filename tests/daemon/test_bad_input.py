@@ -229,3 +229,27 @@ def test_history_needs_valid_session(daemon: Daemon) -> None:
         lambda: daemon.chat().History(chat_pb2.HistoryRequest(session_id=""), timeout=5)
     )
     assert got == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_schedule_preview(daemon: Daemon) -> None:
+    stub = daemon.tasks()
+    ok = stub.Preview(
+        tasks_pb2.PreviewScheduleRequest(schedule="0 9 * * *", timezone="Europe/Paris"), timeout=5
+    )
+    assert ok.problem == "" and len(ok.next_runs) == 3
+    assert all(r.endswith(("+01:00", "+02:00")) and "T09:00:00" in r for r in ok.next_runs)
+    bad = stub.Preview(tasks_pb2.PreviewScheduleRequest(schedule="every 5s"), timeout=5)
+    assert "shortest interval" in bad.problem and not bad.next_runs
+    zone = stub.Preview(
+        tasks_pb2.PreviewScheduleRequest(schedule="every 1h", timezone="Moon/Base"), timeout=5
+    )
+    assert "unknown time zone" in zone.problem
+    past = stub.Preview(tasks_pb2.PreviewScheduleRequest(schedule="at 2020-01-01T00:00"), timeout=5)
+    assert past.problem == "" and list(past.next_runs) == []
+    got, _ = status_of(
+        lambda: stub.Preview(
+            tasks_pb2.PreviewScheduleRequest(schedule="every 1h", count=999), timeout=5
+        )
+    )
+    assert got == grpc.StatusCode.INVALID_ARGUMENT
+    assert rows(daemon, "tasks") == []  # nothing saved

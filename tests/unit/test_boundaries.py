@@ -37,3 +37,10 @@ def test_daemon_imports_no_textual_and_no_sdk_at_start(module: str) -> None:
     mods = top(modules_after_import(module))
     assert "textual" not in mods
     assert not {"anthropic", "openai"} & mods, "provider SDKs must be imported lazily"
+
+
+def test_console_never_imports_the_daemon_or_sdks() -> None:
+    mods = top(modules_after_import("pulsetui.app"))
+    assert "textual" in mods  # the check itself sees what the console loads
+    assert "pulsed" not in mods
+    assert not {"anthropic", "openai"} & mods

@@ -176,3 +176,19 @@ class HistoryResponse(_message.Message):
     ROWS_FIELD_NUMBER: _ClassVar[int]
     rows: _containers.RepeatedCompositeFieldContainer[_common_pb2.Row]
     def __init__(self, rows: _Optional[_Iterable[_Union[_common_pb2.Row, _Mapping]]] = ...) -> None: ...
+
+class RenameSessionRequest(_message.Message):
+    __slots__ = ("session_id", "title")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    title: str
+    def __init__(self, session_id: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
+
+class RenameSessionResponse(_message.Message):
+    __slots__ = ("session_id", "title")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    title: str
+    def __init__(self, session_id: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...

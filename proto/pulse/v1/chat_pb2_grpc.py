@@ -62,6 +62,11 @@ class ChatStub:
                 request_serializer=pulse_dot_v1_dot_chat__pb2.HistoryRequest.SerializeToString,
                 response_deserializer=pulse_dot_v1_dot_chat__pb2.HistoryResponse.FromString,
                 _registered_method=True)
+        self.RenameSession = channel.unary_unary(
+                '/pulse.v1.Chat/RenameSession',
+                request_serializer=pulse_dot_v1_dot_chat__pb2.RenameSessionRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_chat__pb2.RenameSessionResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServicer:
@@ -100,6 +105,13 @@ class ChatServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenameSession(self, request, context):
+        """Give a session a title of the person's choosing (ListSessions then shows it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +139,11 @@ def add_ChatServicer_to_server(servicer, server):
                     servicer.History,
                     request_deserializer=pulse_dot_v1_dot_chat__pb2.HistoryRequest.FromString,
                     response_serializer=pulse_dot_v1_dot_chat__pb2.HistoryResponse.SerializeToString,
+            ),
+            'RenameSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameSession,
+                    request_deserializer=pulse_dot_v1_dot_chat__pb2.RenameSessionRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_chat__pb2.RenameSessionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +284,33 @@ class Chat:
             '/pulse.v1.Chat/History',
             pulse_dot_v1_dot_chat__pb2.HistoryRequest.SerializeToString,
             pulse_dot_v1_dot_chat__pb2.HistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Chat/RenameSession',
+            pulse_dot_v1_dot_chat__pb2.RenameSessionRequest.SerializeToString,
+            pulse_dot_v1_dot_chat__pb2.RenameSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,
