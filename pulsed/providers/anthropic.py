@@ -12,15 +12,10 @@ Prompt caching: the system prompt (or, without one, the last tool) and the last 
 the last message carry ``cache_control: ephemeral`` breakpoints, so an agent loop re-reads
 its growing prefix at the cache-read rate. Prompts below the model's minimum cacheable
 length are simply not cached.
-
-This module also holds the provider-neutral helpers both adapters share
-(``repair_history``, ``parse_arguments``, ``stream_failure``).
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from typing import Any
 
@@ -35,147 +30,14 @@ from pulsed.providers.base import (
     ToolCall,
     Usage,
 )
-
-# --- provider-neutral helpers shared with the OpenAI adapter -----------------------------
-
-MISSING_RESULT = "(no result was recorded for this tool call)"
-
-
-def repair_history(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """Make a conversation acceptable to APIs that pair tool calls with their results.
-
-    Both APIs reject a history where an assistant's tool call has no result right after it,
-    or where a tool result answers no preceding call — which happens when history is cut
-    to its last N messages or a turn crashed between call and result. Missing results are
-    filled with an error result; orphan results become user text.
-    """
-    out: list[ChatMessage] = []
-    pending: dict[str, str] = {}  # call id -> tool name, awaiting a result
-
-    def flush() -> None:
-        for call_id, name in pending.items():
-            out.append(
-                ChatMessage(
-                    role="tool",
-                    text=MISSING_RESULT,
-                    tool_call_id=call_id,
-                    tool_name=name,
-                    is_error=True,
-                )
-            )
-        pending.clear()
-
-    for m in messages:
-        if m.role == "tool":
-            if m.tool_call_id in pending:
-                del pending[m.tool_call_id]
-                out.append(m)
-            else:
-                label = m.tool_name or "a tool"
-                status = "error" if m.is_error else "result"
-                out.append(ChatMessage(role="user", text=f"[{status} of {label}]\n{m.text}"))
-            continue
-        flush()
-        out.append(m)
-        if m.role == "assistant":
-            pending = {tc.id: tc.name for tc in m.tool_calls}
-    flush()
-    return out
-
-
-def parse_arguments(raw: str) -> tuple[dict[str, Any], str]:
-    """Tool-call arguments from their JSON text: ``(arguments, "")``, or ``({}, why)``."""
-    if not raw.strip():
-        return {}, ""
-    try:
-        value = json.loads(raw)
-    except ValueError as e:
-        shown = raw if len(raw) <= 200 else raw[:200] + "..."
-        return {}, f"invalid JSON in tool arguments ({e}): {shown}"
-    if not isinstance(value, dict):
-        return {}, f"tool arguments are not a JSON object: {raw[:200]}"
-    return value, ""
-
-
-def _http_error_types(name: str) -> tuple[type[BaseException], ...]:
-    """``name`` (e.g. "TimeoutException") from whichever HTTP libraries the SDKs loaded
-    (httpx2 for the current SDKs, httpx for older ones)."""
-    found = []
-    for lib in ("httpx2", "httpx", "httpcore2", "httpcore"):
-        mod = sys.modules.get(lib)
-        cls = getattr(mod, name, None) if mod is not None else None
-        if isinstance(cls, type):
-            found.append(cls)
-    return tuple(found)
-
-
-def stream_failure(provider: str, e: BaseException, *, partial: bool) -> ProviderError | None:
-    """A ProviderError for a transport failure while reading a stream (the SDKs let the
-    HTTP library's own exceptions through there), or None if ``e`` is not one."""
-    timeouts = _http_error_types("TimeoutException") + _http_error_types("TimeoutError")
-    if timeouts and isinstance(e, timeouts):
-        return ProviderError(
-            f'provider "{provider}" stopped sending mid-answer (read timed out)',
-            kind="timeout",
-            retryable=True,
-            partial=partial,
-        )
-    transport = (
-        _http_error_types("TransportError")
-        + _http_error_types("StreamError")
-        + _http_error_types("ProtocolError")
-        + (ConnectionError,)
-    )
-    if isinstance(e, transport):
-        return ProviderError(
-            f'provider "{provider}" dropped the connection mid-answer ({type(e).__name__}: {e})',
-            kind="dropped",
-            retryable=True,
-            partial=partial,
-        )
-    return None
-
-
-def status_error(
-    provider: str, status: int, detail: str, *, model: str, credential_hint: str, partial: bool
-) -> ProviderError:
-    """A ProviderError for an HTTP status the SDK gave up on."""
-    where = f'provider "{provider}" answered HTTP {status}'
-    detail = f": {detail}" if detail else ""
-    if status in (401, 403):
-        hint = credential_hint or f"check the API key of provider {provider!r}"
-        word = "rejected the credentials" if status == 401 else "refused access"
-        return ProviderError(
-            f'provider "{provider}" {word} (HTTP {status}{detail}): {hint}',
-            kind="auth",
-            partial=partial,
-        )
-    if status == 429:
-        return ProviderError(
-            f"{where} (rate limited){detail}", kind="rate_limited", retryable=True, partial=partial
-        )
-    if status >= 500:
-        return ProviderError(
-            f"{where} (server error){detail}", kind="server", retryable=True, partial=partial
-        )
-    if status == 408:
-        return ProviderError(
-            f"{where} (request timeout){detail}", kind="timeout", retryable=True, partial=partial
-        )
-    if status == 404:
-        return ProviderError(
-            f"{where} (not found: is model {model!r} right?){detail}",
-            kind="bad_request",
-            partial=partial,
-        )
-    if status in (400, 413, 422):
-        return ProviderError(f"{where} (bad request){detail}", kind="bad_request", partial=partial)
-    return ProviderError(f"{where}{detail}", kind="other", partial=partial)
-
-
-def elapsed_ms(since: float) -> int:
-    return int((time.monotonic() - since) * 1000)
-
+from pulsed.providers.common import (
+    elapsed_ms,
+    parse_arguments,
+    repair_history,
+    status_error,
+    stream_failure,
+    transport_error,
+)
 
 # --- the adapter ----------------------------------------------------------------------------
 
@@ -323,28 +185,11 @@ class AnthropicProvider(LLMProvider):
         connection means a dropped stream (the SDK does not retry those).
         """
         sdk = self._sdk
-        if mid_stream and isinstance(e, sdk.APIConnectionError):
-            return stream_failure(self.name, e.__cause__ or e, partial=partial) or ProviderError(
-                f'provider "{self.name}" dropped the connection mid-answer ({e})',
-                kind="timeout" if isinstance(e, sdk.APITimeoutError) else "dropped",
-                retryable=True,
-                partial=partial,
-            )
-        if isinstance(e, sdk.APITimeoutError):
-            return ProviderError(
-                f'provider "{self.name}" timed out (after {self._cfg.timeout_s:g} s per attempt, '
-                f"{self._cfg.max_retries} retries)",
-                kind="timeout",
-                retryable=True,
-                partial=partial,
-            )
-        if isinstance(e, sdk.APIConnectionError):
-            return ProviderError(
-                f'cannot reach provider "{self.name}" ({e.request.url.host}): {e}',
-                kind="connection",
-                retryable=True,
-                partial=partial,
-            )
+        shared = transport_error(
+            sdk, self.name, self._cfg, e, partial=partial, mid_stream=mid_stream
+        )
+        if shared is not None:
+            return shared
         if isinstance(e, sdk.APIStatusError):
             body: dict[str, Any] = e.body if isinstance(e.body, dict) else {}
             err: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}

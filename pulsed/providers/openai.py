@@ -32,13 +32,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from pulsed.config import ProviderConfig
-from pulsed.providers.anthropic import (
-    elapsed_ms,
-    parse_arguments,
-    repair_history,
-    status_error,
-    stream_failure,
-)
 from pulsed.providers.base import (
     ChatMessage,
     DeltaCallback,
@@ -48,6 +41,14 @@ from pulsed.providers.base import (
     ProviderError,
     ToolCall,
     Usage,
+)
+from pulsed.providers.common import (
+    elapsed_ms,
+    parse_arguments,
+    repair_history,
+    status_error,
+    stream_failure,
+    transport_error,
 )
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -251,28 +252,11 @@ class OpenAIProvider(LLMProvider):
         connection means a dropped stream (the SDK does not retry those).
         """
         sdk = self._sdk
-        if mid_stream and isinstance(e, sdk.APIConnectionError):
-            return stream_failure(self.name, e.__cause__ or e, partial=partial) or ProviderError(
-                f'provider "{self.name}" dropped the connection mid-answer ({e})',
-                kind="timeout" if isinstance(e, sdk.APITimeoutError) else "dropped",
-                retryable=True,
-                partial=partial,
-            )
-        if isinstance(e, sdk.APITimeoutError):
-            return ProviderError(
-                f'provider "{self.name}" timed out (after {self._cfg.timeout_s:g} s per attempt, '
-                f"{self._cfg.max_retries} retries)",
-                kind="timeout",
-                retryable=True,
-                partial=partial,
-            )
-        if isinstance(e, sdk.APIConnectionError):
-            return ProviderError(
-                f'cannot reach provider "{self.name}" ({e.request.url}): {e}',
-                kind="connection",
-                retryable=True,
-                partial=partial,
-            )
+        shared = transport_error(
+            sdk, self.name, self._cfg, e, partial=partial, mid_stream=mid_stream
+        )
+        if shared is not None:
+            return shared
         if isinstance(e, sdk.APIStatusError):
             return status_error(
                 self.name,

@@ -243,6 +243,25 @@ class CostSummary:
     total: CostBucket = field(default_factory=CostBucket)
     buckets: list[CostBucket] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, buckets: Mapping[str, CostBucket], by: str) -> CostSummary:
+        """The summary of ``buckets`` keyed by group value (key '' alone when ``by`` is
+        ''): ordered by key for hour/day, by cost descending otherwise, with their total."""
+        out = cls()
+        if not by:
+            if "" in buckets:
+                out.total = buckets[""]
+            return out
+        ordered = list(buckets.values())
+        if by in ("hour", "day"):
+            ordered.sort(key=lambda b: b.key)
+        else:
+            ordered.sort(key=lambda b: (-b.cost_usd, b.key))
+        for b in ordered:
+            out.total.add(b)
+        out.buckets = ordered
+        return out
+
 
 @dataclass(slots=True)
 class SessionInfo:

@@ -1076,20 +1076,7 @@ class LocalStore(Store):
         finally:
             conn.execute("COMMIT")
 
-        out = CostSummary()
-        if not by:
-            if "" in buckets:
-                out.total = buckets[""]
-            return out
-        ordered = list(buckets.values())
-        if by in ("hour", "day"):
-            ordered.sort(key=lambda b: b.key)
-        else:
-            ordered.sort(key=lambda b: (-b.cost_usd, b.key))
-        for b in ordered:
-            out.total.add(b)
-        out.buckets = ordered
-        return out
+        return CostSummary.of(buckets, by)
 
     async def sessions(self, limit: int = 50) -> list[SessionInfo]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:

@@ -1029,20 +1029,7 @@ class TimeplusStore(Store):
             b.cache_write_tokens += v["cache_write_tokens"]
             b.cost_usd += v["estimated_cost_usd"]
             b.latency_ms_sum += v["latency_ms"]
-        out = CostSummary()
-        if not by:
-            if "" in buckets:
-                out.total = buckets[""]
-            return out
-        ordered = list(buckets.values())
-        if by in ("hour", "day"):
-            ordered.sort(key=lambda b: b.key)
-        else:
-            ordered.sort(key=lambda b: (-b.cost_usd, b.key))
-        for b in ordered:
-            out.total.add(b)
-        out.buckets = ordered
-        return out
+        return CostSummary.of(buckets, by)
 
     async def sessions(self, limit: int = 50) -> list[SessionInfo]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= q.MAX_LIMIT:

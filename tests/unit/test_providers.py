@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pulsed.config import ProviderConfig
-from pulsed.providers.anthropic import AnthropicProvider, repair_history, to_anthropic_messages
+from pulsed.providers.anthropic import AnthropicProvider, to_anthropic_messages
 from pulsed.providers.base import (
     ChatMessage,
     LLMProvider,
@@ -25,6 +25,7 @@ from pulsed.providers.base import (
     ToolCall,
     ToolSpec,
 )
+from pulsed.providers.common import repair_history
 from pulsed.providers.openai import OpenAIProvider, ollama_base_url, to_openai_messages
 from tests.fakes.llm import Drop, Fail, FakeLLM, Hang, Reply
 
