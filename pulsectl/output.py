@@ -288,8 +288,24 @@ def render_status(st: system_pb2.StatusResponse) -> str:
             ("provider", provider),
             ("turns", f"{st.active_turns} active, {st.queued_turns} queued"),
             ("spend", budget_line(st.spent_today_usd, st.budget_daily_usd)),
+            ("channels", channels_line(st.channels)),
         ]
     )
+
+
+def channels_line(channels: Sequence[system_pb2.ChannelSummary]) -> str:
+    """``telegram connected, slack reconnecting (2 failed)``, or ``none enabled``."""
+    if not channels:
+        return "none enabled"
+    parts = []
+    for c in channels:
+        extra = []
+        if c.pending_outbox:
+            extra.append(f"{c.pending_outbox} to send")
+        if c.failed_deliveries:
+            extra.append(f"{c.failed_deliveries} failed")
+        parts.append(f"{c.name} {c.state}" + (f" ({', '.join(extra)})" if extra else ""))
+    return ", ".join(parts)
 
 
 def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
@@ -301,6 +317,12 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
         warnings.append(f"store: {st.store_health}")
     if st.budget_daily_usd > 0 and st.spent_today_usd >= st.budget_daily_usd:
         warnings.append("today's budget is spent: LLM calls are refused until tomorrow")
+    for c in st.channels:
+        if c.failed_deliveries:
+            warnings.append(
+                f"channel {c.name}: {c.failed_deliveries} undelivered repl"
+                f"{'y' if c.failed_deliveries == 1 else 'ies'} (pulsectl channels status {c.name})"
+            )
     return warnings
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pulsed.agent.loop import AgentDeps
 from pulsed.agent.turns import TurnManager
 from pulsed.config import Config
 from pulsed.store.base import Store
 from pulsed.tasks import TaskBook
+
+if TYPE_CHECKING:
+    from pulsed.channels.manager import ChannelManager
 
 
 @dataclass
@@ -23,3 +27,5 @@ class Runtime:
     tasks: TaskBook
     socket: str
     started: float = field(default_factory=time.monotonic)
+    channels: ChannelManager | None = None
+    """Set once the channels have started."""

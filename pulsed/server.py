@@ -43,7 +43,7 @@ from pulsed.agent.turns import TurnManager
 from pulsed.api.channels import ChannelsServicer
 from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
-from pulsed.api.errors import DecodeGuard
+from pulsed.api.errors import DecodeGuard, FirstCall
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
@@ -200,9 +200,11 @@ class Server:
             await scheduler.start()  # after recovery: catch-up sees the recovered runs
             channels = ChannelManager(rt)
             await channels.start()  # after recovery: outboxes pick up recovered answers
+            rt.channels = channels
 
+            first_call = FirstCall(providers.warm)
             server = grpc.aio.server(
-                interceptors=[DecodeGuard()],
+                interceptors=[first_call, DecodeGuard()],
                 options=[
                     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -259,14 +261,14 @@ class Server:
                 cfg.data_path,
                 "/".join(providers.chain()[0]),
             )
-            warm = asyncio.create_task(providers.warm())
             self.ready.set()
             await self._stop.wait()
 
             log.info(
                 "stopping: no new calls; running turns get %.0f s", cfg.server.shutdown_grace_s
             )
-            warm.cancel()
+            if first_call.task is not None:
+                first_call.task.cancel()
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
             await scheduler.stop()  # no new runs while the turns wind down

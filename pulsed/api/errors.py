@@ -10,9 +10,10 @@ that failed (no daemon), which gRPC also reports as UNAVAILABLE.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import grpc
@@ -100,6 +101,28 @@ def server_stream(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIte
         await _abort(context, error, code, message)
 
     return wrapper
+
+
+class FirstCall(grpc.aio.ServerInterceptor):
+    """Runs ``callback`` once, in the background, when the first ``pulse.v1`` call
+    arrives. The daemon uses it to import the provider SDK (about 30 MiB and a second or
+    more) when a person first shows up rather than at start, so an idle daemon that
+    nobody has talked to stays small, and the SDK is loaded before the first message is
+    typed."""
+
+    def __init__(self, callback: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._callback: Callable[[], Coroutine[Any, Any, None]] | None = callback
+        self.task: asyncio.Task[None] | None = None
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        if self._callback is not None and details.method.startswith("/pulse.v1."):
+            callback, self._callback = self._callback, None
+            self.task = asyncio.create_task(callback())
+        return await continuation(details)
 
 
 class DecodeGuard(grpc.aio.ServerInterceptor):

@@ -41,4 +41,14 @@ class SystemServicer(system_pb2_grpc.SystemServicer):
             spent_today_usd=await rt.deps.budget.spent_today(),
             budget_daily_usd=rt.cfg.budget.daily_usd,
             agent_name=rt.cfg.agent.name,
+            channels=[
+                system_pb2.ChannelSummary(
+                    name=c.name,
+                    state=c.state,
+                    pending_outbox=c.pending_outbox,
+                    failed_deliveries=c.failed_deliveries,
+                )
+                for c in (await rt.channels.infos() if rt.channels is not None else [])
+                if c.enabled
+            ],
         )

@@ -1,4 +1,5 @@
-"""StatusBar: connection state, store backend, provider/model and today's spend.
+"""StatusBar: connection state, store backend, provider/model, chat channels and
+today's spend.
 
 Every view shows one; each follows the app's ``connection`` reactive.
 """
@@ -72,6 +73,12 @@ def render(conn: Connection) -> Content:
             parts.append(("⚠ no LLM provider", "bold $text-warning"))
         else:
             parts.append(f"{s.provider}/{s.model}")
+        for c in s.channels:
+            ok = c.state == "connected" and not c.failed_deliveries
+            mark = "●" if c.state == "connected" else "○"
+            parts += [sep, (f"{mark} {c.name}", "$text-success" if ok else "bold $text-warning")]
+            if c.failed_deliveries:
+                parts.append((f" {c.failed_deliveries}✖", "bold $text-error"))
         parts.append(sep)
         spend = f"{money(s.spent_today_usd)} today"
         if s.budget_daily_usd > 0:

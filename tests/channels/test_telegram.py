@@ -137,6 +137,12 @@ def test_reply_undeliverable_becomes_a_visible_error(
     assert info["failed_deliveries"] == 1
     assert info["failures"][0]["target"] == "telegram:111"
     assert info["pending_outbox"] == 0
+    # The same shows in System.Status (the console's status bar) and `pulsectl status`.
+    st = json.loads(d.pulsectl("status", "--json").stdout)
+    assert [(c["name"], c["failed_deliveries"]) for c in st["channels"]] == [("telegram", 1)]
+    plain = d.pulsectl("status")
+    assert "channels  telegram " in plain.stdout and "(1 failed)" in plain.stdout
+    assert "channel telegram: 1 undelivered reply" in plain.stderr
 
 
 def test_kill9_between_answer_and_delivery_delivers_once_after_restart(

@@ -62,6 +62,11 @@ def test_status_line() -> None:
     assert "no LLM provider" in render(Connection("connected", "", status)).plain
     down = render(Connection("disconnected", "— retrying in 2 s", status)).plain
     assert down == "○ disconnected — retrying in 2 s"
+    status.provider_problem = ""
+    status.channels.add(name="telegram", state="connected")
+    status.channels.add(name="slack", state="reconnecting", failed_deliveries=2)
+    line = render(Connection("connected", "", status)).plain
+    assert "│ ● telegram │ ○ slack 2✖ │" in line
 
 
 def rows(first: int, n: int) -> list[TailRow]:
