@@ -16,6 +16,7 @@ length are simply not cached.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -34,6 +35,7 @@ from pulsed.providers.common import (
     elapsed_ms,
     parse_arguments,
     repair_history,
+    sdk_stream,
     status_error,
     stream_failure,
     transport_error,
@@ -229,14 +231,6 @@ class AnthropicProvider(LLMProvider):
         client = self._ensure_client()
         params = self._params(request)
         started = time.monotonic()
-        try:
-            events = await client.messages.create(**params, stream=True)
-        except Exception as e:
-            err = self._error(e, partial=False)
-            if err is None:
-                raise
-            raise err from e
-
         text: list[str] = []
         tools: dict[int, dict[str, Any]] = {}
         usage = Usage()
@@ -245,18 +239,11 @@ class AnthropicProvider(LLMProvider):
         first_ms = 0
         delivered = False
         finished = False
-        iterator = events.__aiter__()
-        try:
-            while True:
-                try:
-                    event = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except Exception as e:
-                    err = self._error(e, partial=delivered, mid_stream=True)
-                    if err is None:
-                        raise
-                    raise err from e
+        opened = sdk_stream(
+            lambda: client.messages.create(**params, stream=True), self._error, lambda: delivered
+        )
+        async with contextlib.aclosing(opened) as events:
+            async for event in events:
                 kind = getattr(event, "type", "")
                 if kind == "message_start":
                     msg = event.message
@@ -291,8 +278,6 @@ class AnthropicProvider(LLMProvider):
                     _add_usage(usage, getattr(event, "usage", None))
                 elif kind == "message_stop":
                     finished = True
-        finally:
-            await events.close()
 
         if not finished:
             raise ProviderError(

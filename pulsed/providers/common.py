@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from pulsed.config import ProviderConfig
@@ -189,3 +190,40 @@ def transport_error(
             partial=partial,
         )
     return None
+
+
+async def sdk_stream(
+    open_stream: Callable[[], Awaitable[Any]],
+    to_error: Callable[..., ProviderError | None],
+    delivered: Callable[[], bool],
+) -> AsyncGenerator[Any, None]:
+    """The events of an SDK stream, with SDK and transport failures raised as
+    ``ProviderError`` and the stream closed however iteration ends.
+
+    ``open_stream`` starts the request (e.g. ``client.messages.create(..., stream=True)``);
+    ``to_error(e, partial=..., mid_stream=...)`` is the adapter's translation (None: not
+    an SDK failure, re-raised as is); ``delivered()`` says whether text already reached
+    the caller, which makes a failure partial.
+    """
+    try:
+        stream = await open_stream()
+    except Exception as e:
+        err = to_error(e, partial=False)
+        if err is None:
+            raise
+        raise err from e
+    iterator = stream.__aiter__()
+    try:
+        while True:
+            try:
+                event = await iterator.__anext__()
+            except StopAsyncIteration:
+                return
+            except Exception as e:
+                err = to_error(e, partial=delivered(), mid_stream=True)
+                if err is None:
+                    raise
+                raise err from e
+            yield event
+    finally:
+        await stream.close()

@@ -25,6 +25,7 @@ routers do), which is then also taken out of ``input_tokens``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -46,6 +47,7 @@ from pulsed.providers.common import (
     elapsed_ms,
     parse_arguments,
     repair_history,
+    sdk_stream,
     status_error,
     stream_failure,
     transport_error,
@@ -300,14 +302,6 @@ class OpenAIProvider(LLMProvider):
         client = self._ensure_client()
         params = self._params(request)
         started = time.monotonic()
-        try:
-            chunks = await client.chat.completions.create(**params)
-        except Exception as e:
-            err = self._error(e, partial=False)
-            if err is None:
-                raise
-            raise err from e
-
         text: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         usage = Usage()
@@ -315,18 +309,11 @@ class OpenAIProvider(LLMProvider):
         finish = ""
         first_ms = 0
         delivered = False
-        iterator = chunks.__aiter__()
-        try:
-            while True:
-                try:
-                    chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except Exception as e:
-                    err = self._error(e, partial=delivered, mid_stream=True)
-                    if err is None:
-                        raise
-                    raise err from e
+        opened = sdk_stream(
+            lambda: client.chat.completions.create(**params), self._error, lambda: delivered
+        )
+        async with contextlib.aclosing(opened) as chunks:
+            async for chunk in chunks:
                 model = getattr(chunk, "model", None) or model
                 if getattr(chunk, "usage", None) is not None:
                     _set_usage(usage, chunk.usage)
@@ -346,8 +333,6 @@ class OpenAIProvider(LLMProvider):
                             _accumulate(calls, tc)
                     if getattr(choice, "finish_reason", None):
                         finish = choice.finish_reason
-        finally:
-            await chunks.close()
 
         if not finish:
             raise ProviderError(

@@ -236,6 +236,12 @@ COST_GROUPS = ("model", "hour", "day", "session", "origin", "provider")
 """What ``cost_summary`` can group by (hour and day are UTC starts, ISO 8601)."""
 
 
+def check_grouping(by: str) -> None:
+    """Raises InvalidArgument unless ``by`` is '' or one of ``COST_GROUPS``."""
+    if by not in COST_GROUPS and by != "":
+        raise InvalidArgument(f"cannot group costs by {by!r} (groupings: {', '.join(COST_GROUPS)})")
+
+
 @dataclass(slots=True)
 class CostSummary:
     """``cost_summary``'s answer: the total and, when grouped, one bucket per key."""

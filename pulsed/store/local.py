@@ -34,7 +34,6 @@ from typing import Any, TypeVar
 from pulsed.errors import InvalidArgument, PulseError, StoreError
 from pulsed.store import schema
 from pulsed.store.base import (
-    COST_GROUPS,
     OPS,
     CostBucket,
     CostSummary,
@@ -43,6 +42,7 @@ from pulsed.store.base import (
     SessionInfo,
     Store,
     TailStart,
+    check_grouping,
     convert_value,
     now_iso,
     parse_iso,
@@ -981,10 +981,7 @@ class LocalStore(Store):
     async def cost_summary(
         self, since: str | None = None, until: str | None = None, by: str = ""
     ) -> CostSummary:
-        if by not in COST_GROUPS and by != "":
-            raise InvalidArgument(
-                f"cannot group costs by {by!r} (groupings: {', '.join(COST_GROUPS)})"
-            )
+        check_grouping(by)
         self._codec("llm_logs")
         lo, hi = _norm_time(since, "since"), _norm_time(until, "until")
         if lo is not None and hi is not None and lo >= hi:

@@ -63,7 +63,6 @@ from pulsed.errors import InvalidArgument, PulseError, StoreError, Unavailable
 from pulsed.store import schema
 from pulsed.store import timeplus_sql as q
 from pulsed.store.base import (
-    COST_GROUPS,
     CostBucket,
     CostSummary,
     Filter,
@@ -71,6 +70,7 @@ from pulsed.store.base import (
     SessionInfo,
     Store,
     TailStart,
+    check_grouping,
     new_id,
     now_iso,
     parse_iso,
@@ -985,10 +985,7 @@ class TimeplusStore(Store):
     async def cost_summary(
         self, since: str | None = None, until: str | None = None, by: str = ""
     ) -> CostSummary:
-        if by not in COST_GROUPS and by != "":
-            raise InvalidArgument(
-                f"cannot group costs by {by!r} (groupings: {', '.join(COST_GROUPS)})"
-            )
+        check_grouping(by)
         self._stream("llm_logs")
         lo, hi = _norm_time(since, "since"), _norm_time(until, "until")
         if lo is not None and hi is not None and lo >= hi:
