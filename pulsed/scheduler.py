@@ -35,8 +35,9 @@ from typing import Any
 
 from pulsed import presets, schedule
 from pulsed.agent.budget import local_midnight
-from pulsed.agent.events import TurnEvent
-from pulsed.agent.turns import PendingTurn, TurnManager
+from pulsed.agent.events import Failed, Final
+from pulsed.agent.intake import TurnHandle
+from pulsed.agent.turns import TurnManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
 from pulsed.schedule import Clock
@@ -366,62 +367,47 @@ class Scheduler:
             msg = await self._cost_alert(row, trigger, slot)
             await self._succeeded(name)
             return msg
-        msg = (
-            await self.store.append(
-                "messages", [self.book.run_message(row, trigger, slot)], durable=True
-            )
-        )[0]
-        turn = self.turns.submit(msg, interactive=False)
-        queue = self.turns.listen(turn)
+        handle = await self.turns.start(self.book.run_input(row, trigger, slot))
+        msg = handle.row
         run = Run(str(msg["id"]), time.monotonic())
         self._s.runs[name] = run
         run.watcher = asyncio.create_task(
-            self._watch(name, run, turn, queue, self._timeout(row)), name=f"task-run:{name}"
+            self._watch(name, run, handle, self._timeout(row)), name=f"task-run:{name}"
         )
         log.info("task %s: run %s started (%s)", name, msg["id"], trigger)
         return msg
 
-    async def _watch(
-        self,
-        name: str,
-        run: Run,
-        turn: PendingTurn,
-        queue: asyncio.Queue[TurnEvent],
-        timeout_s: float,
-    ) -> None:
+    async def _watch(self, name: str, run: Run, handle: TurnHandle, timeout_s: float) -> None:
         """Wait for the run's end; cancel it when it outlasts ``timeout_s``."""
-
-        async def end() -> TurnEvent:
-            while True:
-                ev = await queue.get()
-                if ev.terminal:
-                    return ev
-
-        ev: TurnEvent | None = None
+        ev: Final | Failed | None = None
         try:
-            try:
-                ev = await asyncio.wait_for(end(), timeout_s)
-            except TimeoutError:
-                log.warning("task %s: run %s timed out after %g s", name, run.message_id, timeout_s)
-                await self.turns.cancel(
-                    turn.id,
-                    code="timeout",
-                    message=f"the run took longer than its {timeout_s:g} s timeout and was "
-                    f"stopped (change it with: pulsectl tasks edit {name} --timeout SECONDS)",
-                )
-                with contextlib.suppress(TimeoutError):
-                    ev = await asyncio.wait_for(end(), SETTLE_S)
+            async with handle.events() as events:
+                try:
+                    ev = await asyncio.wait_for(events.end(), timeout_s)
+                except TimeoutError:
+                    log.warning(
+                        "task %s: run %s timed out after %g s", name, run.message_id, timeout_s
+                    )
+                    await self.turns.cancel(
+                        handle.id,
+                        code="timeout",
+                        message=f"the run took longer than its {timeout_s:g} s timeout and was "
+                        f"stopped (change it with: pulsectl tasks edit {name} --timeout SECONDS)",
+                    )
+                    with contextlib.suppress(TimeoutError, StopAsyncIteration):
+                        ev = await asyncio.wait_for(events.end(), SETTLE_S)
         finally:
-            self.turns.unlisten(turn, queue)
             if self._s.runs.get(name) is run:
                 del self._s.runs[name]
-        if ev is not None and ev.kind == "final":
-            await self._succeeded(name)
-        elif ev is not None and ev.data.get("code") == "shutdown":
-            return  # not a failure: the run resumes when the daemon starts again
-        else:
-            message = str(ev.data.get("message", "")) if ev is not None else "no answer"
-            await self._failed(name, message)
+        match ev:
+            case Final():
+                await self._succeeded(name)
+            case Failed(code="shutdown"):
+                return  # not a failure: the run resumes when the daemon starts again
+            case Failed():
+                await self._failed(name, ev.message)
+            case None:
+                await self._failed(name, "no answer")
         self._wake.set()
 
     async def _succeeded(self, name: str) -> None:
@@ -504,7 +490,7 @@ class Scheduler:
             "over": over,
         }
         msg_id = new_id()
-        start = self.book.run_message(row, trigger, slot, msg_id=msg_id)
+        start = self.book.run_input(row, trigger, slot, msg_id=msg_id).values()
         answer = {
             "source": "scheduler",
             "target": str(row["deliver_to"]) if over else "none",

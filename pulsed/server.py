@@ -38,21 +38,25 @@ from pulse.v1 import (
 from pulsed import __version__
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
-from pulsed.agent.loop import AgentDeps, ProviderPool
+from pulsed.agent.loop import AgentDeps
+from pulsed.agent.status import StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.api.channels import ChannelsServicer
 from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
 from pulsed.api.tasks import TasksServicer
+from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
-from pulsed.runtime import Runtime
+from pulsed.providers.pool import ProviderPool
 from pulsed.scheduler import Scheduler
+from pulsed.store import rows
 from pulsed.store.factory import make_store
 from pulsed.tasks import TaskBook
 from pulsed.tools.builtin import builtin_tools
@@ -185,22 +189,25 @@ class Server:
         scheduler: Scheduler | None = None
         try:
             book = TaskBook(store)
+            budget = Budget(store, cfg.budget.daily_usd)
+            approvals = ApprovalBroker()
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
                 tools=builtin_tools(cfg, book),
                 providers=providers,
-                budget=Budget(store, cfg.budget.daily_usd),
-                approvals=ApprovalBroker(),
+                budget=budget,
+                approvals=approvals,
             )
             turns = TurnManager(deps)
-            rt = Runtime(cfg, store, deps, turns, book, str(self.socket))
+            status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))
             await turns.recover()
             scheduler = Scheduler(cfg, store, book, turns)
             await scheduler.start()  # after recovery: catch-up sees the recovered runs
-            channels = ChannelManager(rt)
+            channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
-            rt.channels = channels
+            status.channel_states = channels.states
+            api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
 
             first_call = FirstCall(providers.warm)
             server = grpc.aio.server(
@@ -210,13 +217,13 @@ class Server:
                     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ],
             )
-            chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(rt), server)
-            streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(rt), server)
-            tasks_pb2_grpc.add_TasksServicer_to_server(TasksServicer(rt, scheduler), server)
-            costs_pb2_grpc.add_CostsServicer_to_server(CostsServicer(rt), server)
-            system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(rt), server)
-            store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(rt), server)
-            channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(channels), server)
+            chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(api), server)
+            streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(api), server)
+            tasks_pb2_grpc.add_TasksServicer_to_server(TasksServicer(api), server)
+            costs_pb2_grpc.add_CostsServicer_to_server(CostsServicer(api), server)
+            system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
+            store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
+            channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
             health_servicer = health.aio.HealthServicer()
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
             reflection.enable_server_reflection(
@@ -237,17 +244,16 @@ class Server:
             await store.append(
                 "events",
                 [
-                    {
-                        "event_type": "daemon_started",
-                        "source": "pulsed",
-                        "severity": "info",
-                        "payload": {
+                    rows.event(
+                        "daemon_started",
+                        source="pulsed",
+                        payload={
                             "pid": os.getpid(),
                             "version": __version__,
                             "socket": str(self.socket),
                         },
-                        "tags": ["lifecycle"],
-                    }
+                        tags=["lifecycle"],
+                    )
                 ],
             )
             problem = providers.problem()
@@ -277,13 +283,12 @@ class Server:
             await store.append(
                 "events",
                 [
-                    {
-                        "event_type": "daemon_stopped",
-                        "source": "pulsed",
-                        "severity": "info",
-                        "payload": {"pid": os.getpid()},
-                        "tags": ["lifecycle"],
-                    }
+                    rows.event(
+                        "daemon_stopped",
+                        source="pulsed",
+                        payload={"pid": os.getpid()},
+                        tags=["lifecycle"],
+                    )
                 ],
             )
         finally:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pulsed import presets, schedule
+from pulsed.agent.intake import TurnInput
 from pulsed.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from pulsed.schedule import Clock, SystemClock
 from pulsed.store.base import Row, Store, make_filters, parse_iso, to_iso
@@ -338,45 +339,32 @@ class TaskBook:
 
     # -- runs ------------------------------------------------------------------------
 
-    def run_message(
+    def run_input(
         self, row: Row, trigger: str, slot: datetime, msg_id: str | None = None
-    ) -> dict[str, Any]:
-        """The scheduled_task row that starts a run of version ``row``."""
+    ) -> TurnInput:
+        """The input that starts a run of version ``row`` (a ``scheduled_task`` row);
+        ``slot`` is the scheduled time it runs for."""
         opts = options_of(row)
         preset = str(opts.get("preset") or "")
-        content: dict[str, Any] = {
-            "text": row["prompt"],
+        run: dict[str, Any] = {
             "task": row["name"],
             "trigger": trigger,
             "slot": to_iso(slot),
             "version": row["version"],
         }
         if preset:
-            content["preset"] = preset
-            content["light"] = presets.PRESETS[preset].light if preset in presets.PRESETS else False
-        values: dict[str, Any] = {
-            "source": "scheduler",
-            "target": "agent",
-            "session_id": session_of(str(row["name"])),
-            "message_type": "scheduled_task",
-            "content": content,
-            "user_id": "scheduler",
-            "channel_metadata": {"deliver_to": row["deliver_to"]},
-        }
-        if msg_id:
-            values["id"] = msg_id
-        return values
-
-    async def fire(self, name: str, trigger: str = "manual", slot: datetime | None = None) -> Row:
-        """Append the scheduled_task row of a run of ``name`` (the caller submits the
-        turn). ``slot`` is the scheduled time it runs for (default: now).
-
-        Raises:
-            NotFound.
-        """
-        cur = await self.get(name)
-        values = self.run_message(cur, trigger, slot or self.clock.now())
-        return (await self.store.append("messages", [values], durable=True))[0]
+            run["preset"] = preset
+            run["light"] = presets.PRESETS[preset].light if preset in presets.PRESETS else False
+        return TurnInput(
+            source="scheduler",
+            session_id=session_of(str(row["name"])),
+            text=str(row["prompt"]),
+            message_type="scheduled_task",
+            user_id="scheduler",
+            channel_metadata={"deliver_to": row["deliver_to"]},
+            run=run,
+            id=msg_id,
+        )
 
     async def last_scheduled_slot(self, name: str) -> datetime | None:
         """The slot of the newest run of ``name`` that its schedule started (manual runs

@@ -8,7 +8,6 @@ agent_response or error row whose ``reply_to`` is the input's id.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hashlib
 import json
 import logging
@@ -17,25 +16,35 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulsed import presets
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
-from pulsed.agent.events import TurnEvent
-from pulsed.agent.prompts import build_system_prompt
+from pulsed.agent.events import (
+    ApprovalRequested,
+    Delta,
+    Failed,
+    Final,
+    ToolCallStarted,
+    ToolResultReady,
+    TurnEvent,
+    TurnUsage,
+)
+from pulsed.agent.intake import origin_of
+from pulsed.agent.prompts import build_system_prompt, is_heartbeat_ok, light_system_prompt
 from pulsed.config import Config
 from pulsed.errors import PulseError, ResourceExhausted
-from pulsed.providers import pricing, registry
+from pulsed.providers import pricing
 from pulsed.providers.base import (
     ChatMessage,
-    LLMProvider,
     LLMRequest,
     LLMResponse,
     ProviderError,
     ToolCall,
 )
+from pulsed.providers.pool import ProviderPool
+from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters
 from pulsed.store.schema import MESSAGES
-from pulsed.tools.base import ToolFailure, ToolRegistry
+from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolRegistry
 
 log = logging.getLogger("pulsed.agent")
 
@@ -46,52 +55,6 @@ PREVIEW_CHARS = 200
 RESULT_PREVIEW_CHARS = 500
 MAX_TOOL_RESULT_CHARS = 50_000
 SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "auth")
-
-CURRENT_INPUT: contextvars.ContextVar[Row | None] = contextvars.ContextVar(
-    "pulse_current_input", default=None
-)
-"""The input row of the turn running in this task (tools read it to learn their session
-and where its answer goes); None outside a turn."""
-
-
-class ProviderPool:
-    """Builds providers on first use, off the event loop (SDK imports are slow), and
-    keeps them. ``problem()`` says what to configure when the main provider is unusable."""
-
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
-        self._built: dict[tuple[str, str], LLMProvider] = {}
-        self._lock = asyncio.Lock()
-
-    def chain(self) -> list[tuple[str, str]]:
-        """(provider, model) pairs: the main one, then the fallbacks."""
-        return registry.chain(self.cfg)
-
-    def problem(self) -> str:
-        """'' when the main provider is usable, else what to set."""
-        name = self.cfg.agent.provider
-        return registry.provider_problem(self.cfg, name)
-
-    async def get(self, name: str, model: str) -> LLMProvider:
-        async with self._lock:
-            key = (name, model)
-            if key not in self._built:
-                self._built[key] = await asyncio.to_thread(registry.build, self.cfg, name, model)
-            return self._built[key]
-
-    async def warm(self) -> None:
-        """Import the main provider's SDK in a thread so the first turn is fast."""
-        if self.problem():
-            return
-        name, model = self.chain()[0]
-        try:
-            await self.get(name, model)
-        except Exception:  # reported by the first turn instead
-            log.debug("provider warm-up failed", exc_info=True)
-
-    async def aclose(self) -> None:
-        for p in self._built.values():
-            await p.aclose()
 
 
 @dataclass
@@ -114,16 +77,7 @@ class TurnContext:
     input: Row
     interactive: bool
     emit: Emit
-    usage: dict[str, Any] = field(
-        default_factory=lambda: {
-            "input_tokens": 0,
-            "output_tokens": 0,
-            "cache_read_tokens": 0,
-            "cache_write_tokens": 0,
-            "cost_usd": 0.0,
-            "llm_calls": 0,
-        }
-    )
+    usage: TurnUsage = field(default_factory=TurnUsage)
 
     @property
     def turn_id(self) -> str:
@@ -141,17 +95,28 @@ class TurnContext:
 
     @property
     def origin(self) -> str:
-        """What llm_logs attributes the spend to: heartbeat | task | chat."""
-        content = self.input.get("content")
-        preset = content.get("preset") if isinstance(content, dict) else None
-        if self.input["message_type"] == "heartbeat" or preset == presets.HEARTBEAT:
-            return "heartbeat"
-        if self.input["message_type"] == "scheduled_task":
-            return "task"
-        return "chat"
+        """What llm_logs attributes the spend to: chat | task | heartbeat | trigger."""
+        return origin_of(self.input)
 
-    def event(self, kind: str, **data: Any) -> None:
-        self.emit(TurnEvent(kind, self.turn_id, self.session_id, data))
+    @property
+    def model(self) -> str:
+        """The ``[PROVIDER:]MODEL`` this turn asked for, or '' for the configured chain."""
+        content = self.input.get("content")
+        model = content.get("model") if isinstance(content, dict) else None
+        return model if isinstance(model, str) else ""
+
+    def tool_context(self) -> ToolContext:
+        """What the turn's tool calls learn about it."""
+        meta = self.input.get("channel_metadata")
+        return ToolContext(
+            turn_id=self.turn_id,
+            session_id=self.session_id,
+            source=str(self.input["source"]),
+            user_id=str(self.input.get("user_id") or ""),
+            interactive=self.interactive,
+            origin=self.origin,
+            channel_metadata=dict(meta) if isinstance(meta, dict) else {},
+        )
 
 
 class TurnFailed(PulseError):
@@ -206,7 +171,6 @@ class Turn:
     async def run(self) -> None:
         """Run the turn to its end row. Cancellation propagates (the caller decides
         whether a cancelled turn gets an error row)."""
-        CURRENT_INPUT.set(self.ctx.input)
         try:
             text, iterations = await self._loop()
         except TurnFailed as e:
@@ -228,75 +192,85 @@ class Turn:
             await self.finish_error("internal", f"internal error: {type(e).__name__}: {e}")
             return
         target = answer_target(self.ctx.input)
-        if self.ctx.light and presets.is_heartbeat_ok(text):
+        if self.ctx.light and is_heartbeat_ok(text):
             target = "none"  # nothing needs attention: stored, not delivered
         row = (
             await self.d.store.append(
                 "messages",
                 [
-                    {
-                        "source": "agent",
-                        "target": target,
-                        "session_id": self.ctx.session_id,
-                        "message_type": "agent_response",
-                        "content": {
+                    rows.agent_response(
+                        session_id=self.ctx.session_id,
+                        target=target,
+                        content={
                             "text": text,
-                            "usage": self.ctx.usage,
+                            "usage": self.ctx.usage.to_dict(),
                             "iterations": iterations,
                         },
-                        "user_id": self.ctx.input["user_id"],
-                        "reply_to": self.ctx.turn_id,
-                    }
+                        reply_to=self.ctx.turn_id,
+                        user_id=str(self.ctx.input["user_id"]),
+                    )
                 ],
                 durable=True,
             )
         )[0]
-        self.ctx.event(
-            "final",
-            message_id=row["id"],
-            text=text,
-            usage=dict(self.ctx.usage),
-            iterations=iterations,
+        ctx = self.ctx
+        ctx.emit(
+            Final(
+                turn_id=ctx.turn_id,
+                session_id=ctx.session_id,
+                message_id=str(row["id"]),
+                text=text,
+                usage=ctx.usage.copy(),
+                iterations=iterations,
+            )
         )
 
     async def finish_error(self, code: str, message: str) -> None:
         """Append the error row answering the input and emit the error event."""
+        ctx = self.ctx
         row = (
             await self.d.store.append(
                 "messages",
                 [
-                    {
-                        "source": "agent",
-                        "target": answer_target(self.ctx.input),
-                        "session_id": self.ctx.session_id,
-                        "message_type": "error",
-                        "content": {"code": code, "text": message},
-                        "user_id": self.ctx.input["user_id"],
-                        "reply_to": self.ctx.turn_id,
-                    }
+                    rows.turn_error(
+                        session_id=ctx.session_id,
+                        target=answer_target(ctx.input),
+                        reply_to=ctx.turn_id,
+                        code=code,
+                        text=message,
+                        user_id=str(ctx.input["user_id"]),
+                    )
                 ],
                 durable=True,
             )
         )[0]
-        self.ctx.event("error", message_id=row["id"], code=code, message=message)
+        ctx.emit(
+            Failed(
+                turn_id=ctx.turn_id,
+                session_id=ctx.session_id,
+                message_id=str(row["id"]),
+                code=code,
+                message=message,
+            )
+        )
 
     async def _budget_refused(self, e: ResourceExhausted) -> None:
         await self.d.store.append(
             "events",
             [
-                {
-                    "event_type": "budget_exceeded",
-                    "source": "agent",
-                    "severity": "warning",
-                    "payload": {
+                rows.event(
+                    "budget_exceeded",
+                    source="agent",
+                    severity="warning",
+                    payload={
                         "session_id": self.ctx.session_id,
                         "turn_id": self.ctx.turn_id,
                         "origin": self.ctx.origin,
                         "daily_usd": self.d.budget.daily_usd,
                         "message": e.message,
                     },
-                    "tags": ["budget", "cost"],
-                }
+                    tags=["budget", "cost"],
+                )
             ],
         )
         await self.finish_error("budget_exceeded", e.message)
@@ -342,7 +316,7 @@ class Turn:
         specs = self.d.tools.specs()
         max_tokens = self.d.cfg.agent.max_tokens
         if self.ctx.light:
-            system = presets.light_system_prompt(self.d.cfg.agent.name)
+            system = light_system_prompt(self.d.cfg.agent.name)
             max_tokens = min(max_tokens, self.d.cfg.scheduler.light_max_tokens)
         else:
             system = build_system_prompt(
@@ -374,7 +348,7 @@ class Turn:
 
     async def _call(self, request: LLMRequest) -> LLMResponse:
         """One LLM call through the provider chain; one llm_logs row per attempt."""
-        chain = self.d.providers.chain()
+        chain = self.d.providers.chain(self.ctx.model)
         last: ProviderError | None = None
         for i, (name, model) in enumerate(chain):
             await self.d.budget.check()
@@ -384,7 +358,9 @@ class Turn:
             async def on_delta(text: str) -> None:
                 nonlocal delivered
                 delivered = True
-                self.ctx.event("delta", text=text)
+                self.ctx.emit(
+                    Delta(turn_id=self.ctx.turn_id, session_id=self.ctx.session_id, text=text)
+                )
 
             try:
                 provider = await self.d.providers.get(name, model)
@@ -415,14 +391,7 @@ class Turn:
     ) -> None:
         usage = resp.usage if resp else None
         cost = pricing.estimate_cost(provider, model, usage) if usage else 0.0
-        if usage:
-            u = self.ctx.usage
-            u["input_tokens"] += usage.input_tokens
-            u["output_tokens"] += usage.output_tokens
-            u["cache_read_tokens"] += usage.cache_read_tokens
-            u["cache_write_tokens"] += usage.cache_write_tokens
-            u["cost_usd"] += cost
-        self.ctx.usage["llm_calls"] += 1
+        self.ctx.usage.add(usage, cost)
         self.d.budget.record(cost)
         last_user = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         status = "success"
@@ -431,37 +400,28 @@ class Turn:
         await self.d.store.append(
             "llm_logs",
             [
-                {
-                    "session_id": self.ctx.session_id,
-                    "turn_id": self.ctx.turn_id,
-                    "model": (resp.model if resp and resp.model else model),
-                    "provider": provider,
-                    "origin": self.ctx.origin,
-                    "input_tokens": usage.input_tokens if usage else 0,
-                    "output_tokens": usage.output_tokens if usage else 0,
-                    "cache_read_tokens": usage.cache_read_tokens if usage else 0,
-                    "cache_write_tokens": usage.cache_write_tokens if usage else 0,
-                    "total_tokens": (
-                        usage.input_tokens
-                        + usage.output_tokens
-                        + usage.cache_read_tokens
-                        + usage.cache_write_tokens
-                        if usage
-                        else 0
+                rows.llm_call(
+                    session_id=self.ctx.session_id,
+                    turn_id=self.ctx.turn_id,
+                    provider=provider,
+                    model=resp.model if resp and resp.model else model,
+                    origin=self.ctx.origin,
+                    input_tokens=usage.input_tokens if usage else 0,
+                    output_tokens=usage.output_tokens if usage else 0,
+                    cache_read_tokens=usage.cache_read_tokens if usage else 0,
+                    cache_write_tokens=usage.cache_write_tokens if usage else 0,
+                    estimated_cost_usd=cost,
+                    latency_ms=(
+                        resp.latency_ms if resp else int((time.monotonic() - started) * 1000)
                     ),
-                    "estimated_cost_usd": cost,
-                    "latency_ms": resp.latency_ms
-                    if resp
-                    else int((time.monotonic() - started) * 1000),
-                    "time_to_first_token_ms": resp.time_to_first_token_ms if resp else 0,
-                    "system_prompt_hash": hashlib.sha256(request.system.encode()).hexdigest(),
-                    "user_message_preview": last_user[:PREVIEW_CHARS],
-                    "assistant_response_preview": (resp.text[:PREVIEW_CHARS] if resp else ""),
-                    "tools_called": [c.name for c in resp.tool_calls] if resp else [],
-                    "tool_call_count": len(resp.tool_calls) if resp else 0,
-                    "status": status,
-                    "error_message": err.message if err else "",
-                }
+                    time_to_first_token_ms=resp.time_to_first_token_ms if resp else 0,
+                    system_prompt_hash=hashlib.sha256(request.system.encode()).hexdigest(),
+                    user_message_preview=last_user[:PREVIEW_CHARS],
+                    assistant_response_preview=resp.text[:PREVIEW_CHARS] if resp else "",
+                    tools_called=[c.name for c in resp.tool_calls] if resp else [],
+                    status=status,
+                    error_message=err.message if err else "",
+                )
             ],
         )
 
@@ -469,22 +429,25 @@ class Turn:
         """Run one tool call under its policy; returns (text for the model, is_error)."""
         ctx = self.ctx
         args_json = json.dumps(call.arguments, ensure_ascii=False)
-        ctx.event("tool_call", call_id=call.id, name=call.name, arguments_json=args_json)
+        ctx.emit(
+            ToolCallStarted(
+                turn_id=ctx.turn_id,
+                session_id=ctx.session_id,
+                call_id=call.id,
+                name=call.name,
+                arguments_json=args_json,
+            )
+        )
         await self.d.store.append(
             "messages",
             [
-                {
-                    "source": "agent",
-                    "target": "tool:" + call.name,
-                    "session_id": ctx.session_id,
-                    "message_type": "tool_call",
-                    "content": {
-                        "call_id": call.id,
-                        "name": call.name,
-                        "arguments": redact(call.arguments),
-                    },
-                    "reply_to": ctx.turn_id,
-                }
+                rows.tool_call(
+                    session_id=ctx.session_id,
+                    turn_id=ctx.turn_id,
+                    call_id=call.id,
+                    name=call.name,
+                    arguments=redact(call.arguments),
+                )
             ],
         )
         started = time.monotonic()
@@ -517,45 +480,43 @@ class Turn:
         await self.d.store.append(
             "tool_logs",
             [
-                {
-                    "session_id": ctx.session_id,
-                    "turn_id": ctx.turn_id,
-                    "call_id": call.id,
-                    "tool": call.name,
-                    "arguments": redact(call.arguments),
-                    "status": status,
-                    "duration_ms": duration_ms,
-                    "result_preview": preview,
-                    "approval": approval,
-                    "error_message": text[:RESULT_PREVIEW_CHARS] if status != "ok" else "",
-                }
+                rows.tool_log(
+                    session_id=ctx.session_id,
+                    turn_id=ctx.turn_id,
+                    call_id=call.id,
+                    tool=call.name,
+                    arguments=redact(call.arguments),
+                    status=status,
+                    duration_ms=duration_ms,
+                    result_preview=preview,
+                    approval=approval,
+                    error_message=text[:RESULT_PREVIEW_CHARS] if status != "ok" else "",
+                )
             ],
         )
         await self.d.store.append(
             "messages",
             [
-                {
-                    "source": "tool:" + call.name,
-                    "target": "agent",
-                    "session_id": ctx.session_id,
-                    "message_type": "tool_result",
-                    "content": {
-                        "call_id": call.id,
-                        "name": call.name,
-                        "status": status,
-                        "text": preview,
-                    },
-                    "reply_to": ctx.turn_id,
-                }
+                rows.tool_result(
+                    session_id=ctx.session_id,
+                    turn_id=ctx.turn_id,
+                    call_id=call.id,
+                    name=call.name,
+                    status=status,
+                    text=preview,
+                )
             ],
         )
-        ctx.event(
-            "tool_result",
-            call_id=call.id,
-            name=call.name,
-            status=status,
-            preview=preview,
-            duration_ms=duration_ms,
+        ctx.emit(
+            ToolResultReady(
+                turn_id=ctx.turn_id,
+                session_id=ctx.session_id,
+                call_id=call.id,
+                name=call.name,
+                status=status,
+                preview=preview,
+                duration_ms=duration_ms,
+            )
         )
         return text, status != "ok"
 
@@ -564,19 +525,23 @@ class Turn:
             return "denied"
         timeout = self.d.cfg.tools.approval_timeout_s
         rid, fut = self.d.approvals.open()
-        self.ctx.event(
-            "approval_request",
-            request_id=rid,
-            tool=call.name,
-            arguments_json=args_json,
-            timeout_s=timeout,
+        self.ctx.emit(
+            ApprovalRequested(
+                turn_id=self.ctx.turn_id,
+                session_id=self.ctx.session_id,
+                request_id=rid,
+                tool=call.name,
+                arguments_json=args_json,
+                timeout_s=timeout,
+            )
         )
         return await self.d.approvals.wait(rid, fut, timeout)
 
-    async def _execute(self, tool: Any, call: ToolCall) -> tuple[str, str]:
+    async def _execute(self, tool: Tool, call: ToolCall) -> tuple[str, str]:
         try:
             out = await asyncio.wait_for(
-                tool.execute(call.arguments), self.d.cfg.tools.tool_timeout_s
+                tool.execute(call.arguments, self.ctx.tool_context()),
+                self.d.cfg.tools.tool_timeout_s,
             )
         except TimeoutError:
             return (

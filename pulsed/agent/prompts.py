@@ -60,3 +60,25 @@ def build_system_prompt(
         tools_list=tools_list,
         instructions=extra,
     )
+
+
+HEARTBEAT_OK = "HEARTBEAT_OK"
+"""A light run's whole answer when nothing needs the person: stored, never delivered."""
+
+LIGHT_SYSTEM = """You are {agent_name}, a personal assistant, running a short periodic \
+background check for the user, who is not watching. Current time: {now}.
+Use a tool only if the check needs it.
+If nothing needs the user's attention, answer with exactly HEARTBEAT_OK and nothing else.
+Otherwise answer with a short note (at most three sentences) saying what needs attention."""
+
+
+def light_system_prompt(agent_name: str, now: datetime | None = None) -> str:
+    """The short system prompt of light (heartbeat) runs; ``now`` defaults to local time."""
+    moment = (now or datetime.now().astimezone()).isoformat(timespec="minutes")
+    return LIGHT_SYSTEM.format(agent_name=agent_name, now=moment)
+
+
+def is_heartbeat_ok(text: str) -> bool:
+    """Whether an answer says only HEARTBEAT_OK (Markdown emphasis, code ticks and a
+    final full stop allowed)."""
+    return text.strip().strip("`*_ .!\n").upper() == HEARTBEAT_OK

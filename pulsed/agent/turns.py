@@ -10,9 +10,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from pulsed.agent.events import TurnEvent
+from pulsed.agent.events import Accepted, Failed, TurnEvent, is_terminal
+from pulsed.agent.intake import TurnHandle, TurnInput
 from pulsed.agent.loop import AgentDeps, Turn, TurnContext
 from pulsed.errors import Unavailable
+from pulsed.store import rows
 from pulsed.store.base import Row, parse_iso, to_iso
 
 log = logging.getLogger("pulsed.turns")
@@ -30,6 +32,8 @@ class PendingTurn:
     cancel_code: str = "cancelled"
     cancel_message: str = ""
     done: bool = False
+    ended: bool = False
+    """A terminal event was emitted."""
 
     @property
     def id(self) -> str:
@@ -40,13 +44,29 @@ class PendingTurn:
         return str(self.input["session_id"])
 
     def emit(self, ev: TurnEvent) -> None:
+        if self.ended:
+            return  # one terminal event, then nothing
+        self.ended = is_terminal(ev)
         for q in self.listeners:
             q.put_nowait(ev)
 
+    def fail(self, code: str, message: str, message_id: str = "") -> None:
+        """Emit the terminal ``Failed`` event (no-op when the turn has ended)."""
+        self.emit(
+            Failed(
+                turn_id=self.id,
+                session_id=self.session_id,
+                message_id=message_id,
+                code=code,
+                message=message,
+            )
+        )
+
 
 class TurnManager:
-    """Runs turns. ``submit`` queues one behind its session's earlier turns; at most
-    ``[agent] max_concurrent_turns`` run at once."""
+    """Runs turns. ``start`` stores an input and queues its turn behind its session's
+    earlier turns; at most ``[agent] max_concurrent_turns`` run at once. Every turn ends
+    for its listeners with exactly one ``Final`` or ``Failed`` event, whatever fails."""
 
     def __init__(self, deps: AgentDeps) -> None:
         self.deps = deps
@@ -73,13 +93,36 @@ class TurnManager:
         """Whether a turn of ``session_id`` is queued or running."""
         return any(t.session_id == session_id and not t.done for t in self._turns.values())
 
-    def submit(self, input_row: Row, interactive: bool = False) -> PendingTurn:
-        """Queue a turn for ``input_row`` (already stored). Returns the pending turn;
-        attach a listener queue before awaiting anything to see all its events.
+    async def start(self, turn_input: TurnInput) -> TurnHandle:
+        """Store ``turn_input`` durably, then queue its turn. The handle sees every event
+        from ``Accepted`` on.
+
+        Raises:
+            Unavailable: the daemon is shutting down (the input is stored and is
+                answered after the restart), or the store cannot write.
+            InvalidArgument: a value the schema refuses.
+        """
+        row = (await self.deps.store.append("messages", [turn_input.values()], durable=True))[0]
+        return self.resume(row, interactive=turn_input.interactive)
+
+    def resume(self, input_row: Row, interactive: bool = False) -> TurnHandle:
+        """Queue a turn for ``input_row``, which is stored already (recovery, or a
+        caller that appended it with other rows).
 
         Raises:
             Unavailable: the daemon is shutting down.
         """
+        behind = self.queued_behind(str(input_row["session_id"]))
+        turn = self._submit(input_row, interactive)
+        handle = TurnHandle(turn, behind)
+        turn.emit(
+            Accepted(
+                turn_id=turn.id, session_id=turn.session_id, seq=input_row.seq, queued_behind=behind
+            )
+        )
+        return handle
+
+    def _submit(self, input_row: Row, interactive: bool = False) -> PendingTurn:
         if self._closing:
             raise Unavailable(
                 "pulsed is shutting down; the message is stored and will be answered after restart"
@@ -92,15 +135,6 @@ class TurnManager:
                 self._session_worker(turn.session_id), name=f"session:{turn.session_id}"
             )
         return turn
-
-    def listen(self, turn: PendingTurn) -> asyncio.Queue[TurnEvent]:
-        q: asyncio.Queue[TurnEvent] = asyncio.Queue()
-        turn.listeners.append(q)
-        return q
-
-    def unlisten(self, turn: PendingTurn, q: asyncio.Queue[TurnEvent]) -> None:
-        if q in turn.listeners:
-            turn.listeners.remove(q)
 
     async def _session_worker(self, session_id: str) -> None:
         q = self._queues[session_id]
@@ -125,25 +159,23 @@ class TurnManager:
             await asyncio.wait([turn.task])
             if turn.task.cancelled():
                 if turn.cancelled_by_user:
-                    await runner.finish_error(
-                        turn.cancel_code, turn.cancel_message or "the turn was cancelled"
-                    )
+                    try:
+                        await runner.finish_error(
+                            turn.cancel_code, turn.cancel_message or "the turn was cancelled"
+                        )
+                    except Exception as e:
+                        log.error("turn %s: could not store its cancellation: %s", turn.id, e)
+                        turn.fail(turn.cancel_code, turn.cancel_message or "cancelled")
                 else:
                     # Shutdown: leave no answer, so the next start resumes it.
-                    turn.emit(
-                        TurnEvent(
-                            "error",
-                            turn.id,
-                            turn.session_id,
-                            {
-                                "code": "shutdown",
-                                "message": "pulsed stopped; the turn resumes when it starts again",
-                            },
-                        )
-                    )
+                    turn.fail("shutdown", "pulsed stopped; the turn resumes when it starts again")
             elif turn.task.exception() is not None:
-                log.error("turn %s crashed", turn.id, exc_info=turn.task.exception())
+                exc = turn.task.exception()
+                log.error("turn %s crashed", turn.id, exc_info=exc)
+                turn.fail("internal", f"the turn failed: {type(exc).__name__}: {exc}")
         finally:
+            # Whatever happened, the turn's listeners see its end.
+            turn.fail("internal", "the turn ended without an answer; see the pulsed log")
             turn.done = True
             self._running.discard(turn)
             self._turns.pop(turn.id, None)
@@ -165,10 +197,13 @@ class TurnManager:
             q.remove(turn)
         self._turns.pop(turn_id, None)
         ctx = TurnContext(turn.input, False, turn.emit)
-        await Turn(self.deps, ctx).finish_error(
-            code, message or "the turn was cancelled before it started"
-        )
-        turn.done = True
+        try:
+            await Turn(self.deps, ctx).finish_error(
+                code, message or "the turn was cancelled before it started"
+            )
+        finally:
+            turn.fail(code, message or "the turn was cancelled before it started")
+            turn.done = True
         return True
 
     async def shutdown(self, grace_s: float) -> None:
@@ -187,17 +222,7 @@ class TurnManager:
                 )
                 await asyncio.wait(pending, timeout=2)
         for turn in [t for q in self._queues.values() for t in q]:
-            turn.emit(
-                TurnEvent(
-                    "error",
-                    turn.id,
-                    turn.session_id,
-                    {
-                        "code": "shutdown",
-                        "message": "pulsed stopped before this turn ran; it runs after restart",
-                    },
-                )
-            )
+            turn.fail("shutdown", "pulsed stopped before this turn ran; it runs after restart")
         workers = list(self._workers.values())
         for w in workers:
             w.cancel()
@@ -211,9 +236,9 @@ class TurnManager:
         now = now or datetime.now(UTC)
         store = self.deps.store
         max_age = timedelta(seconds=self.deps.cfg.agent.recover_max_age_s)
-        rows = await store.unanswered(since=to_iso(now - timedelta(days=30)))
+        unanswered = await store.unanswered(since=to_iso(now - timedelta(days=30)))
         resumed = failed = 0
-        for row in rows:
+        for row in unanswered:
             age = now - parse_iso(str(row["timestamp"]))
             if age > max_age:
                 ctx = TurnContext(row, False, lambda ev: None)
@@ -225,23 +250,23 @@ class TurnManager:
                 )
                 failed += 1
             else:
-                self.submit(row, interactive=False)
+                self.resume(row).detach()
                 resumed += 1
-        if rows:
+        if unanswered:
             await store.append(
                 "events",
                 [
-                    {
-                        "event_type": "turns_recovered",
-                        "source": "pulsed",
-                        "severity": "warning",
-                        "payload": {
+                    rows.event(
+                        "turns_recovered",
+                        source="pulsed",
+                        severity="warning",
+                        payload={
                             "resumed": resumed,
                             "failed": failed,
-                            "ids": [r["id"] for r in rows][:100],
+                            "ids": [r["id"] for r in unanswered][:100],
                         },
-                        "tags": ["recovery"],
-                    }
+                        tags=["recovery"],
+                    )
                 ],
             )
             log.warning(

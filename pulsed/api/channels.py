@@ -5,9 +5,9 @@ from __future__ import annotations
 import grpc
 from pulse.v1 import channels_pb2, channels_pb2_grpc
 
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import unary
 from pulsed.channels.base import ChannelInfo
-from pulsed.channels.manager import ChannelManager
 from pulsed.errors import InvalidArgument
 
 
@@ -43,8 +43,8 @@ def info_pb(info: ChannelInfo) -> channels_pb2.ChannelInfo:
 
 
 class ChannelsServicer(channels_pb2_grpc.ChannelsServicer):
-    def __init__(self, channels: ChannelManager) -> None:
-        self.channels = channels
+    def __init__(self, deps: ApiDeps) -> None:
+        self.channels = deps.channels
 
     @unary
     async def List(

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 import grpc
 from pulse.v1 import chat_pb2, chat_pb2_grpc
 
-from pulsed.agent.events import TurnEvent
+from pulsed.agent.intake import TurnInput
 from pulsed.api.convert import row_pb, turn_event_pb
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import server_stream, unary
 from pulsed.errors import InvalidArgument, NotFound
-from pulsed.runtime import Runtime
+from pulsed.store import rows
 from pulsed.store.base import make_filters
 from pulsed.store.schema import EVENTS, MESSAGES
 
@@ -50,8 +51,8 @@ def client_source(context: grpc.aio.ServicerContext) -> str:
 
 
 class ChatServicer(chat_pb2_grpc.ChatServicer):
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, deps: ApiDeps) -> None:
+        self.d = deps
 
     @server_stream
     async def Send(
@@ -60,50 +61,31 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         text = request.text
         if not text.strip():
             raise InvalidArgument("the message is empty")
-        limit = self.rt.cfg.agent.max_message_chars
+        limit = self.d.cfg.agent.max_message_chars
         if len(text) > limit:
             raise InvalidArgument(
                 f"the message is {len(text)} characters; "
                 f"the limit is {limit} ([agent] max_message_chars)"
             )
         session = check_session_id(request.session_id) if request.session_id else new_session_id()
-        source = client_source(context)
-        row = (
-            await self.rt.store.append(
-                "messages",
-                [
-                    {
-                        "source": source,
-                        "target": "agent",
-                        "session_id": session,
-                        "message_type": "user_input",
-                        "content": {"text": text},
-                        "user_id": request.user_id or "local",
-                    }
-                ],
-                durable=True,
+        handle = await self.d.turns.start(
+            TurnInput(
+                source=client_source(context),
+                session_id=session,
+                text=text,
+                user_id=request.user_id or "local",
+                interactive=request.interactive,
             )
-        )[0]
-        behind = self.rt.turns.queued_behind(session)
-        turn = self.rt.turns.submit(row, interactive=request.interactive)
-        queue = self.rt.turns.listen(turn)
-        try:
-            yield turn_event_pb(
-                TurnEvent("accepted", turn.id, session, {"seq": row.seq, "queued_behind": behind})
-            )
-            while True:
-                ev = await queue.get()
+        )
+        async with handle.events() as events:
+            async for ev in events:
                 yield turn_event_pb(ev)
-                if ev.terminal:
-                    break
-        finally:
-            self.rt.turns.unlisten(turn, queue)
 
     @unary
     async def Approve(
         self, request: chat_pb2.ApproveRequest, context: grpc.aio.ServicerContext
     ) -> chat_pb2.ApproveResponse:
-        self.rt.deps.approvals.resolve(request.request_id, request.approved)
+        self.d.approvals.resolve(request.request_id, request.approved)
         return chat_pb2.ApproveResponse()
 
     @unary
@@ -112,7 +94,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
     ) -> chat_pb2.CancelResponse:
         if not request.turn_id:
             raise InvalidArgument("turn_id is required")
-        return chat_pb2.CancelResponse(cancelled=await self.rt.turns.cancel(request.turn_id))
+        return chat_pb2.CancelResponse(cancelled=await self.d.turns.cancel(request.turn_id))
 
     @unary
     async def ListSessions(
@@ -121,7 +103,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         limit = request.limit or 50
         if not 1 <= limit <= 10000:
             raise InvalidArgument("limit must be between 1 and 10000")
-        sessions = await self.rt.store.sessions(limit)
+        sessions = await self.d.store.sessions(limit)
         titles = await self._renames()
         out = []
         for s in sessions:
@@ -139,14 +121,14 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     async def _renames(self) -> dict[str, str]:
         """session id → the title of its newest rename ('' = back to the derived one)."""
-        rows = await self.rt.store.query(
+        found = await self.d.store.query(
             "events",
             make_filters(EVENTS, [("event_type", "eq", RENAMED)]),
             order="desc",
             limit=RENAMES_SCANNED,
         )
         titles: dict[str, str] = {}
-        for r in rows:
+        for r in found:
             payload = r.get("payload")
             if not isinstance(payload, dict):
                 continue
@@ -172,26 +154,25 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
             raise InvalidArgument("a session title is one line; remove the line breaks")
         if len(title) > TITLE_MAX:
             raise InvalidArgument(f"the title is {len(title)} characters; the limit is {TITLE_MAX}")
-        seen = await self.rt.store.query(
+        seen = await self.d.store.query(
             "messages", make_filters(MESSAGES, [("session_id", "eq", session)]), limit=1
         )
         if not seen:
             raise NotFound(f"no session {session!r}; list them with `pulsectl sessions list`")
-        await self.rt.store.append(
+        await self.d.store.append(
             "events",
             [
-                {
-                    "event_type": RENAMED,
-                    "source": client_source(context),
-                    "severity": "info",
-                    "payload": {"session_id": session, "title": title},
-                    "tags": ["session"],
-                }
+                rows.event(
+                    RENAMED,
+                    source=client_source(context),
+                    payload={"session_id": session, "title": title},
+                    tags=["session"],
+                )
             ],
             durable=True,
         )
         if not title:
-            first = await self.rt.store.query(
+            first = await self.d.store.query(
                 "messages",
                 make_filters(
                     MESSAGES,
@@ -213,11 +194,11 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         limit = request.limit or 200
         if not 1 <= limit <= 10000:
             raise InvalidArgument("limit must be between 1 and 10000")
-        rows = await self.rt.store.query(
+        found = await self.d.store.query(
             "messages",
             make_filters(MESSAGES, [("session_id", "eq", session)]),
             order="desc",
             limit=limit,
         )
-        rows.reverse()
-        return chat_pb2.HistoryResponse(rows=[row_pb(r) for r in rows])
+        found.reverse()
+        return chat_pb2.HistoryResponse(rows=[row_pb(r) for r in found])

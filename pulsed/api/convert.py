@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import assert_never
 
 from pulse.v1 import chat_pb2, common_pb2
 
-from pulsed.agent.events import TurnEvent
+from pulsed.agent.events import (
+    Accepted,
+    ApprovalRequested,
+    Delta,
+    Failed,
+    Final,
+    ToolCallStarted,
+    ToolResultReady,
+    TurnEvent,
+    TurnUsage,
+)
 from pulsed.errors import InvalidArgument
 from pulsed.store.base import Filter, Row, make_filters, to_iso
 from pulsed.store.schema import Stream
@@ -39,67 +50,63 @@ def ms_to_iso(ms: int) -> str | None:
     return to_iso(datetime.fromtimestamp(ms / 1000, UTC))
 
 
-def usage_pb(u: dict[str, float | int]) -> common_pb2.Usage:
+def usage_pb(u: TurnUsage) -> common_pb2.Usage:
     return common_pb2.Usage(
-        input_tokens=int(u.get("input_tokens", 0)),
-        output_tokens=int(u.get("output_tokens", 0)),
-        cache_read_tokens=int(u.get("cache_read_tokens", 0)),
-        cache_write_tokens=int(u.get("cache_write_tokens", 0)),
-        cost_usd=float(u.get("cost_usd", 0.0)),
-        llm_calls=int(u.get("llm_calls", 0)),
+        input_tokens=u.input_tokens,
+        output_tokens=u.output_tokens,
+        cache_read_tokens=u.cache_read_tokens,
+        cache_write_tokens=u.cache_write_tokens,
+        cost_usd=u.cost_usd,
+        llm_calls=u.llm_calls,
     )
 
 
 def turn_event_pb(ev: TurnEvent) -> chat_pb2.TurnEvent:
     """The wire form of a turn event."""
     m = chat_pb2.TurnEvent(turn_id=ev.turn_id, session_id=ev.session_id)
-    d = ev.data
-    if ev.kind == "accepted":
-        m.accepted.CopyFrom(
-            chat_pb2.Accepted(seq=d["seq"], queued_behind=d.get("queued_behind", 0))
-        )
-    elif ev.kind == "delta":
-        m.delta.CopyFrom(chat_pb2.Delta(text=d["text"]))
-    elif ev.kind == "tool_call":
-        m.tool_call.CopyFrom(
-            chat_pb2.ToolCallStarted(
-                call_id=d["call_id"], name=d["name"], arguments_json=d["arguments_json"]
+    match ev:
+        case Accepted():
+            m.accepted.CopyFrom(chat_pb2.Accepted(seq=ev.seq, queued_behind=ev.queued_behind))
+        case Delta():
+            m.delta.CopyFrom(chat_pb2.Delta(text=ev.text))
+        case ToolCallStarted():
+            m.tool_call.CopyFrom(
+                chat_pb2.ToolCallStarted(
+                    call_id=ev.call_id, name=ev.name, arguments_json=ev.arguments_json
+                )
             )
-        )
-    elif ev.kind == "approval_request":
-        m.approval_request.CopyFrom(
-            chat_pb2.ApprovalRequest(
-                request_id=d["request_id"],
-                tool=d["tool"],
-                arguments_json=d["arguments_json"],
-                timeout_s=d["timeout_s"],
+        case ApprovalRequested():
+            m.approval_request.CopyFrom(
+                chat_pb2.ApprovalRequest(
+                    request_id=ev.request_id,
+                    tool=ev.tool,
+                    arguments_json=ev.arguments_json,
+                    timeout_s=ev.timeout_s,
+                )
             )
-        )
-    elif ev.kind == "tool_result":
-        m.tool_result.CopyFrom(
-            chat_pb2.ToolResult(
-                call_id=d["call_id"],
-                name=d["name"],
-                status=d["status"],
-                preview=d["preview"],
-                duration_ms=d["duration_ms"],
+        case ToolResultReady():
+            m.tool_result.CopyFrom(
+                chat_pb2.ToolResult(
+                    call_id=ev.call_id,
+                    name=ev.name,
+                    status=ev.status,
+                    preview=ev.preview,
+                    duration_ms=ev.duration_ms,
+                )
             )
-        )
-    elif ev.kind == "final":
-        m.final.CopyFrom(
-            chat_pb2.Final(
-                message_id=d["message_id"],
-                text=d["text"],
-                usage=usage_pb(d["usage"]),
-                iterations=d["iterations"],
+        case Final():
+            m.final.CopyFrom(
+                chat_pb2.Final(
+                    message_id=ev.message_id,
+                    text=ev.text,
+                    usage=usage_pb(ev.usage),
+                    iterations=ev.iterations,
+                )
             )
-        )
-    elif ev.kind == "error":
-        m.error.CopyFrom(
-            chat_pb2.TurnError(
-                message_id=d.get("message_id", ""), code=d["code"], message=d["message"]
+        case Failed():
+            m.error.CopyFrom(
+                chat_pb2.TurnError(message_id=ev.message_id, code=ev.code, message=ev.message)
             )
-        )
-    else:  # pragma: no cover - a new kind without a mapping is a bug
-        raise ValueError(f"unknown turn event kind {ev.kind}")
+        case _:
+            assert_never(ev)
     return m

@@ -6,9 +6,9 @@ import grpc
 from pulse.v1 import costs_pb2, costs_pb2_grpc
 
 from pulsed.api.convert import ms_to_iso
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import unary
 from pulsed.errors import InvalidArgument
-from pulsed.runtime import Runtime
 from pulsed.store.base import COST_GROUPS, CostBucket
 
 
@@ -27,8 +27,8 @@ def bucket_pb(b: CostBucket) -> costs_pb2.CostBucket:
 
 
 class CostsServicer(costs_pb2_grpc.CostsServicer):
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, deps: ApiDeps) -> None:
+        self.d = deps
 
     @unary
     async def Summary(
@@ -38,12 +38,12 @@ class CostsServicer(costs_pb2_grpc.CostsServicer):
             raise InvalidArgument(
                 f"cannot group costs by {request.by!r} (choose: {', '.join(COST_GROUPS)})"
             )
-        summary = await self.rt.store.cost_summary(
+        summary = await self.d.store.cost_summary(
             since=ms_to_iso(request.since_ms), until=ms_to_iso(request.until_ms), by=request.by
         )
         return costs_pb2.CostSummaryResponse(
             total=bucket_pb(summary.total),
             buckets=[bucket_pb(b) for b in summary.buckets],
-            budget_daily_usd=self.rt.cfg.budget.daily_usd,
-            spent_today_usd=await self.rt.deps.budget.spent_today(),
+            budget_daily_usd=self.d.cfg.budget.daily_usd,
+            spent_today_usd=await self.d.budget.spent_today(),
         )

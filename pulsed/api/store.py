@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 import grpc
 from pulse.v1 import store_pb2, store_pb2_grpc
 
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import server_stream, unary
 from pulsed.errors import FailedPrecondition, InvalidArgument, PulseError
-from pulsed.runtime import Runtime
 from pulsed.store import schema
 from pulsed.store.base import Store
 
@@ -28,8 +28,8 @@ async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
 
 
 class StoreServicer(store_pb2_grpc.StoreServicer):
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, deps: ApiDeps) -> None:
+        self.d = deps
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -37,7 +37,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
         """The running TimeplusStore, or None on the local backend."""
         from pulsed.store.timeplus import TimeplusStore
 
-        return self.rt.store if isinstance(self.rt.store, TimeplusStore) else None
+        return self.d.store if isinstance(self.d.store, TimeplusStore) else None
 
     @contextlib.asynccontextmanager
     async def _admin(self) -> AsyncIterator[Any]:
@@ -48,7 +48,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
         if store is not None:
             yield store.admin
             return
-        admin = TimeplusAdmin(self.rt.cfg.store.timeplus)
+        admin = TimeplusAdmin(self.d.cfg.store.timeplus)
         try:
             yield admin
         finally:
@@ -59,10 +59,10 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
         """The local store: the running one, or the data dir's opened for reading."""
         from pulsed.store.local import LocalStore
 
-        if self.rt.store.backend == "local":
-            yield self.rt.store
+        if self.d.store.backend == "local":
+            yield self.d.store
             return
-        local = LocalStore(self.rt.cfg.data_path)
+        local = LocalStore(self.d.cfg.data_path)
         await local.open()
         try:
             yield local
@@ -75,7 +75,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
     async def Status(
         self, request: store_pb2.StoreStatusRequest, context: grpc.aio.ServicerContext
     ) -> store_pb2.StoreStatusResponse:
-        store = self.rt.store
+        store = self.d.store
         tp = self._timeplus_store()
         out = store_pb2.StoreStatusResponse(
             backend=store.backend,
@@ -87,7 +87,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
             out.location = tp.where
             out.spooled_rows = tp.spooled()
         else:
-            out.location = str(getattr(store, "path", self.rt.cfg.data_path))
+            out.location = str(getattr(store, "path", self.d.cfg.data_path))
         try:
             for name in schema.STREAMS:
                 where = tp.names.of(name) if tp is not None else name

@@ -11,9 +11,9 @@ import grpc
 from pulse.v1 import streams_pb2, streams_pb2_grpc
 
 from pulsed.api.convert import filters, ms_to_iso, row_pb
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import server_stream, unary
 from pulsed.errors import InvalidArgument
-from pulsed.runtime import Runtime
 from pulsed.store import schema
 from pulsed.store.base import TailStart
 
@@ -25,8 +25,8 @@ GATHER_S = 0.005
 
 
 class StreamsServicer(streams_pb2_grpc.StreamsServicer):
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, deps: ApiDeps) -> None:
+        self.d = deps
 
     @unary
     async def List(
@@ -42,8 +42,8 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
                         streams_pb2.Column(name=c.name, type=c.type, description=c.description)
                         for c in s.columns
                     ],
-                    last_seq=await self.rt.store.last_seq(s.name),
-                    row_count=await self.rt.store.count(s.name),
+                    last_seq=await self.d.store.last_seq(s.name),
+                    row_count=await self.d.store.count(s.name),
                 )
             )
         return streams_pb2.ListStreamsResponse(streams=out)
@@ -65,7 +65,7 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
         if not 1 <= max_batch <= MAX_BATCH:
             raise InvalidArgument(f"max_batch must be between 1 and {MAX_BATCH}")
         async with contextlib.aclosing(
-            self.rt.store.tail(stream.name, checked, start, max_batch)
+            self.d.store.tail(stream.name, checked, start, max_batch)
         ) as tail:
             last_send = 0.0
             async for batch in tail:
@@ -88,7 +88,7 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
         limit = request.limit or 100
         if not 1 <= limit <= 10000:
             raise InvalidArgument("limit must be between 1 and 10000")
-        rows = await self.rt.store.query(
+        rows = await self.d.store.query(
             stream.name,
             filters(stream, request.filters),
             since=ms_to_iso(request.since_ms),

@@ -2,53 +2,52 @@
 
 from __future__ import annotations
 
-import os
-import time
-
 import grpc
 from pulse.v1 import system_pb2, system_pb2_grpc
 
-from pulsed import __version__
+from pulsed.agent.status import DaemonStatus
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import unary
-from pulsed.runtime import Runtime
+
+
+def status_pb(s: DaemonStatus) -> system_pb2.StatusResponse:
+    """A status snapshot as the API's StatusResponse."""
+    return system_pb2.StatusResponse(
+        version=s.version,
+        pid=s.pid,
+        uptime_s=s.uptime_s,
+        socket=s.socket,
+        data_dir=s.data_dir,
+        config_path=s.config_path,
+        store_backend=s.store_backend,
+        store_health=s.store_health,
+        schema_version=s.schema_version,
+        provider=s.provider,
+        model=s.model,
+        provider_problem=s.provider_problem,
+        active_turns=s.active_turns,
+        queued_turns=s.queued_turns,
+        spent_today_usd=s.spent_today_usd,
+        budget_daily_usd=s.budget_daily_usd,
+        agent_name=s.agent_name,
+        channels=[
+            system_pb2.ChannelSummary(
+                name=c.name,
+                state=c.state,
+                pending_outbox=c.pending_outbox,
+                failed_deliveries=c.failed_deliveries,
+            )
+            for c in s.channels
+        ],
+    )
 
 
 class SystemServicer(system_pb2_grpc.SystemServicer):
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, deps: ApiDeps) -> None:
+        self.status = deps.status
 
     @unary
     async def Status(
         self, request: system_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> system_pb2.StatusResponse:
-        rt = self.rt
-        name, model = rt.deps.providers.chain()[0]
-        return system_pb2.StatusResponse(
-            version=__version__,
-            pid=os.getpid(),
-            uptime_s=time.monotonic() - rt.started,
-            socket=rt.socket,
-            data_dir=str(rt.cfg.data_path),
-            config_path=rt.cfg.source,
-            store_backend=rt.store.backend,
-            store_health=await rt.store.health(),
-            schema_version=await rt.store.schema_version(),
-            provider=name,
-            model=model,
-            provider_problem=rt.deps.providers.problem(),
-            active_turns=rt.turns.active,
-            queued_turns=rt.turns.queued,
-            spent_today_usd=await rt.deps.budget.spent_today(),
-            budget_daily_usd=rt.cfg.budget.daily_usd,
-            agent_name=rt.cfg.agent.name,
-            channels=[
-                system_pb2.ChannelSummary(
-                    name=c.name,
-                    state=c.state,
-                    pending_outbox=c.pending_outbox,
-                    failed_deliveries=c.failed_deliveries,
-                )
-                for c in (await rt.channels.infos() if rt.channels is not None else [])
-                if c.enabled
-            ],
-        )
+        return status_pb(await self.status.snapshot())

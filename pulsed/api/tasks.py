@@ -6,10 +6,9 @@ import grpc
 from pulse.v1 import tasks_pb2, tasks_pb2_grpc
 
 from pulsed import schedule
+from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import unary
 from pulsed.errors import InvalidArgument
-from pulsed.runtime import Runtime
-from pulsed.scheduler import Scheduler
 from pulsed.store.base import Row
 from pulsed.tasks import TaskView, session_of
 
@@ -47,10 +46,9 @@ def task_pb(v: TaskView) -> tasks_pb2.Task:
 class TasksServicer(tasks_pb2_grpc.TasksServicer):
     """The Tasks service over the daemon's TaskBook and Scheduler."""
 
-    def __init__(self, rt: Runtime, scheduler: Scheduler) -> None:
-        self.rt = rt
-        self.book = rt.tasks
-        self.scheduler = scheduler
+    def __init__(self, deps: ApiDeps) -> None:
+        self.book = deps.book
+        self.scheduler = deps.scheduler
 
     async def _pb(self, row: Row) -> tasks_pb2.Task:
         return task_pb(self.scheduler.annotate(await self.book.view(row)))

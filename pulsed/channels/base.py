@@ -36,12 +36,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pulsed.agent.budget import local_midnight
-from pulsed.agent.events import TurnEvent
-from pulsed.agent.turns import PendingTurn
+from pulsed.agent.intake import TurnHandle, TurnInput
+from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.format import Part
 from pulsed.config import ChannelConfig
 from pulsed.errors import NotFound, PulseError, Unavailable
-from pulsed.runtime import Runtime
 from pulsed.store.base import Row, TailStart, make_filters, now_iso, parse_iso, to_iso
 from pulsed.store.schema import EVENTS, MESSAGES
 
@@ -170,8 +169,8 @@ class Channel(ABC):
     name = ""
     platform = ""
 
-    def __init__(self, rt: Runtime, ccfg: ChannelConfig) -> None:
-        self.rt = rt
+    def __init__(self, deps: ChannelDeps, ccfg: ChannelConfig) -> None:
+        self.d = deps
         self.ccfg = ccfg
         self.state = "stopped"
         self.identity = ""
@@ -321,7 +320,7 @@ class Channel(ABC):
             f" ({error})" if error else "",
         )
         with contextlib.suppress(PulseError):
-            await self.rt.store.append(
+            await self.d.store.append(
                 "events",
                 [
                     {
@@ -394,7 +393,7 @@ class Channel(ABC):
 
     async def _event(self, event_type: str, severity: str, payload: dict[str, Any]) -> None:
         with contextlib.suppress(PulseError):
-            await self.rt.store.append(
+            await self.d.store.append(
                 "events",
                 [
                     {
@@ -416,7 +415,7 @@ class Channel(ABC):
         return f"channel:{self.name}"
 
     async def _load(self) -> None:
-        store = self.rt.store
+        store = self.d.store
         sessions = self.consumer + ":session:"
         for row in await store.latest_by("cursors", "consumer"):
             consumer = str(row["consumer"])
@@ -460,7 +459,7 @@ class Channel(ABC):
     async def save_inbound_position(self, position: int) -> None:
         """Record the platform's inbound position (e.g. Telegram's last update id)."""
         self.inbound_position = position
-        await self.rt.store.append(
+        await self.d.store.append(
             "cursors",
             [
                 {
@@ -530,46 +529,33 @@ class Channel(ABC):
             "deliver_to": f"{self.name}:{inb.chat}",
             **inb.meta,
         }
-        row = (
-            await self.rt.store.append(
-                "messages",
-                [
-                    {
-                        "source": self.name,
-                        "target": "agent",
-                        "session_id": session,
-                        "message_type": "user_input",
-                        "content": {"text": inb.text},
-                        "user_id": inb.user_id,
-                        "channel_metadata": meta,
-                    }
-                ],
-                durable=True,
-            )
-        )[0]
         try:
-            turn = self.rt.turns.submit(row)
+            handle = await self.d.turns.start(
+                TurnInput(
+                    source=self.name,
+                    session_id=session,
+                    text=inb.text,
+                    user_id=inb.user_id,
+                    channel_metadata=meta,
+                )
+            )
         except Unavailable:
             return  # stored: answered after the restart
-        queue = self.rt.turns.listen(turn)
-        self.spawn(self._typing_while(turn, queue, inb), f"channel:{self.name}:typing")
+        self.spawn(self._typing_while(handle, inb), f"channel:{self.name}:typing")
 
-    async def _typing_while(
-        self, turn: PendingTurn, queue: asyncio.Queue[TurnEvent], inb: Inbound
-    ) -> None:
-        try:
-            await self.typing(inb, "start")
-            while not turn.done:
-                try:
-                    ev = await asyncio.wait_for(queue.get(), TYPING_REFRESH_S)
-                except TimeoutError:
-                    await self.typing(inb, "refresh")
-                    continue
-                if ev.terminal:
-                    break
-        finally:
-            self.rt.turns.unlisten(turn, queue)
-            await self.typing(inb, "stop")
+    async def _typing_while(self, handle: TurnHandle, inb: Inbound) -> None:
+        async with handle.events() as events:
+            try:
+                await self.typing(inb, "start")
+                while not handle.done:
+                    try:
+                        await asyncio.wait_for(events.next(), TYPING_REFRESH_S)
+                    except TimeoutError:
+                        await self.typing(inb, "refresh")
+                    except StopAsyncIteration:
+                        break
+            finally:
+                await self.typing(inb, "stop")
 
     def _command(self, text: str) -> str:
         words = text.strip().split()
@@ -626,10 +612,10 @@ class Channel(ABC):
                 return
 
     async def _command_reply(self, command: str, inb: Inbound) -> None:
-        rt = self.rt
+        d = self.d
         if command == "new":
             gen = self._generations.get(inb.chat, 1) + 1
-            await rt.store.append(
+            await d.store.append(
                 "cursors",
                 [
                     {
@@ -649,7 +635,7 @@ class Channel(ABC):
             text = await self._cost_text(inb)
         else:
             text = (
-                f"Hi, I'm {rt.cfg.agent.name}. Just write to me.\n\n"
+                f"Hi, I'm {d.cfg.agent.name}. Just write to me.\n\n"
                 "/new — start a new conversation\n"
                 "/status — what I am running on\n"
                 "/cost — what this conversation and today cost"
@@ -657,27 +643,27 @@ class Channel(ABC):
         await self.notify(inb.chat, text, {"command": command}, user_id=inb.user_id)
 
     async def _status_text(self, inb: Inbound) -> str:
-        rt = self.rt
-        name, model = rt.deps.providers.chain()[0]
-        problem = rt.deps.providers.problem()
-        spent = await rt.deps.budget.spent_today()
-        budget = rt.cfg.budget.daily_usd
+        st = await self.d.status.snapshot()
         session = self.session_for(inb.chat)
+        problem = st.provider_problem
+        budget = st.budget_daily_usd
         lines = [
-            f"*{rt.cfg.agent.name}* — pulsed",
-            f"Model: {name} / {model}" + (" (not usable: " + problem + ")" if problem else ""),
+            f"*{st.agent_name}* — pulsed",
+            f"Model: {st.provider} / {st.model}"
+            + (" (not usable: " + problem + ")" if problem else ""),
             f"Session: `{session}`",
-            f"Turns: {rt.turns.active} running, {rt.turns.queued} queued "
-            f"({rt.turns.queued_behind(session)} in this chat)",
-            f"Spent today: ${spent:.4f}" + (f" of ${budget:.2f}" if budget > 0 else ""),
+            f"Turns: {st.active_turns} running, {st.queued_turns} queued "
+            f"({self.d.turns.queued_behind(session)} in this chat)",
+            f"Spent today: ${st.spent_today_usd:.4f}"
+            + (f" of ${budget:.2f}" if budget > 0 else ""),
         ]
         return "\n".join(lines)
 
     async def _cost_text(self, inb: Inbound) -> str:
-        rt = self.rt
+        d = self.d
         session = self.session_for(inb.chat)
-        today = await rt.store.cost_summary(since=to_iso(local_midnight()))
-        by_session = await rt.store.cost_summary(by="session")
+        today = await d.store.cost_summary(since=to_iso(local_midnight()))
+        by_session = await d.store.cost_summary(by="session")
         mine = next((b for b in by_session.buckets if b.key == session), None)
         lines = [
             f"This conversation: ${mine.cost_usd:.4f} in {mine.requests} LLM calls "
@@ -686,8 +672,8 @@ class Channel(ABC):
             else "This conversation: no LLM calls yet",
             f"Today, everything: ${today.total.cost_usd:.4f} in {today.total.requests} calls",
         ]
-        if rt.cfg.budget.daily_usd > 0:
-            lines.append(f"Daily budget: ${rt.cfg.budget.daily_usd:.2f}")
+        if d.cfg.budget.daily_usd > 0:
+            lines.append(f"Daily budget: ${d.cfg.budget.daily_usd:.2f}")
         return "\n".join(lines)
 
     async def notify(
@@ -695,7 +681,7 @@ class Channel(ABC):
     ) -> None:
         """Queue ``text`` for ``chat`` through the outbox (a messages row, so it is
         delivered once and shows in the session's history)."""
-        await self.rt.store.append(
+        await self.d.store.append(
             "messages",
             [
                 {
@@ -750,7 +736,7 @@ class Channel(ABC):
         start = TailStart.after(self.position)
         while not self._stopping:
             try:
-                async with aclosing(self.rt.store.tail("messages", self._filters(), start)) as rows:
+                async with aclosing(self.d.store.tail("messages", self._filters(), start)) as rows:
                     async for batch in rows:
                         for row in batch:
                             if row.seq <= self.position:
@@ -854,7 +840,7 @@ class Channel(ABC):
         if not done:
             detail["partial"] = True
         position = row.seq if done else self.position
-        await self.rt.store.append(
+        await self.d.store.append(
             "cursors",
             [
                 {
@@ -882,7 +868,7 @@ class Channel(ABC):
                 "attempts": attempts,
             },
         )
-        await self.rt.store.append(
+        await self.d.store.append(
             "cursors",
             [
                 {
@@ -901,13 +887,13 @@ class Channel(ABC):
 
     async def pending(self) -> int:
         """Replies for this channel not yet delivered (nor given up)."""
-        rows = await self.rt.store.query("messages", self._filters(), order="desc", limit=1000)
+        rows = await self.d.store.query("messages", self._filters(), order="desc", limit=1000)
         return sum(1 for r in rows if r.seq > self.position and r["message_type"] in DELIVERABLE)
 
     async def failures(self, limit: int = 20) -> tuple[int, list[Failure]]:
         """(failed deliveries in the last 24 h, the latest ``limit`` of them)."""
         since = to_iso(datetime.now(UTC) - timedelta(days=1))
-        rows = await self.rt.store.query(
+        rows = await self.d.store.query(
             "events",
             make_filters(
                 EVENTS,

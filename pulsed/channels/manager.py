@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from pulsed.agent.status import ChannelState
 from pulsed.channels.base import Channel, ChannelInfo
+from pulsed.channels.deps import ChannelDeps
 from pulsed.errors import InvalidArgument, NotFound
-from pulsed.runtime import Runtime
 
 log = logging.getLogger("pulsed.channels")
 
@@ -14,8 +15,8 @@ NAMES = ("telegram", "slack")
 """Every channel Pulse knows, in display order."""
 
 
-def build(rt: Runtime, name: str) -> Channel:
-    """The channel ``name`` for ``rt``'s config (its SDK is imported when it opens).
+def build(deps: ChannelDeps, name: str) -> Channel:
+    """The channel ``name`` for ``deps``' config (its SDK is imported when it opens).
 
     Raises:
         InvalidArgument: unknown channel name.
@@ -23,27 +24,27 @@ def build(rt: Runtime, name: str) -> Channel:
     if name == "telegram":
         from pulsed.channels.telegram import TelegramChannel
 
-        return TelegramChannel(rt, rt.cfg.channels.telegram)
+        return TelegramChannel(deps, deps.cfg.channels.telegram)
     if name == "slack":
         from pulsed.channels.slack import SlackChannel
 
-        return SlackChannel(rt, rt.cfg.channels.slack)
+        return SlackChannel(deps, deps.cfg.channels.slack)
     raise InvalidArgument(f"unknown channel {name!r} (channels: {', '.join(NAMES)})")
 
 
 class ChannelManager:
     """The daemon's channels: those enabled in ``[channels.*]``."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(self, deps: ChannelDeps) -> None:
+        self.d = deps
         self.channels: dict[str, Channel] = {}
 
     async def start(self) -> None:
         """Start every enabled channel. A channel that fails shows state ``error``;
         the daemon runs on."""
         for name in NAMES:
-            if getattr(self.rt.cfg.channels, name).enabled:
-                channel = build(self.rt, name)
+            if getattr(self.d.cfg.channels, name).enabled:
+                channel = build(self.d, name)
                 self.channels[name] = channel
                 await channel.start()
         if self.channels:
@@ -72,6 +73,14 @@ class ChannelManager:
             else:
                 out.append(await channel.info(details))
         return out
+
+    async def states(self) -> list[ChannelState]:
+        """The enabled channels, as the daemon's status shows them."""
+        return [
+            ChannelState(i.name, i.state, i.pending_outbox, i.failed_deliveries)
+            for i in await self.infos()
+            if i.enabled
+        ]
 
     async def approve(self, code: str) -> tuple[str, dict[str, object]]:
         """Admit the person who was given pairing ``code``: (channel, their entry).

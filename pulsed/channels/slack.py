@@ -20,9 +20,9 @@ import re
 from typing import Any
 
 from pulsed.channels.base import Channel, ConnectError, Inbound, SendError
+from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.format import Part, render_slack
 from pulsed.config import SlackConfig
-from pulsed.runtime import Runtime
 
 log = logging.getLogger("pulsed.channels.slack")
 
@@ -44,8 +44,8 @@ class SlackChannel(Channel):
     name = "slack"
     platform = "Slack"
 
-    def __init__(self, rt: Runtime, scfg: SlackConfig) -> None:
-        super().__init__(rt, scfg)
+    def __init__(self, deps: ChannelDeps, scfg: SlackConfig) -> None:
+        super().__init__(deps, scfg)
         self.scfg = scfg
         self.web: Any = None
         self.socket: Any = None

@@ -19,9 +19,9 @@ from datetime import timedelta
 from typing import Any
 
 from pulsed.channels.base import Channel, ConnectError, Inbound, SendError
+from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.format import Part, render_telegram
 from pulsed.config import TelegramConfig
-from pulsed.runtime import Runtime
 
 log = logging.getLogger("pulsed.channels.telegram")
 
@@ -40,8 +40,8 @@ class TelegramChannel(Channel):
     name = "telegram"
     platform = "Telegram"
 
-    def __init__(self, rt: Runtime, tcfg: TelegramConfig) -> None:
-        super().__init__(rt, tcfg)
+    def __init__(self, deps: ChannelDeps, tcfg: TelegramConfig) -> None:
+        super().__init__(deps, tcfg)
         self.tcfg = tcfg
         self.sender: Any = None
         self.poller: Any = None

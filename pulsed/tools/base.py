@@ -8,7 +8,8 @@ act on are returned as ``ToolOutput(is_error=True)``, not raised.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulsed.providers.base import ToolSpec
@@ -20,6 +21,35 @@ class ToolOutput:
 
     text: str
     is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """The turn a tool call belongs to, handed to ``Tool.execute`` with every call.
+
+    Attributes:
+        turn_id: id of the turn's input row in ``messages``.
+        session_id: the session the turn runs in.
+        source: where the input came from (``cli``, ``tui``, ``telegram``, ``scheduler``...).
+        user_id: who sent it (a platform user id, ``local`` for the person's clients).
+        interactive: a person is watching and can answer approvals.
+        origin: what the turn's spend is attributed to (chat | task | heartbeat | trigger).
+        channel_metadata: the input row's ``channel_metadata`` (``deliver_to``, chat ids).
+    """
+
+    turn_id: str
+    session_id: str
+    source: str = ""
+    user_id: str = ""
+    interactive: bool = False
+    origin: str = "chat"
+    channel_metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def deliver_to(self) -> str:
+        """The input's ``channel_metadata.deliver_to``, or '' when it names none."""
+        target = self.channel_metadata.get("deliver_to")
+        return target if isinstance(target, str) else ""
 
 
 class ToolFailure(Exception):
@@ -40,8 +70,8 @@ class Tool(ABC):
         return ToolSpec(self.name, self.description, self.parameters)
 
     @abstractmethod
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
-        """Run the tool with the model's arguments.
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
+        """Run the tool with the model's arguments, for the turn ``ctx``.
 
         Raises:
             ToolFailure: the call failed in a way the model should be told about.
@@ -70,5 +100,5 @@ class ToolRegistry:
         """Specs of every tool whose policy is not deny, sorted by name."""
         return [t.spec() for n, t in sorted(self._tools.items()) if self.policy(n) != "deny"]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Tool]:
         return iter(self._tools.values())

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pulsed.tools.base import Tool, ToolFailure, ToolOutput
+from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolOutput
 
 
 class CurrentTime(Tool):
@@ -23,7 +23,7 @@ class CurrentTime(Tool):
     }
     default_policy = "allow"
 
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         tz = args.get("timezone") or ""
         if tz:
             try:

@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from pulsed.tools.base import Tool, ToolFailure, ToolOutput
+from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolOutput
 
 MAX_WRITE_BYTES = 1024 * 1024
 MAX_LIST_ENTRIES = 500
@@ -73,7 +73,7 @@ class ReadFile(Tool):
         self.ws = ws
         self.max_bytes = max_bytes
 
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         path = self.ws.resolve(_str_arg(args, "path"))
         return await asyncio.to_thread(self._read, path)
 
@@ -116,7 +116,7 @@ class WriteFile(Tool):
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         path = self.ws.resolve(_str_arg(args, "path"))
         content = _str_arg(args, "content")
         data = content.encode("utf-8")
@@ -157,7 +157,7 @@ class ListDir(Tool):
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         path = self.ws.resolve(_str_arg(args, "path", "."))
         return await asyncio.to_thread(self._list, path)
 

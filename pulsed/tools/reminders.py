@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulsed import schedule
-from pulsed.agent.loop import CURRENT_INPUT
 from pulsed.config import SchedulerConfig
 from pulsed.errors import PulseError
 from pulsed.store.base import Row
 from pulsed.tasks import TARGET, TaskBook, is_retired, next_run, options_of
-from pulsed.tools.base import Tool, ToolFailure, ToolOutput
+from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolOutput
 
-CLIENT_SOURCES = ("cli", "tui", "api", "scheduler", "system", "")
 WHEN_HELP = (
     '"in 2h" or "in 20m" (from now), "at 2026-12-01T09:00" (ISO 8601, the zone below), '
     '"every 1d" (real elapsed time), or a 5-field cron such as "0 9 * * 1-5"'
@@ -38,14 +36,11 @@ class ReminderDeps:
     limits: SchedulerConfig
 
 
-def delivery_for(row: Row | None) -> str:
-    """Where a reminder asked for in input ``row`` delivers: the chat it came from, else
+def delivery_for(ctx: ToolContext) -> str:
+    """Where a reminder asked for in turn ``ctx`` delivers: the chat it came from, else
     the person's clients (``tui``)."""
-    if row is None:
-        return "tui"
-    meta = row.get("channel_metadata")
-    target = meta.get("deliver_to") if isinstance(meta, dict) else None
-    if isinstance(target, str) and target not in ("", "none") and TARGET.match(target):
+    target = ctx.deliver_to
+    if target not in ("", "none") and TARGET.match(target):
         return target
     return "tui"
 
@@ -83,7 +78,7 @@ class ScheduleReminder(Tool):
     def __init__(self, deps: ReminderDeps) -> None:
         self.d = deps
 
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         when = str(args.get("when") or "").strip()
         prompt = str(args.get("prompt") or "").strip()
         tz_name = str(args.get("timezone") or "").strip()
@@ -111,7 +106,6 @@ class ScheduleReminder(Tool):
                 f"you have {len(pending)} pending reminders, the limit "
                 f"([scheduler] agent_max_tasks); cancel one with cancel_reminder first"
             )
-        current = CURRENT_INPUT.get()
         name = "reminder-" + uuid.uuid4().hex[:8]
         try:
             row = await self.d.book.add(
@@ -119,9 +113,9 @@ class ScheduleReminder(Tool):
                 when,
                 prompt,
                 tz_name,
-                delivery_for(current),
+                delivery_for(ctx),
                 created_by="agent",
-                session=str(current["session_id"]) if current is not None else "",
+                session=ctx.session_id,
             )
         except PulseError as e:
             raise ToolFailure(e.message) from None
@@ -141,7 +135,7 @@ class ListReminders(Tool):
     def __init__(self, deps: ReminderDeps) -> None:
         self.d = deps
 
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         now = self.d.book.clock.now()
         lines = []
         for name, row in sorted((await self.d.book.current()).items()):
@@ -171,7 +165,7 @@ class CancelReminder(Tool):
     def __init__(self, deps: ReminderDeps) -> None:
         self.d = deps
 
-    async def execute(self, args: dict[str, Any]) -> ToolOutput:
+    async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         name = str(args.get("name") or "").strip()
         row = (await self.d.book.current()).get(name)
         if row is None:

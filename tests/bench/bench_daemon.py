@@ -144,9 +144,10 @@ async def turn_overhead() -> list[Figure]:
     """Turn.run() time minus the provider's time, in process, with an instant provider."""
     from pulsed.agent.approvals import ApprovalBroker
     from pulsed.agent.budget import Budget
-    from pulsed.agent.loop import AgentDeps, ProviderPool, Turn, TurnContext
+    from pulsed.agent.loop import AgentDeps, Turn, TurnContext
     from pulsed.config import Config
     from pulsed.providers.base import LLMProvider, LLMRequest, LLMResponse, Usage
+    from pulsed.providers.pool import ProviderPool
     from pulsed.store.local import LocalStore
     from pulsed.tools.builtin import builtin_tools
 
@@ -165,7 +166,7 @@ async def turn_overhead() -> list[Figure]:
         def problem(self) -> str:
             return ""
 
-        def chain(self) -> list[tuple[str, str]]:
+        def chain(self, model: str = "") -> list[tuple[str, str]]:
             return [("openai-compatible", "bench")]
 
         async def get(self, name: str, model: str) -> LLMProvider:

@@ -15,7 +15,7 @@ import pytest
 
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
-from pulsed.agent.loop import AgentDeps, ProviderPool
+from pulsed.agent.loop import AgentDeps
 from pulsed.agent.turns import TurnManager
 from pulsed.config import (
     AgentConfig,
@@ -26,6 +26,7 @@ from pulsed.config import (
     ToolsConfig,
 )
 from pulsed.errors import FailedPrecondition, InvalidArgument
+from pulsed.providers.pool import ProviderPool
 from pulsed.scheduler import Scheduler
 from pulsed.store.base import make_filters
 from pulsed.store.local import LocalStore

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pulsed.agent.loop import CURRENT_INPUT
 from pulsed.config import SchedulerConfig
 from pulsed.schedule import SystemClock
-from pulsed.store.base import Row
 from pulsed.store.local import LocalStore
 from pulsed.tasks import TaskBook
-from pulsed.tools.base import ToolFailure
+from pulsed.tools.base import ToolContext, ToolFailure
 from pulsed.tools.reminders import (
     CancelReminder,
     ListReminders,
@@ -47,76 +45,73 @@ def tools(
     return ScheduleReminder(deps), ListReminders(deps), CancelReminder(deps)
 
 
-def telegram_input() -> Row:
-    return Row(
-        "messages",
-        7,
-        {
-            "id": "in-1",
-            "source": "telegram",
-            "session_id": "tg-42",
-            "message_type": "user_input",
-            "channel_metadata": {"chat": "42", "deliver_to": "telegram:42"},
-        },
+CLI = ToolContext(turn_id="in-0", session_id="s-1", source="cli")
+
+
+def telegram_input() -> ToolContext:
+    return ToolContext(
+        turn_id="in-1",
+        session_id="tg-42",
+        source="telegram",
+        channel_metadata={"chat": "42", "deliver_to": "telegram:42"},
     )
 
 
 async def test_schedule_list_cancel(book: TaskBook) -> None:
     schedule, listing, cancel = tools(book)
-    token = CURRENT_INPUT.set(telegram_input())
-    try:
-        out = await schedule.execute(
-            {
-                "when": "at 2026-11-21T09:00",
-                "prompt": "Remind the user to call the bank",
-                "timezone": "Europe/Paris",
-            }
-        )
-    finally:
-        CURRENT_INPUT.reset(token)
+    out = await schedule.execute(
+        {
+            "when": "at 2026-11-21T09:00",
+            "prompt": "Remind the user to call the bank",
+            "timezone": "Europe/Paris",
+        },
+        telegram_input(),
+    )
     assert not out.is_error and "next run 2026-11-21T09:00+01:00" in out.text
     [(name, row)] = (await book.current()).items()
     assert name.startswith("reminder-") and len(name) == len("reminder-") + 8
     assert row["deliver_to"] == "telegram:42"  # back to the chat it was asked in
     assert row["options"]["created_by"] == "agent" and row["options"]["session"] == "tg-42"
-    text = (await listing.execute({})).text
+    text = (await listing.execute({}, CLI)).text
     assert name in text and "pending" in text and "call the bank" in text
-    assert (await cancel.execute({"name": name})).text == f"cancelled {name}"
+    assert (await cancel.execute({"name": name}, CLI)).text == f"cancelled {name}"
     assert await book.current() == {}
 
 
 async def test_delivery_defaults_to_the_persons_clients() -> None:
-    assert delivery_for(None) == "tui"
-    cli = Row("messages", 1, {"source": "cli", "channel_metadata": {}})
-    assert delivery_for(cli) == "tui"
-    task_run = Row(
-        "messages", 1, {"source": "scheduler", "channel_metadata": {"deliver_to": "none"}}
+    assert delivery_for(CLI) == "tui"
+    task_run = ToolContext(
+        turn_id="r-1",
+        session_id="task:x",
+        source="scheduler",
+        channel_metadata={"deliver_to": "none"},
     )
     assert delivery_for(task_run) == "tui"
+    assert delivery_for(telegram_input()) == "telegram:42"
 
 
 async def test_limits(book: TaskBook) -> None:
     schedule, _, _ = tools(book, agent_max_tasks=2, agent_min_interval_s=3600)
     with pytest.raises(ToolFailure, match="at most every 3600 s"):
-        await schedule.execute({"when": "*/5 * * * *", "prompt": "spam"})
+        await schedule.execute({"when": "*/5 * * * *", "prompt": "spam"}, CLI)
     with pytest.raises(ToolFailure, match="at most every 3600 s"):
-        await schedule.execute({"when": "every 10m", "prompt": "spam"})
+        await schedule.execute({"when": "every 10m", "prompt": "spam"}, CLI)
     with pytest.raises(ToolFailure, match="in the past"):
-        await schedule.execute({"when": "at 2020-01-01T09:00", "prompt": "x"})
-    await schedule.execute({"when": "every 2h", "prompt": "stretch"})
-    await schedule.execute({"when": "in 1h", "prompt": "tea"})
+        await schedule.execute({"when": "at 2020-01-01T09:00", "prompt": "x"}, CLI)
+    await schedule.execute({"when": "every 2h", "prompt": "stretch"}, CLI)
+    await schedule.execute({"when": "in 1h", "prompt": "tea"}, CLI)
     with pytest.raises(ToolFailure, match="limit"):
-        await schedule.execute({"when": "in 2h", "prompt": "one too many"})
+        await schedule.execute({"when": "in 2h", "prompt": "one too many"}, CLI)
     with pytest.raises(ToolFailure, match="Valid examples"):
-        await schedule.execute({"when": "tomorrow-ish", "prompt": "x"})
+        await schedule.execute({"when": "tomorrow-ish", "prompt": "x"}, CLI)
 
 
 async def test_the_agent_cannot_cancel_the_users_tasks(book: TaskBook) -> None:
     await book.add("backup", "0 3 * * *", "back up my notes")
     _, listing, cancel = tools(book)
     with pytest.raises(ToolFailure, match="set up by the user"):
-        await cancel.execute({"name": "backup"})
+        await cancel.execute({"name": "backup"}, CLI)
     with pytest.raises(ToolFailure, match="no reminder"):
-        await cancel.execute({"name": "reminder-00000000"})
-    assert (await listing.execute({})).text == "no reminders scheduled"
+        await cancel.execute({"name": "reminder-00000000"}, CLI)
+    assert (await listing.execute({}, CLI)).text == "no reminders scheduled"
     assert "backup" in await book.current()

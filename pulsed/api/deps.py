@@ -1,0 +1,32 @@
+"""What the gRPC servicers share: the daemon's parts, built once by the server before it
+serves (nothing in it is filled in later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pulsed.agent.approvals import ApprovalBroker
+from pulsed.agent.budget import Budget
+from pulsed.agent.status import StatusReporter
+from pulsed.agent.turns import TurnManager
+from pulsed.channels.manager import ChannelManager
+from pulsed.config import Config
+from pulsed.scheduler import Scheduler
+from pulsed.store.base import Store
+from pulsed.tasks import TaskBook
+
+
+@dataclass(frozen=True, slots=True)
+class ApiDeps:
+    """The parts the servicers call: config, store, the turn intake, approvals, budget,
+    status, tasks, scheduler and channels."""
+
+    cfg: Config
+    store: Store
+    turns: TurnManager
+    approvals: ApprovalBroker
+    budget: Budget
+    status: StatusReporter
+    book: TaskBook
+    scheduler: Scheduler
+    channels: ChannelManager

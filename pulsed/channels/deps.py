@@ -1,0 +1,20 @@
+"""What a channel needs from the daemon: config, store, the turn intake and status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pulsed.agent.status import StatusReporter
+from pulsed.agent.turns import TurnManager
+from pulsed.config import Config
+from pulsed.store.base import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDeps:
+    """The parts channels use: ``turns`` is the one way to start a turn."""
+
+    cfg: Config
+    store: Store
+    turns: TurnManager
+    status: StatusReporter
