@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import grpc
 from pulse.v1 import channels_pb2, channels_pb2_grpc
 
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import unary
+from pulsed.api.errors import Context, unary
 from pulsed.channels.base import ChannelInfo
 from pulsed.errors import InvalidArgument
 
@@ -48,21 +47,21 @@ class ChannelsServicer(channels_pb2_grpc.ChannelsServicer):
 
     @unary
     async def List(
-        self, request: channels_pb2.ListChannelsRequest, context: grpc.aio.ServicerContext
+        self, request: channels_pb2.ListChannelsRequest, context: Context
     ) -> channels_pb2.ListChannelsResponse:
         infos = await self.channels.infos()
         return channels_pb2.ListChannelsResponse(channels=[info_pb(i) for i in infos])
 
     @unary
     async def Status(
-        self, request: channels_pb2.ChannelStatusRequest, context: grpc.aio.ServicerContext
+        self, request: channels_pb2.ChannelStatusRequest, context: Context
     ) -> channels_pb2.ChannelStatusResponse:
         infos = await self.channels.infos(request.name, details=True)
         return channels_pb2.ChannelStatusResponse(channels=[info_pb(i) for i in infos])
 
     @unary
     async def ApprovePairing(
-        self, request: channels_pb2.ApprovePairingRequest, context: grpc.aio.ServicerContext
+        self, request: channels_pb2.ApprovePairingRequest, context: Context
     ) -> channels_pb2.ApprovePairingResponse:
         if not request.code.strip():
             raise InvalidArgument("code is required: the pairing code the person received")

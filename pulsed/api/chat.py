@@ -6,13 +6,12 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
-import grpc
 from pulse.v1 import chat_pb2, chat_pb2_grpc
 
 from pulsed.agent.intake import TurnInput
 from pulsed.api.convert import row_pb, turn_event_pb
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import server_stream, unary
+from pulsed.api.errors import Context, server_stream, unary
 from pulsed.errors import InvalidArgument, NotFound
 from pulsed.store import rows
 from pulsed.store.base import make_filters
@@ -41,7 +40,7 @@ def check_session_id(sid: str) -> str:
     return sid
 
 
-def client_source(context: grpc.aio.ServicerContext) -> str:
+def client_source(context: Context) -> str:
     """``cli``/``tui`` from the client's ``x-pulse-client`` metadata, else ``api``."""
     for key, value in context.invocation_metadata() or ():
         if key == "x-pulse-client":
@@ -56,7 +55,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @server_stream
     async def Send(
-        self, request: chat_pb2.SendRequest, context: grpc.aio.ServicerContext
+        self, request: chat_pb2.SendRequest, context: Context
     ) -> AsyncIterator[chat_pb2.TurnEvent]:
         text = request.text
         if not text.strip():
@@ -83,14 +82,14 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def Approve(
-        self, request: chat_pb2.ApproveRequest, context: grpc.aio.ServicerContext
+        self, request: chat_pb2.ApproveRequest, context: Context
     ) -> chat_pb2.ApproveResponse:
         self.d.approvals.resolve(request.request_id, request.approved)
         return chat_pb2.ApproveResponse()
 
     @unary
     async def Cancel(
-        self, request: chat_pb2.CancelRequest, context: grpc.aio.ServicerContext
+        self, request: chat_pb2.CancelRequest, context: Context
     ) -> chat_pb2.CancelResponse:
         if not request.turn_id:
             raise InvalidArgument("turn_id is required")
@@ -98,7 +97,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def ListSessions(
-        self, request: chat_pb2.ListSessionsRequest, context: grpc.aio.ServicerContext
+        self, request: chat_pb2.ListSessionsRequest, context: Context
     ) -> chat_pb2.ListSessionsResponse:
         limit = request.limit or 50
         if not 1 <= limit <= 10000:
@@ -139,7 +138,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def RenameSession(
-        self, request: chat_pb2.RenameSessionRequest, context: grpc.aio.ServicerContext
+        self, request: chat_pb2.RenameSessionRequest, context: Context
     ) -> chat_pb2.RenameSessionResponse:
         """Store a title for a session as a ``session_renamed`` events row.
 
@@ -188,7 +187,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def History(
-        self, request: chat_pb2.HistoryRequest, context: grpc.aio.ServicerContext
+        self, request: chat_pb2.HistoryRequest, context: Context
     ) -> chat_pb2.HistoryResponse:
         session = check_session_id(request.session_id)
         limit = request.limit or 200

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import grpc
 from pulse.v1 import costs_pb2, costs_pb2_grpc
 
 from pulsed.api.convert import ms_to_iso
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import unary
+from pulsed.api.errors import Context, unary
 from pulsed.errors import InvalidArgument
 from pulsed.store.base import COST_GROUPS, CostBucket
 
@@ -32,7 +31,7 @@ class CostsServicer(costs_pb2_grpc.CostsServicer):
 
     @unary
     async def Summary(
-        self, request: costs_pb2.CostSummaryRequest, context: grpc.aio.ServicerContext
+        self, request: costs_pb2.CostSummaryRequest, context: Context
     ) -> costs_pb2.CostSummaryResponse:
         if request.by and request.by not in COST_GROUPS:
             raise InvalidArgument(

@@ -14,7 +14,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 
@@ -54,13 +54,17 @@ def _report(exc: Exception, method: str) -> tuple[grpc.StatusCode, str]:
 
 R = TypeVar("R")
 
+if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Any, Any]
+else:
+    Context = grpc.aio.ServicerContext
+"""The servicer context of a pulse.v1 call."""
+
 ERROR_TRAILER = "pulse-error"
 
 
-async def _abort(
-    context: grpc.aio.ServicerContext, exc: Exception, code: grpc.StatusCode, message: str
-) -> None:
-    context.set_trailing_metadata(((ERROR_TRAILER, type(exc).__name__),))
+async def _abort(context: Context, error: str, code: grpc.StatusCode, message: str) -> None:
+    context.set_trailing_metadata(((ERROR_TRAILER, error),))
     await context.abort(code, message)
 
 
@@ -68,14 +72,17 @@ def unary(fn: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
     """Wrap a unary servicer method with the error mapping."""
 
     @functools.wraps(fn)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
+    async def wrapper(self: Any, request: Any, context: Context) -> R:
         try:
             return await fn(self, request, context)
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
             code, message = _report(exc, fn.__qualname__)
-            error = exc
+            # Keep the class name only: the exception's traceback holds this frame and
+            # with it the request, which must be freed at once, not at the next GC.
+            error = type(exc).__name__
+        del request
         await _abort(context, error, code, message)
         raise AssertionError("unreachable")  # abort raises
 
@@ -86,9 +93,7 @@ def server_stream(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIte
     """Wrap a server-streaming servicer method with the error mapping."""
 
     @functools.wraps(fn)
-    async def wrapper(
-        self: Any, request: Any, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[R]:
+    async def wrapper(self: Any, request: Any, context: Context) -> AsyncIterator[R]:
         try:
             async for item in fn(self, request, context):
                 yield item
@@ -97,10 +102,18 @@ def server_stream(fn: Callable[..., AsyncIterator[R]]) -> Callable[..., AsyncIte
             raise
         except Exception as exc:
             code, message = _report(exc, fn.__qualname__)
-            error = exc
+            error = type(exc).__name__  # not the exception: see ``unary``
+        del request
         await _abort(context, error, code, message)
 
     return wrapper
+
+
+if TYPE_CHECKING:  # generic only in the stubs
+    Handler = grpc.RpcMethodHandler[Any, Any]
+else:
+    Handler = grpc.RpcMethodHandler
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["Handler | None"]]
 
 
 class FirstCall(grpc.aio.ServerInterceptor):
@@ -116,9 +129,9 @@ class FirstCall(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Continuation,
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         if self._callback is not None and details.method.startswith("/pulse.v1."):
             callback, self._callback = self._callback, None
             self.task = asyncio.create_task(callback())
@@ -131,9 +144,9 @@ class DecodeGuard(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Continuation,
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(details)
         if handler is None or not details.method.startswith("/pulse.v1."):
             return handler
@@ -141,8 +154,12 @@ class DecodeGuard(grpc.aio.ServerInterceptor):
             return handler
         parse = handler.request_deserializer
         method = details.method
+        # grpc.aio calls these with its own context and async iterators; the stubs type
+        # the handler attributes for the sync server.
+        inner_stream: Any = handler.unary_stream
+        inner_unary: Any = handler.unary_unary
 
-        async def decode(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+        async def decode(raw: bytes, context: Context) -> Any:
             try:
                 return parse(raw)
             except Exception as exc:  # DecodeError and friends
@@ -151,11 +168,8 @@ class DecodeGuard(grpc.aio.ServerInterceptor):
                 )
 
         if handler.response_streaming:
-            inner_stream = handler.unary_stream
 
-            async def stream_behavior(
-                raw: bytes, context: grpc.aio.ServicerContext
-            ) -> AsyncIterator[Any]:
+            async def stream_behavior(raw: bytes, context: Context) -> AsyncIterator[Any]:
                 request = await decode(raw, context)
                 async for item in inner_stream(request, context):
                     yield item
@@ -163,9 +177,8 @@ class DecodeGuard(grpc.aio.ServerInterceptor):
             return grpc.unary_stream_rpc_method_handler(
                 stream_behavior, response_serializer=handler.response_serializer
             )
-        inner_unary = handler.unary_unary
 
-        async def unary_behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+        async def unary_behavior(raw: bytes, context: Context) -> Any:
             return await inner_unary(await decode(raw, context), context)
 
         return grpc.unary_unary_rpc_method_handler(

@@ -9,11 +9,10 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-import grpc
 from pulse.v1 import store_pb2, store_pb2_grpc
 
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import server_stream, unary
+from pulsed.api.errors import Context, server_stream, unary
 from pulsed.errors import FailedPrecondition, InvalidArgument, PulseError
 from pulsed.store import schema
 from pulsed.store.base import Store
@@ -73,7 +72,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
 
     @unary
     async def Status(
-        self, request: store_pb2.StoreStatusRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb2.StoreStatusRequest, context: Context
     ) -> store_pb2.StoreStatusResponse:
         store = self.d.store
         tp = self._timeplus_store()
@@ -101,7 +100,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
 
     @unary
     async def Init(
-        self, request: store_pb2.StoreInitRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb2.StoreInitRequest, context: Context
     ) -> store_pb2.StoreInitResponse:
         tp = self._timeplus_store()
         if tp is not None:
@@ -117,7 +116,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
 
     @unary
     async def Migrate(
-        self, request: store_pb2.StoreMigrateRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb2.StoreMigrateRequest, context: Context
     ) -> store_pb2.StoreMigrateResponse:
         tp = self._timeplus_store()
         if tp is not None:
@@ -136,7 +135,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
 
     @server_stream
     async def Copy(
-        self, request: store_pb2.StoreCopyRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb2.StoreCopyRequest, context: Context
     ) -> AsyncIterator[store_pb2.StoreCopyProgress]:
         from pulsed.store.timeplus import copy_rows
 
@@ -157,7 +156,7 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
 
     @server_stream
     async def Sql(
-        self, request: store_pb2.SqlRequest, context: grpc.aio.ServicerContext
+        self, request: store_pb2.SqlRequest, context: Context
     ) -> AsyncIterator[store_pb2.SqlResponse]:
         tp = self._timeplus_store()
         if tp is None:

@@ -7,12 +7,11 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-import grpc
 from pulse.v1 import streams_pb2, streams_pb2_grpc
 
 from pulsed.api.convert import filters, ms_to_iso, row_pb
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import server_stream, unary
+from pulsed.api.errors import Context, server_stream, unary
 from pulsed.errors import InvalidArgument
 from pulsed.store import schema
 from pulsed.store.base import TailStart
@@ -30,7 +29,7 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
 
     @unary
     async def List(
-        self, request: streams_pb2.ListStreamsRequest, context: grpc.aio.ServicerContext
+        self, request: streams_pb2.ListStreamsRequest, context: Context
     ) -> streams_pb2.ListStreamsResponse:
         out = []
         for s in schema.STREAMS.values():
@@ -50,7 +49,7 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
 
     @server_stream
     async def Tail(
-        self, request: streams_pb2.TailRequest, context: grpc.aio.ServicerContext
+        self, request: streams_pb2.TailRequest, context: Context
     ) -> AsyncIterator[streams_pb2.TailResponse]:
         stream = schema.stream(request.stream)
         checked = filters(stream, request.filters)
@@ -79,7 +78,7 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
 
     @unary
     async def Query(
-        self, request: streams_pb2.QueryRequest, context: grpc.aio.ServicerContext
+        self, request: streams_pb2.QueryRequest, context: Context
     ) -> streams_pb2.QueryResponse:
         stream = schema.stream(request.stream)
         order = request.order or "desc"

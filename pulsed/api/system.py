@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import grpc
 from pulse.v1 import system_pb2, system_pb2_grpc
 
 from pulsed.agent.status import DaemonStatus
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import unary
+from pulsed.api.errors import Context, unary
 
 
 def status_pb(s: DaemonStatus) -> system_pb2.StatusResponse:
@@ -48,6 +47,6 @@ class SystemServicer(system_pb2_grpc.SystemServicer):
 
     @unary
     async def Status(
-        self, request: system_pb2.StatusRequest, context: grpc.aio.ServicerContext
+        self, request: system_pb2.StatusRequest, context: Context
     ) -> system_pb2.StatusResponse:
         return status_pb(await self.status.snapshot())

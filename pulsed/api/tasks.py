@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import grpc
 from pulse.v1 import tasks_pb2, tasks_pb2_grpc
 
 from pulsed import schedule
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import unary
+from pulsed.api.errors import Context, unary
 from pulsed.errors import InvalidArgument
 from pulsed.store.base import Row
 from pulsed.tasks import TaskView, session_of
@@ -54,9 +53,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
         return task_pb(self.scheduler.annotate(await self.book.view(row)))
 
     @unary
-    async def Add(
-        self, request: tasks_pb2.AddTaskRequest, context: grpc.aio.ServicerContext
-    ) -> tasks_pb2.Task:
+    async def Add(self, request: tasks_pb2.AddTaskRequest, context: Context) -> tasks_pb2.Task:
         t = request.task
         row = await self.book.add(
             t.name,
@@ -73,7 +70,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
 
     @unary
     async def Update(
-        self, request: tasks_pb2.UpdateTaskRequest, context: grpc.aio.ServicerContext
+        self, request: tasks_pb2.UpdateTaskRequest, context: Context
     ) -> tasks_pb2.Task:
         changes = {f: getattr(request, f) for f in UPDATABLE if request.HasField(f)}
         if not changes:
@@ -86,14 +83,14 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
 
     @unary
     async def Remove(
-        self, request: tasks_pb2.RemoveTaskRequest, context: grpc.aio.ServicerContext
+        self, request: tasks_pb2.RemoveTaskRequest, context: Context
     ) -> tasks_pb2.RemoveTaskResponse:
         await self.book.remove(request.name)
         return tasks_pb2.RemoveTaskResponse()
 
     @unary
     async def List(
-        self, request: tasks_pb2.ListTasksRequest, context: grpc.aio.ServicerContext
+        self, request: tasks_pb2.ListTasksRequest, context: Context
     ) -> tasks_pb2.ListTasksResponse:
         views = await self.book.list_tasks()
         return tasks_pb2.ListTasksResponse(
@@ -102,14 +99,14 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
 
     @unary
     async def SetEnabled(
-        self, request: tasks_pb2.SetEnabledRequest, context: grpc.aio.ServicerContext
+        self, request: tasks_pb2.SetEnabledRequest, context: Context
     ) -> tasks_pb2.Task:
         row = await self.book.update(request.name, enabled=request.enabled)
         return await self._pb(row)
 
     @unary
     async def RunNow(
-        self, request: tasks_pb2.RunNowRequest, context: grpc.aio.ServicerContext
+        self, request: tasks_pb2.RunNowRequest, context: Context
     ) -> tasks_pb2.RunNowResponse:
         row = await self.scheduler.run_now(request.name)
         return tasks_pb2.RunNowResponse(
@@ -118,7 +115,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
 
     @unary
     async def History(
-        self, request: tasks_pb2.TaskHistoryRequest, context: grpc.aio.ServicerContext
+        self, request: tasks_pb2.TaskHistoryRequest, context: Context
     ) -> tasks_pb2.TaskHistoryResponse:
         await self.book.get(request.name)
         limit = request.limit or 20
@@ -129,7 +126,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
 
     @unary
     async def Preview(
-        self, request: tasks_pb2.PreviewScheduleRequest, context: grpc.aio.ServicerContext
+        self, request: tasks_pb2.PreviewScheduleRequest, context: Context
     ) -> tasks_pb2.PreviewScheduleResponse:
         count = request.count or 3
         if not 1 <= count <= 50:
