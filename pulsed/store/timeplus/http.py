@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulsed.errors import ConfigError, StoreError, Unavailable
-from pulsed.store.timeplus_sql import Statement, kill_query
+from pulsed.store.timeplus.sql import kill_query
+from pulsed.store.timeplus.sqlparts import Statement
 
 log = logging.getLogger("pulsed.store.timeplus")
 
