@@ -92,10 +92,15 @@ def new_id() -> str:
 
 @dataclass(slots=True)
 class Row:
-    """One stored row: its stream, its sequence number and its column values."""
+    """One stored row: its stream, its sequence number and its column values.
+
+    ``values`` maps every column of the stream's schema to its Python value (see
+    ``pulsed.store.schema``: datetimes as ISO 8601 text, json as decoded JSON).
+    """
 
     stream: str
     seq: int
+    """Unique in the stream, above 0, increasing in append order."""
     values: dict[str, Any]
 
     def __getitem__(self, column: str) -> Any:
@@ -113,10 +118,12 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class Filter:
-    """A checked predicate: ``column`` exists in the stream, ``value`` has its type."""
+    """A predicate on one column, as clients send it (``make_filters`` checks one
+    against its stream and converts its value to the column's type)."""
 
     column: str
     op: str
+    """One of ``OPS``."""
     value: Any
 
 
@@ -231,17 +238,22 @@ _FROM_LATEST = TailStart()
 
 @dataclass(slots=True)
 class CostBucket:
-    """Sums over a group of llm_logs rows. ``key`` is the group's value ('' for a total)."""
+    """Sums over a group of llm_logs rows. ``key`` is the group's value ('' for a total;
+    for hour and day the UTC start as schema datetime text)."""
 
     key: str = ""
     requests: int = 0
+    """Rows (LLM calls) summed."""
     errors: int = 0
+    """Rows whose status is not ``success``."""
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
+    """Sum of ``estimated_cost_usd``, US dollars."""
     latency_ms_sum: float = 0.0
+    """Sum of ``latency_ms``, milliseconds."""
 
     @property
     def avg_latency_ms(self) -> float:
@@ -297,9 +309,13 @@ class SessionInfo:
 
     session_id: str
     message_count: int
+    """Messages of the session (every message type)."""
     first_activity: str
+    """Timestamp of its first message (schema datetime text, UTC)."""
     last_activity: str
+    """Timestamp of its last message (schema datetime text, UTC)."""
     title: str
+    """Text of its first user_input message ('' when it has none)."""
 
 
 # -- argument checks every backend shares ----------------------------------------------
@@ -387,6 +403,17 @@ def check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
     """Raises InvalidArgument when ``rows`` is one row (a mapping) instead of a sequence."""
     if isinstance(rows, Mapping):
         raise InvalidArgument("append takes a sequence of rows, not one row")
+
+
+def bad_value(stream: str, col: Column, value: Any) -> InvalidArgument:
+    """The error for an appended value that does not fit its column's type (backends
+    check values while they encode them); the value is shown shortened to 60 characters."""
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return InvalidArgument(
+        f"{stream}.{col.name} is {col.type}: {type(value).__name__} {shown} does not fit"
+    )
 
 
 def not_a_row(raw: object) -> InvalidArgument:

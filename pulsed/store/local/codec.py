@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pulsed.errors import InvalidArgument, StoreError
-from pulsed.store.base import Row, now_iso, parse_iso, prepare_row, to_iso
+from pulsed.errors import StoreError
+from pulsed.store.base import Row, bad_value, now_iso, parse_iso, prepare_row, to_iso
 from pulsed.store.schema import Column, Stream
 
 JSON_TYPES = ("json", "array(string)", "array(float)")
@@ -45,15 +45,6 @@ def dumps(value: Any) -> str:
     return _JSON.encode(value)
 
 
-def _bad(stream: str, col: Column, value: Any) -> InvalidArgument:
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return InvalidArgument(
-        f"{stream}.{col.name} is {col.type}: {type(value).__name__} {shown} does not fit"
-    )
-
-
 def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
     """A function turning a row value of ``col`` into what SQLite stores.
 
@@ -67,7 +58,7 @@ def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
         def enc(v: Any) -> Any:
             if type(v) is str:
                 return v
-            raise _bad(stream, col, v)
+            raise bad_value(stream, col, v)
 
     elif t == "int":
 
@@ -76,7 +67,7 @@ def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
                 return v
             if isinstance(v, int) and not isinstance(v, bool):
                 return int(v)
-            raise _bad(stream, col, v)
+            raise bad_value(stream, col, v)
 
     elif t == "float":
 
@@ -85,14 +76,14 @@ def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
                 return v
             if isinstance(v, int | float) and not isinstance(v, bool):
                 return float(v)
-            raise _bad(stream, col, v)
+            raise bad_value(stream, col, v)
 
     elif t == "bool":
 
         def enc(v: Any) -> Any:
             if isinstance(v, bool):
                 return int(v)
-            raise _bad(stream, col, v)
+            raise bad_value(stream, col, v)
 
     elif t == "datetime":
 
@@ -103,7 +94,7 @@ def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
                 return to_iso(parse_iso(v))
             if isinstance(v, datetime):
                 return to_iso(v)
-            raise _bad(stream, col, v)
+            raise bad_value(stream, col, v)
 
     elif t == "json":
 
@@ -111,7 +102,7 @@ def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
             try:
                 return dumps(v)
             except (TypeError, ValueError):
-                raise _bad(stream, col, v) from None
+                raise bad_value(stream, col, v) from None
 
     elif t in ("array(string)", "array(float)"):
         want = str if t == "array(string)" else (int, float)
@@ -121,7 +112,7 @@ def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
                 isinstance(x, want) and not isinstance(x, bool) for x in v
             ):
                 return dumps(list(v))
-            raise _bad(stream, col, v)
+            raise bad_value(stream, col, v)
 
     else:  # pragma: no cover - schema.TYPES is closed
         raise StoreError(f"column {stream}.{col.name} has unknown type {t!r}")

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pulsed.errors import InvalidArgument, StoreError
-from pulsed.store.base import not_a_row, parse_iso, prepare_row, to_iso
+from pulsed.errors import StoreError
+from pulsed.store.base import bad_value, not_a_row, parse_iso, prepare_row, to_iso
 from pulsed.store.schema import Column, Stream
 from pulsed.store.timeplus.sqlparts import SEQ
 
@@ -44,15 +44,6 @@ def iso_datetime(text: str) -> str:
 def dumps(value: Any) -> str:
     """Compact JSON text (how json columns are stored)."""
     return _JSON.encode(value)
-
-
-def _bad(stream: str, col: Column, value: Any) -> InvalidArgument:
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return InvalidArgument(
-        f"{stream}.{col.name} is {col.type}: {type(value).__name__} {shown} does not fit"
-    )
 
 
 def check_value(stream: str, col: Column, v: Any) -> Any:
@@ -83,7 +74,7 @@ def check_value(stream: str, col: Column, v: Any) -> Any:
         try:
             _JSON.encode(v)
         except (TypeError, ValueError):
-            raise _bad(stream, col, v) from None
+            raise bad_value(stream, col, v) from None
         return v
     elif t in ("array(string)", "array(float)"):
         want: Any = str if t == "array(string)" else (int, float)
@@ -91,7 +82,7 @@ def check_value(stream: str, col: Column, v: Any) -> Any:
             isinstance(x, want) and not isinstance(x, bool) for x in v
         ):
             return [float(x) for x in v] if t == "array(float)" else list(v)
-    raise _bad(stream, col, v)
+    raise bad_value(stream, col, v)
 
 
 def prepare(

@@ -105,6 +105,7 @@ def tail_sql(
 
 
 def count_rows(names: Names, s: Stream, upto_seq: int) -> Statement:
+    """How many historical rows of ``s`` have a seq up to ``upto_seq`` (as ``n``)."""
     p = Params()
     return Statement(
         f"SELECT count() AS n FROM table({names.of(s.name)}) "
@@ -114,10 +115,12 @@ def count_rows(names: Names, s: Stream, upto_seq: int) -> Statement:
 
 
 def max_seq(names: Names, s: Stream) -> Statement:
+    """The highest seq the historical store of ``s`` holds (as ``seq``)."""
     return Statement(f"SELECT max({ident(SEQ)}) AS seq FROM table({names.of(s.name)})")
 
 
 def schema_version(names: Names) -> Statement:
+    """The highest recorded schema version (as ``v``)."""
     return Statement(f"SELECT max({ident('version')}) AS v FROM table({names.of(META)})")
 
 

@@ -84,8 +84,15 @@ _END = object()
 async def pump(
     loop: asyncio.AbstractEventLoop, rs: RowStream, max_rows: int, batch: int = 500
 ) -> AsyncGenerator[list[Any], None]:
-    """Read ``rs`` in a thread; yield its rows in batches of what has arrived. The first
-    batch is yielded as soon as the column names are known, even without rows."""
+    """Read ``rs`` in a thread; yield its rows in batches of what has arrived (at most
+    ``batch`` rows each). The first batch is yielded as soon as the column names are
+    known, even without rows. With ``max_rows`` (0 = no limit) reading stops after that
+    many rows and the query is killed on the server. Closing the generator closes ``rs``.
+
+    Raises:
+        PulseError: what iterating ``rs`` raised (TimeplusQueryError,
+            TimeplusUnreachable). StoreError: anything else it raised.
+    """
     items: asyncio.Queue[Any] = asyncio.Queue(maxsize=batch * 4)
 
     def put(item: Any) -> bool:

@@ -126,6 +126,7 @@ class TimeplusStore(Store):
 
     @property
     def where(self) -> str:
+        """Where the streams are, for messages: ``http://host:8123, database name``."""
         return self.admin.where
 
     def _require_open(self) -> asyncio.AbstractEventLoop:
@@ -170,6 +171,15 @@ class TimeplusStore(Store):
     # -- lifecycle ----------------------------------------------------------------------
 
     async def open(self) -> None:
+        """Open the spool, then connect: create or migrate Pulse's streams and read the
+        highest seq per stream. An unreachable Timeplus does not fail the open: the
+        store serves from the spool and connects later. Idempotent.
+
+        Raises:
+            TimeplusConfigError: Timeplus refused the user, password or database.
+            StoreError: the spool cannot be opened, Timeplus failed creating the streams,
+                or its schema is newer than this Pulse.
+        """
         if self._open:
             return
         self._loop = asyncio.get_running_loop()
@@ -239,6 +249,8 @@ class TimeplusStore(Store):
                 self._window.add(name, rows, sent=False)
 
     async def close(self) -> None:
+        """Stop the spool flusher, end running tails, close clients and the spool (rows
+        still spooled stay for the next open). Idempotent."""
         if not self._open:
             return
         self._open = False
@@ -385,9 +397,13 @@ class TimeplusStore(Store):
     # -- contract: reads ----------------------------------------------------------------
 
     async def schema_version(self) -> int:
+        """The schema version of Pulse's streams (0 until they are known to exist)."""
         return self._version
 
     async def health(self) -> str:
+        """``"ok"``; or that Timeplus is unreachable (with the rows spooled), that the
+        spool is being sent, or that the streams are not ready. Runs ``SELECT 1`` (5 s
+        at most). Never raises."""
         try:
             if not self._open:
                 return f"the Timeplus store ({self.where}) is not open"
