@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pulsed.errors import StoreError
-from pulsed.store.base import Row, not_a_row
+from pulsed.errors import InvalidArgument, StoreError
+from pulsed.store.base import Row, bad_value, not_a_row
 from pulsed.store.local import rollup
 from pulsed.store.local.codec import Codec, Fresh
 from pulsed.store.local.schema_sql import migrate
@@ -81,7 +81,7 @@ class Writer:
 
         Raises:
             InvalidArgument: a row that is not a mapping, an unknown column or a value
-                that does not fit (nothing is stored).
+                that does not fit, an int beyond 64 bits included (nothing is stored).
             StoreError: SQLite failed (nothing of the batch is stored), or closed.
         """
         return await self.call(self._append_sync, codec, rows, durable)
@@ -179,7 +179,22 @@ class Writer:
                 f"appending to {s.name} in the local store at {self.path} failed "
                 f"(nothing of the batch was stored): {e}"
             ) from None
+        except OverflowError:
+            # An int beyond SQLite's 64 bits (rolled back above); checked here, not per
+            # value, to keep the common path fast.
+            raise _too_big(codec, prepared) from None
         first = last - len(prepared) + 1
         out = [Row(s.name, first + i, v) for i, v in enumerate(prepared)]
         self.on_commit(s.name, out)
         return out
+
+
+def _too_big(codec: Codec, rows: list[dict[str, Any]]) -> InvalidArgument:
+    """The error naming the first int value of ``rows`` outside SQLite's 64 bits."""
+    ints = [c for c in codec.stream.columns if c.type == "int"]
+    for values in rows:
+        for col in ints:
+            v = values[col.name]
+            if not -(2**63) <= v < 2**63:
+                return bad_value(codec.name, col, v)
+    return InvalidArgument(f"a value of the {codec.name} batch does not fit SQLite")
