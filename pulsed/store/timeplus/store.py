@@ -606,7 +606,8 @@ class TimeplusStore(Store):
     # -- administration (the Store service) ----------------------------------------------
 
     async def init(self) -> list[str]:
-        """Create or complete Pulse's streams now (what open() does when it can)."""
+        """Create or complete Pulse's streams now (what open() does when it can); the
+        statements run. Raises what ``TimeplusAdmin.init`` raises."""
         statements = await self._call(self.admin.init)
         self._ready = True
         self._version = schema.SCHEMA_VERSION
@@ -632,8 +633,7 @@ class TimeplusStore(Store):
 
         Raises:
             InvalidArgument: not one read-only statement (see ``sqlpump.read_only``), a
-                negative ``max_rows``,
-                or Timeplus failed it (the message is Timeplus' own).
+                negative ``max_rows``, or Timeplus failed it (the message is Timeplus').
             Unavailable: Timeplus is unreachable.
         """
         checked = read_only(text)
