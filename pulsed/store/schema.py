@@ -76,6 +76,7 @@ class Stream:
 
     @property
     def column_names(self) -> tuple[str, ...]:
+        """The column names in order (without ``seq``, which is not a column)."""
         return tuple(c.name for c in self.columns)
 
 

@@ -1,6 +1,6 @@
 """A loopback server speaking Timeplus' HTTP protocol, for tests of the Timeplus backend.
 
-It answers what timeplus-connect and ``pulsed.store.timeplus_http`` send, at the wire level:
+It answers what timeplus-connect and ``pulsed.store.timeplus.http`` send, at the wire level:
 
 - ``GET /`` answers ``Ok.`` (Proton's health answer); ``GET /proton/ping`` answers
   ``{"status":"UP"}``.

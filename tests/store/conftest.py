@@ -45,10 +45,10 @@ def make_timeplus(tmp_path: Path, stack: contextlib.ExitStack) -> Store:
             f"{TIMEPLUS_URL_ENV} is not set: the Timeplus backend is tested only against a "
             "running server (e.g. PULSE_TEST_TIMEPLUS_URL=http://localhost:8123)"
         )
-    from pulsed.store import timeplus  # type: ignore[attr-defined]
+    from tests.timeplus.helpers import store_for_tests
 
-    # The backend provides a store on a fresh, empty database for each test.
-    return timeplus.store_for_tests(url, name=tmp_path.name)  # type: ignore[no-any-return]
+    # A store on a fresh, empty set of streams for each test.
+    return store_for_tests(url, name=tmp_path.name)
 
 
 BACKENDS: dict[str, Callable[[Path, contextlib.ExitStack], Store]] = {"local": make_local}

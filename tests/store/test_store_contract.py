@@ -292,6 +292,34 @@ async def test_wrongly_typed_values_are_refused(store: Store) -> None:
         assert await store.count(stream) == 0, (stream, row)
 
 
+async def test_bad_arguments_are_refused_alike(store: Store) -> None:
+    """The contract's checks (``Store``'s public methods) hold on every backend."""
+    with pytest.raises(InvalidArgument, match="a sequence of rows, not one row"):
+        await store.append("events", {"event_type": "x"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="a row must be a mapping of columns, not str"):
+        await store.append("events", [{}, "event_type=x"])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgument, match=r"messages\.priority is int: int 1844"):
+        await store.append("messages", [{}, {"priority": 2**64}])
+    assert await store.count("events") == 0 and await store.count("messages") == 0
+    assert await store.append("events", []) == []
+    for bad in (0, 10_001, True):
+        with pytest.raises(InvalidArgument, match="limit must be between 1 and 10000"):
+            await store.sessions(limit=bad)
+    with pytest.raises(InvalidArgument, match="not an ISO 8601 datetime"):
+        await store.unanswered(since="yesterday")
+    with pytest.raises(InvalidArgument, match="not an ISO 8601 datetime"):
+        await store.cost_summary(until="tomorrow")
+    with pytest.raises(InvalidArgument, match="until must be ISO 8601 text, not int"):
+        await store.query("events", until=5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="max_batch must be at least 1"):
+        await anext(aiter(store.tail("events", max_batch=0)))
+    with pytest.raises(InvalidArgument, match="unknown tail start 'sideways'"):
+        await anext(aiter(store.tail("events", start=TailStart("sideways"))))
+    [row] = await store.append("events", [{"event_type": "x"}])
+    got = await collect(store.tail("events", start=TailStart.after(-3)), 1)
+    assert [r.seq for r in got] == [row.seq]
+
+
 # -- tail ---------------------------------------------------------------------------------
 
 

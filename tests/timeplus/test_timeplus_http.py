@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from pulsed.store import schema
-from pulsed.store import timeplus_sql as q
 from pulsed.store.base import make_filters
-from pulsed.store.timeplus import LogReader
-from pulsed.store.timeplus_http import (
+from pulsed.store.timeplus import LogReader, codec, sqlparts
+from pulsed.store.timeplus import filters as tpf
+from pulsed.store.timeplus import sql as queries
+from pulsed.store.timeplus.http import (
     Endpoint,
     Http,
     RowStream,
@@ -152,8 +153,10 @@ def test_timeplus_refused_credentials_are_a_configuration_error(tp: FakeTimeplus
 def test_timeplus_values_reach_the_server_as_parameters(tp: FakeTimeplus) -> None:
     http = http_for(tp)
     for value in ("'; DROP STREAM messages; --", "back\\slash", "tab\tand\nnewline", "✓ 😀"):
-        cs = q.checks(schema.MESSAGES, make_filters(schema.MESSAGES, [("session_id", "eq", value)]))
-        stmt = q.select_rows(q.Names(), schema.MESSAGES, cs, limit=5)
+        cs = tpf.checks(
+            schema.MESSAGES, make_filters(schema.MESSAGES, [("session_id", "eq", value)])
+        )
+        stmt = queries.select_rows(sqlparts.Names(), schema.MESSAGES, cs, limit=5)
         http.query(stmt)
         req = tp.queries("FROM table(`default`.`messages`)")[-1]
         assert value not in req.sql
@@ -165,7 +168,7 @@ def test_timeplus_values_reach_the_server_as_parameters(tp: FakeTimeplus) -> Non
 def test_timeplus_insert_names_its_columns(tp: FakeTimeplus) -> None:
     http = http_for(tp)
     rows = [
-        q.encode_row(
+        codec.encode_row(
             schema.EVENTS,
             {
                 "id": "a",
@@ -180,7 +183,10 @@ def test_timeplus_insert_names_its_columns(tp: FakeTimeplus) -> None:
         )
     ]
     http.insert(
-        q.Names().of("events"), [*schema.EVENTS.column_names, "seq"], q.rows_to_json(rows), "a test"
+        sqlparts.Names().of("events"),
+        [*schema.EVENTS.column_names, "seq"],
+        codec.rows_to_json(rows),
+        "a test",
     )
     [stored] = tp.rows("events")
     assert stored["payload"] == '{"k":"it\'s"}' and stored["seq"] == 5 and stored["_tp_sn"] == 0
@@ -195,7 +201,7 @@ def test_timeplus_insert_names_its_columns(tp: FakeTimeplus) -> None:
 
 def start_stream(tp: FakeTimeplus, http: Http, lives: list[Live]) -> tuple[RowStream, Live]:
     tp.handler = live_handler(lives, "FROM x")
-    rs = http.stream(q.Statement("SELECT * FROM x"))
+    rs = http.stream(sqlparts.Statement("SELECT * FROM x"))
     return rs, nth_live(lives, len(lives) or 1)
 
 
@@ -265,7 +271,9 @@ def test_timeplus_compact_stream_names_columns_first(tp: FakeTimeplus) -> None:
     http = http_for(tp)
     lives: list[Live] = []
     tp.handler = live_handler(lives, "FROM x")
-    rs = http.stream(q.Statement("SELECT a, b FROM x"), fmt="JSONCompactEachRowWithNamesAndTypes")
+    rs = http.stream(
+        sqlparts.Statement("SELECT a, b FROM x"), fmt="JSONCompactEachRowWithNamesAndTypes"
+    )
     assert lives[-1].started.wait(WAIT)
     reader = Reader(rs)
     lives[-1].items.put(["a", "b"])  # raw lines: names, types, then rows
@@ -288,7 +296,7 @@ def test_timeplus_tail_survives_a_server_restart(tp: FakeTimeplus) -> None:
     lives: list[Live] = []
     tp.handler = live_handler(lives)
     http = http_for(tp)
-    log = LogReader(http, q.Names(), schema.EVENTS, [], 0, retry_min_s=0.02, retry_max_s=0.2)
+    log = LogReader(http, sqlparts.Names(), schema.EVENTS, [], 0, retry_min_s=0.02, retry_max_s=0.2)
     reader = Reader(log)
     first = tp.wait_request(lambda r: "_tp_sn >" in r.sql)
     # Nothing stored yet: the streaming read starts before the first batch.
@@ -335,7 +343,7 @@ def test_timeplus_tail_reads_history_when_the_log_cannot_serve_the_cursor(tp: Fa
         tp.streams.setdefault("events", []).append({**event_row(i, 0), "_tp_sn": 0})
     tp.handler = handler
     http = http_for(tp)
-    log = LogReader(http, q.Names(), schema.EVENTS, [], 5, retry_min_s=0.02)
+    log = LogReader(http, sqlparts.Names(), schema.EVENTS, [], 5, retry_min_s=0.02)
     reader = Reader(log)
     assert [r.seq for r in reader.next()] == [7, 8]  # history first (the catch-up)
     live = nth_live(lives, 1)  # then the log, after a second catch-up
@@ -355,7 +363,7 @@ def test_timeplus_tail_reports_a_persistent_query_error(tp: FakeTimeplus) -> Non
         else None
     )
     http = http_for(tp)
-    reader = Reader(LogReader(http, q.Names(), schema.EVENTS, [], 0, retry_min_s=0.02))
+    reader = Reader(LogReader(http, sqlparts.Names(), schema.EVENTS, [], 0, retry_min_s=0.02))
     assert reader.done.wait(WAIT)
     assert isinstance(reader.error, TimeplusQueryError) and reader.error.code == 47
     http.close()

@@ -17,9 +17,10 @@ import pytest
 
 from pulsed.store import schema
 from pulsed.store.base import TailStart, make_filters
-from pulsed.store.timeplus import TimeplusStore, store_for_tests
+from pulsed.store.timeplus import TimeplusStore
 from tests.store.conftest import TIMEPLUS_URL_ENV
 from tests.store.test_store_contract import brute_force, collect, llm_rows, same_bucket
+from tests.timeplus.helpers import store_for_tests
 
 URL = os.environ.get(TIMEPLUS_URL_ENV, "")
 pytestmark = pytest.mark.skipif(

@@ -14,13 +14,15 @@ from sqlglot import exp
 
 from pulsed.errors import ConfigError, InvalidArgument, StoreError
 from pulsed.store import schema
-from pulsed.store import timeplus_sql as q
 from pulsed.store.base import Filter, make_filters
 from pulsed.store.local import LocalStore
 from pulsed.store.schema import Column, Stream
+from pulsed.store.timeplus import codec, ddl, sqlparts, sqlpump
+from pulsed.store.timeplus import filters as tpf
+from pulsed.store.timeplus import sql as queries
 
-NAMES = q.Names("pulse", "p_")
-KEEP = q.Retention(logstore_ms=3_600_000, ttl_days=90)
+NAMES = sqlparts.Names("pulse", "p_")
+KEEP = ddl.Retention(logstore_ms=3_600_000, ttl_days=90)
 NASTY = [
     "'; DROP STREAM messages; --",
     "100%",
@@ -55,7 +57,7 @@ def placeholders(tree: exp.Expression) -> dict[str, exp.DataType]:
 
 def test_timeplus_create_stream_has_every_schema_column_and_the_settings() -> None:
     for s in schema.STREAMS.values():
-        tree = parse(q.create_stream(NAMES, s, KEEP))
+        tree = parse(ddl.create_stream(NAMES, s, KEEP))
         assert isinstance(tree, exp.Create)
         assert tree.args["kind"] == "STREAM" and tree.args["exists"] is True
         table = tree.this.this
@@ -63,7 +65,7 @@ def test_timeplus_create_stream_has_every_schema_column_and_the_settings() -> No
         cols = {c.name: c.args["kind"] for c in tree.this.expressions}
         assert list(cols) == [*s.column_names, "seq"]
         for c in s.columns:
-            want = parse(f"SELECT CAST(x AS {q.TYPES[c.type]})").find(exp.DataType)
+            want = parse(f"SELECT CAST(x AS {sqlparts.TYPES[c.type]})").find(exp.DataType)
             assert cols[c.name] == want, (s.name, c.name)
         settings = {
             e.this.name: e.expression.this for e in tree.find(exp.SettingsProperty).expressions
@@ -79,12 +81,12 @@ def test_timeplus_create_stream_has_every_schema_column_and_the_settings() -> No
 
 
 def test_timeplus_create_stream_keeps_history_forever_without_ttl_days() -> None:
-    tree = parse(q.create_stream(NAMES, schema.MESSAGES, q.Retention(86_400_000, 0)))
+    tree = parse(ddl.create_stream(NAMES, schema.MESSAGES, ddl.Retention(86_400_000, 0)))
     assert tree.args.get("ttl") is None
 
 
 def test_timeplus_ddl_is_idempotent_and_complete() -> None:
-    statements = q.ddl(NAMES, KEEP)
+    statements = ddl.ddl(NAMES, KEEP)
     created = []
     for sql in statements:
         tree = parse(sql)
@@ -100,25 +102,25 @@ def test_timeplus_ddl_is_idempotent_and_complete() -> None:
 
 
 def test_timeplus_rollup_view_is_an_hourly_tumble_over_llm_logs() -> None:
-    tree = parse(q.create_rollup_view(NAMES))
+    tree = parse(ddl.create_rollup_view(NAMES))
     assert tree.args["kind"] == "MATERIALIZED VIEW"
     tumble = next(f for f in tree.find_all(exp.Anonymous) if f.name == "tumble")
     source, column, width = tumble.expressions
     assert (source.table, source.name) == ("pulse", "p_llm_logs")
     assert column.name == "timestamp" and width.sql() in ("1h", "1 h") or "1h" in tumble.sql()
     selected = [e.alias_or_name for e in tree.expression.expressions]
-    assert selected[:5] == ["hour", *q.ROLLUP_KEYS]
+    assert selected[:5] == ["hour", *ddl.ROLLUP_KEYS]
     assert {"requests", "errors", "cost_usd", "latency_ms_sum"} <= set(selected)
 
 
 def test_timeplus_migrations_add_later_columns_only() -> None:
-    assert q.migrations(NAMES, 0) == [] and q.migrations(NAMES, schema.SCHEMA_VERSION) == []
+    assert ddl.migrations(NAMES, 0) == [] and ddl.migrations(NAMES, schema.SCHEMA_VERSION) == []
     s = Stream(
         "messages",
         "",
         (*schema.MESSAGES.columns, Column("mood", "int", default=3, since_version=2)),
     )
-    tree = parse(q.add_column(NAMES, s, s.column("mood")))
+    tree = parse(ddl.add_column(NAMES, s, s.column("mood")))
     assert isinstance(tree, exp.Alter) and tree.args["kind"] == "STREAM"
     [action] = tree.args["actions"]
     assert action.name == "mood" and action.args["exists"] is True
@@ -129,26 +131,26 @@ def test_timeplus_migrations_add_later_columns_only() -> None:
 def test_timeplus_identifiers_and_numbers_are_checked() -> None:
     for bad in ("bad-db", "", "a b", "x`y", "1st"):
         with pytest.raises(ConfigError):
-            q.Names(bad)
+            sqlparts.Names(bad)
     with pytest.raises(ConfigError):
-        q.Names("ok", "bad prefix")
+        sqlparts.Names("ok", "bad prefix")
     with pytest.raises(StoreError):
-        q.ident("a`b")
+        sqlparts.ident("a`b")
     with pytest.raises(StoreError):
-        q.Names().of("not_a_stream")
+        sqlparts.Names().of("not_a_stream")
     for bad_num in (True, "5", 5.0, -1, 2**63):
         with pytest.raises(StoreError):
-            q.int_literal(bad_num)  # type: ignore[arg-type]
-    assert q.int_literal(5) == "5"
+            sqlparts.int_literal(bad_num)  # type: ignore[arg-type]
+    assert sqlparts.int_literal(5) == "5"
 
 
 # -- binding -------------------------------------------------------------------------------
 
 
-def statements_with(value: str) -> list[q.Statement]:
+def statements_with(value: str) -> list[sqlparts.Statement]:
     """Every query shape the backend sends, built around ``value``."""
     m = schema.MESSAGES
-    cs = q.checks(
+    cs = tpf.checks(
         m,
         make_filters(
             m,
@@ -162,24 +164,26 @@ def statements_with(value: str) -> list[q.Statement]:
             ],
         ),
     )
-    t = q.checks(schema.TASKS, make_filters(schema.TASKS, [("enabled", "eq", "true")]))
-    ev = q.checks(schema.EVENTS, make_filters(schema.EVENTS, [("tags", "eq", json.dumps([value]))]))
+    t = tpf.checks(schema.TASKS, make_filters(schema.TASKS, [("enabled", "eq", "true")]))
+    ev = tpf.checks(
+        schema.EVENTS, make_filters(schema.EVENTS, [("tags", "eq", json.dumps([value]))])
+    )
     since = "2026-11-20T00:00:00.000Z"
     return [
-        q.select_rows(NAMES, m, cs, upto_seq=7, since=since, until=since, limit=50),
-        q.select_rows(NAMES, schema.TASKS, t, order="asc", limit=10),
-        q.select_rows(NAMES, schema.EVENTS, ev, after_seq=3),
-        q.catch_up(NAMES, m, cs, 5, 9, 100),
-        q.tail_sql(NAMES, m, cs, 41, 42),
-        q.tail_sql(NAMES, m, cs, None, 42),
-        q.ids_present(NAMES, m, [value, "other"]),
-        q.sessions_by_id(NAMES, [value], 7),
-        q.session_titles(NAMES, [value], 7),
-        q.count_rows(NAMES, m, 7),
-        q.cost_summary(NAMES, "model", since, None, 7),
-        q.sessions_top(NAMES, 7, 20),
-        q.unanswered(NAMES, since, 7),
-        q.latest_by(NAMES, schema.TASKS, "name", 7),
+        queries.select_rows(NAMES, m, cs, upto_seq=7, since=since, until=since, limit=50),
+        queries.select_rows(NAMES, schema.TASKS, t, order="asc", limit=10),
+        queries.select_rows(NAMES, schema.EVENTS, ev, after_seq=3),
+        queries.catch_up(NAMES, m, cs, 5, 9, 100),
+        queries.tail_sql(NAMES, m, cs, 41, 42),
+        queries.tail_sql(NAMES, m, cs, None, 42),
+        queries.ids_present(NAMES, m, [value, "other"]),
+        queries.sessions_by_id(NAMES, [value], 7),
+        queries.session_titles(NAMES, [value], 7),
+        queries.count_rows(NAMES, m, 7),
+        queries.cost_summary(NAMES, "model", since, None, 7),
+        queries.sessions_top(NAMES, 7, 20),
+        queries.unanswered(NAMES, since, 7),
+        queries.latest_by(NAMES, schema.TASKS, "name", 7),
     ]
 
 
@@ -212,7 +216,7 @@ def test_timeplus_values_are_bound_never_written_into_sql(value: str) -> None:
 
 def test_timeplus_filter_values_take_the_column_types() -> None:
     m = schema.MESSAGES
-    cs = q.checks(
+    cs = tpf.checks(
         m,
         make_filters(
             m,
@@ -223,9 +227,9 @@ def test_timeplus_filter_values_take_the_column_types() -> None:
             ],
         ),
     )
-    cs += q.checks(schema.TASKS, [Filter("enabled", "eq", "yes")])
-    p = q.Params()
-    parts = q.where_sql(cs, p)
+    cs += tpf.checks(schema.TASKS, [Filter("enabled", "eq", "yes")])
+    p = sqlparts.Params()
+    parts = tpf.where_sql(cs, p)
     assert parts == [
         "`priority` > {p0:int64}",
         "`timestamp` >= {p1:datetime64(3, 'UTC')}",
@@ -241,7 +245,7 @@ def test_timeplus_filter_values_take_the_column_types() -> None:
 
 
 def test_timeplus_kill_query_binds_the_query_id() -> None:
-    stmt = q.kill_query("pulse-'x")
+    stmt = queries.kill_query("pulse-'x")
     assert "pulse-'x" not in stmt.sql and stmt.params == {"p0": "pulse-'x"}
     assert stmt.sql.startswith("KILL QUERY WHERE query_id = {p0:string}")
 
@@ -264,7 +268,7 @@ def test_timeplus_kill_query_binds_the_query_id() -> None:
     ],
 )
 def test_timeplus_read_only_sql_is_accepted(sql: str) -> None:
-    out = q.read_only(sql)
+    out = sqlpump.read_only(sql)
     assert not out.endswith(";") and out.strip() == out
     if "SELECT" in out.upper().split()[0:1] or out.upper().startswith(("WITH", "SELECT")):
         parse(out)
@@ -291,7 +295,7 @@ def test_timeplus_read_only_sql_is_accepted(sql: str) -> None:
 )
 def test_timeplus_write_sql_is_refused(sql: str, says: str) -> None:
     with pytest.raises(InvalidArgument, match=says):
-        q.read_only(sql)
+        sqlpump.read_only(sql)
 
 
 # -- values ----------------------------------------------------------------------------------
@@ -325,24 +329,26 @@ def test_timeplus_rows_round_trip_through_jsoneachrow() -> None:
     for s in schema.STREAMS.values():
         for _ in range(20):
             values = sample_values(s, rng)
-            encoded = q.encode_row(s, values, 1795000000000001)
+            encoded = codec.encode_row(s, values, 1795000000000001)
             assert encoded["seq"] == 1795000000000001
             assert encoded["timestamp"] == "2026-11-21 09:00:00.123"
-            wire = json.loads(q.rows_to_json([encoded]))
+            wire = json.loads(codec.rows_to_json([encoded]))
             # Timeplus quotes 64-bit integers in JSONEachRow output.
             wire = {
                 k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
                 for k, v in wire.items()
             }
-            assert q.decode_row(s, wire) == values
-            assert q.seq_of(wire) == 1795000000000001
+            assert codec.decode_row(s, wire) == values
+            assert codec.seq_of(wire) == 1795000000000001
 
 
 def test_timeplus_prepare_checks_types_and_fills_defaults() -> None:
-    values = q.prepare(schema.MESSAGES, {"priority": 2}, "2026-11-21T09:00:00.000Z", lambda: "id1")
+    values = codec.prepare(
+        schema.MESSAGES, {"priority": 2}, "2026-11-21T09:00:00.000Z", lambda: "id1"
+    )
     assert values["id"] == "id1" and values["timestamp"] == "2026-11-21T09:00:00.000Z"
     assert values["content"] == {} and values["priority"] == 2 and values["reply_to"] == ""
-    values = q.prepare(
+    values = codec.prepare(
         schema.MESSAGES, {"timestamp": "2026-11-21T10:30:00+01:00"}, "x", lambda: "id2"
     )
     assert values["timestamp"] == "2026-11-21T09:30:00.000Z"
@@ -360,14 +366,14 @@ def test_timeplus_prepare_checks_types_and_fills_defaults() -> None:
     ]
     for s, row in bad:
         with pytest.raises(InvalidArgument):
-            q.prepare(s, row, "2026-11-21T09:00:00.000Z", lambda: "x")
+            codec.prepare(s, row, "2026-11-21T09:00:00.000Z", lambda: "x")
 
 
 def test_timeplus_datetime_text_both_ways() -> None:
-    assert q.tp_datetime("2026-11-21T09:00:00.123Z") == "2026-11-21 09:00:00.123"
-    assert q.iso_datetime("2026-11-21 09:00:00.123") == "2026-11-21T09:00:00.123Z"
-    assert q.iso_datetime("2026-11-21 09:00:00") == "2026-11-21T09:00:00.000Z"
-    assert q.iso_datetime("2026-11-21 09:00:00.1") == "2026-11-21T09:00:00.100Z"
+    assert codec.tp_datetime("2026-11-21T09:00:00.123Z") == "2026-11-21 09:00:00.123"
+    assert codec.iso_datetime("2026-11-21 09:00:00.123") == "2026-11-21T09:00:00.123Z"
+    assert codec.iso_datetime("2026-11-21 09:00:00") == "2026-11-21T09:00:00.000Z"
+    assert codec.iso_datetime("2026-11-21 09:00:00.1") == "2026-11-21T09:00:00.100Z"
 
 
 async def test_timeplus_window_filters_agree_with_the_local_store(tmp_path: Path) -> None:
@@ -407,8 +413,8 @@ async def test_timeplus_window_filters_agree_with_the_local_store(tmp_path: Path
         for triples in cases:
             filters = make_filters(schema.MESSAGES, triples)
             want = [r.seq for r in await local.query("messages", filters, order="asc", limit=1000)]
-            cs = q.checks(schema.MESSAGES, filters)
-            got = [r.seq for r in stored if q.matches(r.values, cs)]
+            cs = tpf.checks(schema.MESSAGES, filters)
+            got = [r.seq for r in stored if tpf.matches(r.values, cs)]
             assert got == want, triples
     finally:
         await local.close()

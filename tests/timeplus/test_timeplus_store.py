@@ -21,8 +21,8 @@ from pulsed.errors import InvalidArgument, Unavailable
 from pulsed.store import schema
 from pulsed.store.base import Row, TailStart, make_filters
 from pulsed.store.local import LocalStore
-from pulsed.store.spool import Spool
 from pulsed.store.timeplus import TimeplusAdmin, TimeplusStore, copy_rows
+from pulsed.store.timeplus.spool import Spool
 from tests.fakes.timeplus import Fail, FakeTimeplus, Live, Request, Rows
 
 WAIT = 10.0

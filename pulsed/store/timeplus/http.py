@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulsed.errors import ConfigError, StoreError, Unavailable
-from pulsed.store.timeplus_sql import Statement, kill_query
+from pulsed.store.timeplus.sql import kill_query
+from pulsed.store.timeplus.sqlparts import Statement
 
 log = logging.getLogger("pulsed.store.timeplus")
 
@@ -105,6 +106,7 @@ class Endpoint:
 
     @property
     def where(self) -> str:
+        """The batch port's URL, for messages: ``http://host:8123``."""
         scheme = "https" if self.secure else "http"
         return f"{scheme}://{self.host}:{self.batch_port}"
 
@@ -195,7 +197,16 @@ def _short(text: str, limit: int = 400) -> str:
 
 
 class Http:
-    """Clients for one Timeplus server; every method blocks (call it from a thread)."""
+    """Clients for one Timeplus server; every method blocks (call it from a thread).
+
+    ``pool`` is how many idle clients per port are kept for reuse.
+
+    Raises (every method that talks to the server, as ``translate`` maps them):
+        TimeplusUnreachable: no answer, a dropped connection, HTTP 502-504, overload.
+        TimeplusConfigError: the user, password, database or a grant was refused.
+        TimeplusQueryError: the server failed the statement.
+        StoreError: closed, or another failure of the driver.
+    """
 
     def __init__(self, ep: Endpoint, pool: int = 4) -> None:
         self.ep = ep

@@ -71,6 +71,7 @@ class Spool:
         self._conn = conn
 
     def close(self) -> None:
+        """Close the file (idempotent; what was added stays)."""
         with self._lock:
             conn, self._conn = self._conn, None
         if conn is not None:

@@ -1,0 +1,200 @@
+"""The local store's writer: one thread owning the only writing SQLite connection.
+
+It creates the data directory and database file (private to the user), opens the file
+in WAL mode, migrates it (``schema_sql.migrate``) and commits every append in one
+transaction per batch, the llm_logs rollup included. After each commit it hands the
+new rows to ``on_commit`` (on the writer thread, in commit order), which is how tails
+learn of them without polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pulsed.errors import InvalidArgument, StoreError
+from pulsed.store.base import Row, bad_value, not_a_row
+from pulsed.store.local import rollup
+from pulsed.store.local.codec import Codec, Fresh
+from pulsed.store.local.schema_sql import migrate
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+"""Bytes the WAL file is truncated to after a checkpoint."""
+
+
+class Writer:
+    """The writer thread and its connection to ``path`` (in ``data_dir``).
+
+    ``on_commit(stream, rows)`` is called on the writer thread after each committed
+    append; it must not block.
+    """
+
+    def __init__(
+        self, data_dir: Path, path: Path, on_commit: Callable[[str, list[Row]], None]
+    ) -> None:
+        self.data_dir = data_dir
+        self.path = path
+        self.on_commit = on_commit
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> int:
+        """Start the thread, create or open the database and migrate it.
+
+        Returns:
+            The schema version recorded.
+
+        Raises:
+            StoreError: the file cannot be created, opened, put in WAL mode or migrated.
+        """
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="pulse-store-writer")
+        return await self.call(self._open_sync)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the writer thread.
+
+        Raises:
+            StoreError: the writer is closed.
+        """
+        executor = self._executor
+        try:
+            if executor is None:
+                raise RuntimeError
+            fut = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        except RuntimeError:
+            raise StoreError(f"the local store at {self.path} is closed") from None
+        return await fut
+
+    async def append(
+        self, codec: Codec, rows: Sequence[Mapping[str, Any]], durable: bool
+    ) -> list[Row]:
+        """Check, insert and commit one batch; the rows as stored, with their seqs.
+
+        Raises:
+            InvalidArgument: a row that is not a mapping, an unknown column or a value
+                that does not fit, an int beyond 64 bits included (nothing is stored).
+            StoreError: SQLite failed (nothing of the batch is stored), or closed.
+        """
+        return await self.call(self._append_sync, codec, rows, durable)
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread (idempotent)."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.get_running_loop().run_in_executor(executor, self._close_sync)
+        await asyncio.to_thread(executor.shutdown, True)
+
+    # -- on the writer thread ---------------------------------------------------------
+
+    def _close_sync(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _open_sync(self) -> int:
+        """Open the writer connection, create missing tables, migrate."""
+        try:
+            created = not self.data_dir.exists()
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if created:
+                os.chmod(self.data_dir, 0o700)
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+            if self.path.stat().st_mode & 0o077:
+                os.chmod(self.path, 0o600)  # WAL and shm files take the database's mode
+        except OSError as e:
+            raise StoreError(f"cannot create the local store at {self.path}: {e}") from None
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=256)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open the local store at {self.path}: {e}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(
+                    f"the local store at {self.path} cannot use WAL mode (got {mode!r}); "
+                    "put the data directory on a local file system"
+                )
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            version = migrate(conn, self.path)
+        except (sqlite3.Error, ValueError) as e:
+            conn.close()
+            raise StoreError(f"cannot open the local store at {self.path}: {e}") from None
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return version
+
+    def _append_sync(
+        self, codec: Codec, rows: Sequence[Mapping[str, Any]], durable: bool
+    ) -> list[Row]:
+        """Prepare, insert and commit one batch, then hand it to ``on_commit``."""
+        s = codec.stream
+        prepared: list[dict[str, Any]] = []
+        params: list[tuple[Any, ...]] = []
+        fresh = Fresh()
+        for raw in rows:
+            if not isinstance(raw, Mapping):
+                raise not_a_row(raw)
+            values, stored = codec.prepare(raw, fresh)
+            prepared.append(values)
+            params.append(stored)
+        conn = self._conn
+        if conn is None:
+            raise StoreError(f"the local store at {self.path} is closed")
+        try:
+            if durable:
+                conn.execute("PRAGMA synchronous = FULL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(codec.insert_sql, params)
+                last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                if s.name == "llm_logs":
+                    rollup.add(conn, prepared)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            finally:
+                if durable:
+                    conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"appending to {s.name} in the local store at {self.path} failed "
+                f"(nothing of the batch was stored): {e}"
+            ) from None
+        except OverflowError:
+            # An int beyond SQLite's 64 bits (rolled back above); checked here, not per
+            # value, to keep the common path fast.
+            raise _too_big(codec, prepared) from None
+        first = last - len(prepared) + 1
+        out = [Row(s.name, first + i, v) for i, v in enumerate(prepared)]
+        self.on_commit(s.name, out)
+        return out
+
+
+def _too_big(codec: Codec, rows: list[dict[str, Any]]) -> InvalidArgument:
+    """The error naming the first int value of ``rows`` outside SQLite's 64 bits."""
+    ints = [c for c in codec.stream.columns if c.type == "int"]
+    for values in rows:
+        for col in ints:
+            v = values[col.name]
+            if not -(2**63) <= v < 2**63:
+                return bad_value(codec.name, col, v)
+    return InvalidArgument(f"a value of the {codec.name} batch does not fit SQLite")
