@@ -25,112 +25,21 @@ cron(8) "Special considerations exist when the clock is changed by less than 3 h
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
-from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pulsed.errors import InvalidArgument
+from pulsed.timeutil import Clock, SystemClock, local_zone, parse_duration, zone
+
+__all__ = ["Clock", "SystemClock", "local_zone", "parse_duration", "zone"]
 
 MIN_INTERVAL_S = 10
 EXAMPLES = '"0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"'
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _MAX_SHIFT = timedelta(hours=3)
 """Largest clock change a DST transition makes (real ones are 30 min to 2 h)."""
 _CRON_SCAN = 5000
 """Most cron candidates examined for one next-run computation."""
-
-
-class Clock(Protocol):
-    """The time the scheduler goes by; tests drive a manual one."""
-
-    def now(self) -> datetime:
-        """The current time, aware (UTC)."""
-        ...
-
-    async def sleep_until(self, when: datetime | None, wake: asyncio.Event) -> None:
-        """Return at ``when`` (None: no deadline), when ``wake`` is set, or earlier; the
-        caller re-checks the time, so returning early is always allowed."""
-        ...
-
-
-class SystemClock:
-    """The wall clock. Sleeps last at most ``max_nap_s`` so a clock step (NTP, suspend)
-    is noticed within that time."""
-
-    max_nap_s = 30.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    async def sleep_until(self, when: datetime | None, wake: asyncio.Event) -> None:
-        nap = self.max_nap_s
-        if when is not None:
-            nap = min(nap, max(0.0, (when - self.now()).total_seconds()) + 0.002)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), nap)
-
-
-def parse_duration(text: str) -> timedelta:
-    """``"90s"``, ``"15m"``, ``"1h30m"``, ``"7d"`` → timedelta.
-
-    Raises:
-        InvalidArgument: not a duration.
-    """
-    compact = text.strip().lower().replace(" ", "")
-    if not compact or not re.fullmatch(r"(\d+[smhdw])+", compact):
-        raise InvalidArgument(f"{text!r} is not a duration (e.g. 90s, 15m, 2h, 1h30m, 7d)")
-    seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION.findall(compact))
-    return timedelta(seconds=seconds)
-
-
-def local_zone() -> tzinfo:
-    """The machine's zone with its DST rules: ``$TZ``, else ``/etc/localtime`` (by its IANA
-    name when it links into a zoneinfo tree), else the current fixed UTC offset."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    path = Path("/etc/localtime")
-    try:
-        target = str(path.resolve())
-        if "zoneinfo/" in target:
-            return ZoneInfo(target.split("zoneinfo/", 1)[1])
-    except (OSError, ZoneInfoNotFoundError, ValueError):
-        pass
-    try:
-        with open(path, "rb") as f:
-            return ZoneInfo.from_file(f, key="localtime")
-    except (OSError, ValueError):
-        pass
-    local = datetime.now().astimezone().tzinfo
-    assert local is not None
-    return local
-
-
-def zone(name: str) -> tzinfo:
-    """The IANA zone ``name``, or the machine's local zone (``local_zone``) when empty.
-
-    Raises:
-        InvalidArgument: unknown zone.
-    """
-    if not name.strip():
-        return local_zone()
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument(
-            f"unknown time zone {name!r} (use an IANA name such as Europe/Paris or UTC)"
-        ) from None
 
 
 def _utc(dt: datetime) -> datetime:

@@ -34,7 +34,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pulsed import presets, schedule
-from pulsed.agent.budget import local_midnight
 from pulsed.agent.events import Failed, Final
 from pulsed.agent.intake import TurnHandle
 from pulsed.agent.turns import TurnManager
@@ -54,6 +53,7 @@ from pulsed.tasks import (
     schedule_set_at,
     session_of,
 )
+from pulsed.timeutil import local_midnight
 
 log = logging.getLogger("pulsed.scheduler")
 

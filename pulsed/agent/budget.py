@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, time
 
 from pulsed.errors import ResourceExhausted
 from pulsed.store.base import Store, to_iso
-
-
-def local_midnight(now: datetime | None = None) -> datetime:
-    """Start of the current local calendar day, as an aware datetime."""
-    now = (now or datetime.now()).astimezone()
-    return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+from pulsed.timeutil import local_midnight
 
 
 class Budget:

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pulsed.agent.budget import local_midnight
 from pulsed.agent.intake import TurnHandle, TurnInput
 from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.format import Part
@@ -43,6 +42,7 @@ from pulsed.config import ChannelConfig
 from pulsed.errors import NotFound, PulseError, Unavailable
 from pulsed.store.base import Row, TailStart, make_filters, now_iso, parse_iso, to_iso
 from pulsed.store.schema import EVENTS, MESSAGES
+from pulsed.timeutil import local_midnight
 
 log = logging.getLogger("pulsed.channels")
 
