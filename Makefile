@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check lint typecheck proto bench clean
+.PHONY: install run test check lint typecheck imports proto bench clean
 
 install: $(STAMP)
 
@@ -28,7 +28,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy pulsed pulsectl pulsetui
 
-check: lint typecheck test
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+check: lint typecheck imports test
 
 proto: $(STAMP)
 	$(BIN)/python scripts/gen_proto.py

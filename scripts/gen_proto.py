@@ -24,20 +24,26 @@ def sources() -> list[Path]:
 
 
 def generate(out_dir: Path) -> None:
-    """Run protoc (from grpcio-tools) writing ``_pb2.py``, ``_pb2.pyi`` and ``_pb2_grpc.py``.
+    """Run protoc (from grpcio-tools) writing ``_pb2.py`` and ``_pb2_grpc.py``, with typed
+    stubs ``_pb2.pyi`` and ``_pb2_grpc.pyi`` from mypy-protobuf's plugins (installed beside
+    this interpreter by the dev extras).
 
     Raises:
         RuntimeError: protoc reported an error.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     include = str(resources.files("grpc_tools") / "_proto")
+    bindir = Path(sys.executable).parent
     args = [
         "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
         f"-I{include}",
         f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        f"--plugin=protoc-gen-mypy={bindir / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={bindir / 'protoc-gen-mypy_grpc'}",
+        f"--mypy_out={out_dir}",
+        f"--mypy_grpc_out={out_dir}",
         *[str(p) for p in sources()],
     ]
     if protoc.main(args) != 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from pulse.v1 import tasks_pb2, tasks_pb2_grpc
 
 from pulsed import schedule
@@ -11,7 +13,10 @@ from pulsed.errors import InvalidArgument
 from pulsed.store.base import Row
 from pulsed.tasks import TaskView, session_of
 
-UPDATABLE = ("schedule", "prompt", "timezone", "deliver_to", "enabled", "catch_up", "timeout_s")
+_Updatable = Literal[
+    "schedule", "prompt", "timezone", "deliver_to", "enabled", "catch_up", "timeout_s"
+]
+UPDATABLE: tuple[_Updatable, ...] = get_args(_Updatable)
 
 
 def task_pb(v: TaskView) -> tasks_pb2.Task:

@@ -32,7 +32,7 @@ def test_generated_code_is_fresh(tmp_path: Path) -> None:
     committed = sorted(
         p.relative_to(GENERATED)
         for p in GENERATED.iterdir()
-        if p.name.endswith(("_pb2.py", "_pb2.pyi", "_pb2_grpc.py"))
+        if p.name.endswith(("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi"))
     )
     assert fresh == committed, "generated files differ in name: run `make proto` and commit"
     stale = [
