@@ -29,9 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from pulsed.errors import InvalidArgument
-from pulsed.timeutil import Clock, SystemClock, local_zone, parse_duration, zone
-
-__all__ = ["Clock", "SystemClock", "local_zone", "parse_duration", "zone"]
+from pulsed.timeutil import parse_duration, zone
 
 MIN_INTERVAL_S = 10
 EXAMPLES = '"0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"'
