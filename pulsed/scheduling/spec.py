@@ -72,7 +72,15 @@ def wall_instants(wall: datetime, tz: tzinfo, both_passes: bool = False) -> list
 
 @dataclass(frozen=True)
 class Schedule:
-    """A parsed spec. ``kind`` is cron | every | at | in; ``one_shot`` for at and in."""
+    """A parsed spec (see ``parse``).
+
+    Attributes:
+        spec: the spec text, whitespace normalised.
+        kind: cron | every | at | in.
+        interval: the duration of an ``every`` or ``in`` spec.
+        at: an ``at`` spec's datetime (naive: a wall time of the task's zone).
+        cron: a cron spec's five fields.
+    """
 
     spec: str
     kind: str
@@ -82,6 +90,7 @@ class Schedule:
 
     @property
     def one_shot(self) -> bool:
+        """Whether the schedule runs once (``at`` and ``in``)."""
         return self.kind in ("at", "in")
 
     @property
