@@ -22,7 +22,7 @@ Rows are built by ``pulsed.store.rows`` (``task_version``, ``scheduled_run``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -370,7 +370,12 @@ class TaskBook:
         return await self._write(self._next_version(cur, enabled=False, deleted=True))
 
     def _next_version(
-        self, cur: Row, *, enabled: bool, deleted: bool = False, options: Any = None
+        self,
+        cur: Row,
+        *,
+        enabled: bool,
+        deleted: bool = False,
+        options: Mapping[str, Any] | None = None,
     ) -> rows.Values:
         """The version after ``cur`` with the same definition, ``enabled`` and ``deleted``
         as given and ``options`` (default: cur's)."""
