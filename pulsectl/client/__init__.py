@@ -12,6 +12,7 @@ Modules:
     filters  ``Filter`` (column, op, value) and the one where-grammar:
              ``parse_where`` (one term), ``parse_filters`` (a line of terms).
     rows     ``TailRow``: a stream row decoded (stream, seq, values).
+    batches  ``batched``: tail responses regrouped into lists for a UI.
     daemon   the socket ``probe``, ``spawn`` of a detached ``pulsed``, its log.
     core     ``AsyncPulseClient``: every pulse.v1 service and grpc.health.v1 on
              grpc.aio; ``ensure_daemon`` (probe, start, wait until SERVING);

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 import grpc.aio
@@ -40,6 +39,7 @@ from pulse.v1 import (
 )
 
 from pulsectl.client import daemon
+from pulsectl.client.batches import batched
 from pulsectl.client.errors import (
     START_HINT,
     DaemonUnreachable,
@@ -510,7 +510,7 @@ class AsyncPulseClient:
                 responses = self.tail(
                     stream, filters, start=after or "earliest", max_batch=max_batch
                 )
-                async for rows in self._batched(responses, flush_s):
+                async for rows in batched(responses, flush_s, self._count_tail):
                     attempt = 0
                     after = rows[-1].seq
                     yield rows
@@ -522,57 +522,9 @@ class AsyncPulseClient:
             await asyncio.sleep(RESUME_BACKOFF_S[min(attempt, len(RESUME_BACKOFF_S) - 1)])
             attempt += 1
 
-    async def _batched(
-        self, responses: AsyncIterator[streams_pb2.TailResponse], flush_s: float
-    ) -> AsyncIterator[list[TailRow]]:
-        """Decode tail responses and regroup them: a list at most every ``flush_s``
-        seconds while rows keep coming; the first rows after a quiet spell go out at once."""
-        pending: list[TailRow] = []
-        done = asyncio.Event()
-        ready = asyncio.Event()
-        failure: list[BaseException] = []
-
-        async def read() -> None:
-            try:
-                async for resp in responses:
-                    self.tail_messages += 1
-                    self.tail_rows += len(resp.rows)
-                    pending.extend(TailRow.of(r) for r in resp.rows)
-                    if pending:
-                        ready.set()
-            except BaseException as err:  # handed to the consumer below
-                failure.append(err)
-            finally:
-                done.set()
-                ready.set()
-
-        reader = asyncio.create_task(read())
-        last = 0.0
-        try:
-            while True:
-                await ready.wait()
-                wait = last + flush_s - time.monotonic()
-                if wait > 0 and not done.is_set():
-                    await asyncio.sleep(wait)
-                ready.clear()
-                if pending:
-                    batch = pending[:]
-                    pending.clear()
-                    last = time.monotonic()
-                    yield batch
-                if done.is_set() and not pending:
-                    break
-            for err in failure:
-                if not isinstance(err, asyncio.CancelledError):
-                    raise err
-        finally:
-            reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
-            aclose: Any = getattr(responses, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
+    def _count_tail(self, rows: int) -> None:
+        self.tail_messages += 1
+        self.tail_rows += rows
 
     # -- Costs --------------------------------------------------------------------------
 

@@ -11,80 +11,10 @@ from typing import TYPE_CHECKING, Any
 from pulsectl import diagnostics, output
 from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_OK, UsageError
+from pulsectl.output import Output
 
 if TYPE_CHECKING:
     from pulse.v1 import store_pb2
-
-STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors")
-
-
-def register(commands: Any) -> None:
-    """Add ``store`` and ``sql`` to the CLI (``commands`` is cli's ``_Commands``)."""
-    group = commands.group(
-        "store",
-        "show the store, set up Timeplus, copy history into it",
-        "pulsectl store status",
-    )
-    group.add(
-        "status",
-        "show the store backend, its health, schema version and rows per stream",
-        "pulsectl store status\npulsectl store status --json | jq .spooled_rows",
-        cmd_status,
-    )
-    group.add(
-        "init",
-        "create Pulse's streams in the Timeplus of [store.timeplus] (safe to repeat)",
-        "pulsectl store init",
-        cmd_init,
-        details="Works whichever backend is active, so Timeplus can be prepared (and filled\n"
-        "with `pulsectl store copy`) before switching [store] backend to timeplus.",
-    )
-    group.add(
-        "migrate",
-        "bring Pulse's streams in Timeplus to this version's schema",
-        "pulsectl store migrate",
-        cmd_migrate,
-    )
-    p = group.add(
-        "copy",
-        "copy the embedded store's history into Timeplus (repeatable: rows already there "
-        "are skipped)",
-        "pulsectl store copy --from local --to timeplus\n"
-        "pulsectl store copy --from local --to timeplus --stream messages --stream llm_logs",
-        cmd_copy,
-        details="A progress bar goes to stderr; the totals to stdout. Rows keep their ids,\n"
-        "times and sequence numbers.",
-    )
-    p.add_argument("--from", dest="source", default="local", choices=("local",), help="source")
-    p.add_argument("--to", dest="target", default="timeplus", choices=("timeplus",), help="target")
-    p.add_argument(
-        "--stream",
-        dest="streams",
-        action="append",
-        default=[],
-        choices=STREAMS,
-        metavar="STREAM",
-        help="copy only this stream (repeatable; default: all)",
-    )
-    p.add_argument("--batch-size", type=int, default=1000, metavar="N", help="rows per insert")
-
-    p = commands.add(
-        "sql",
-        "run read-only SQL over the agent's streams in Timeplus; rows print as they arrive",
-        "pulsectl sql \"SELECT * FROM table(llm_logs) WHERE status = 'error' LIMIT 20\"\n"
-        "pulsectl sql 'SELECT model, sum(estimated_cost_usd) FROM llm_logs GROUP BY model'\n"
-        "pulsectl sql 'SELECT * FROM messages' --json | jq .content",
-        cmd_sql,
-        details="Only SELECT, WITH, SHOW, DESCRIBE and EXPLAIN run (and the server runs them\n"
-        "read-only). `FROM stream` is a streaming query: it prints new rows until Ctrl+C,\n"
-        "which cancels it on the server; `FROM table(stream)` reads what is stored and\n"
-        'ends. Needs [store] backend = "timeplus". SQL of - is read from stdin.',
-    )
-    p.add_argument("sql", metavar="SQL", help="the statement; - reads it from stdin")
-    p.add_argument(
-        "--max-rows", type=int, default=0, metavar="N", help="stop after N rows (default: none)"
-    )
-
 
 # -- rendering -------------------------------------------------------------------------
 
@@ -126,6 +56,7 @@ class Progress:
         self.shown = False
 
     def update(self, p: store_pb2.StoreCopyProgress) -> None:
+        """Show ``p``: redraw the bar, or a note when a stream is finished."""
         if p.finished:
             self.clear()
             diagnostics.note(
@@ -143,6 +74,7 @@ class Progress:
         self.shown = True
 
     def clear(self) -> None:
+        """Erase the bar (before other stderr output and at the end)."""
         if self.shown:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
@@ -152,47 +84,56 @@ class Progress:
 # -- commands --------------------------------------------------------------------------
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    """``store status``: backend, health, schema version and rows per stream."""
     with _client(args) as client:
         st = client.store_status()
     if args.json:
-        output.json_doc(output.to_dict(st))
+        out.json_doc(output.to_dict(st))
     else:
-        output.line(render_status(st, output.terminal_width()))
+        out.line(render_status(st, output.terminal_width()))
     if st.health and st.health != "ok":
         diagnostics.warn(f"store: {st.health}")
     return EXIT_OK
 
 
-def cmd_init(args: argparse.Namespace) -> int:
+def cmd_init(args: argparse.Namespace, out: Output) -> int:
+    """``store init``: create Pulse's streams in Timeplus."""
     with _client(args) as client:
         resp = client.store_init()
     if args.json:
-        output.json_doc(output.to_dict(resp))
+        out.json_doc(output.to_dict(resp))
     else:
-        output.line(
+        out.line(
             f"Pulse's streams are ready in Timeplus at {resp.location} "
             f"(schema v{resp.schema_version}, {len(resp.statements)} statements run)"
         )
     return EXIT_OK
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def cmd_migrate(args: argparse.Namespace, out: Output) -> int:
+    """``store migrate``: bring the streams in Timeplus to this version's schema."""
     with _client(args) as client:
         resp = client.store_migrate()
     if args.json:
-        output.json_doc(output.to_dict(resp))
+        out.json_doc(output.to_dict(resp))
     elif resp.statements or resp.from_version != resp.to_version:
-        output.line(
+        out.line(
             f"migrated Pulse's streams at {resp.location} from v{resp.from_version} to "
             f"v{resp.to_version} ({len(resp.statements)} statements)"
         )
     else:
-        output.line(f"Pulse's streams at {resp.location} are at v{resp.to_version} already")
+        out.line(f"Pulse's streams at {resp.location} are at v{resp.to_version} already")
     return EXIT_OK
 
 
-def cmd_copy(args: argparse.Namespace) -> int:
+def cmd_copy(args: argparse.Namespace, out: Output) -> int:
+    """``store copy``: copy history into Timeplus; a progress bar on stderr, totals per
+    stream on stdout. Ctrl+C stops it (exit 130; copied rows are skipped next time).
+
+    Raises:
+        UsageError: ``--batch-size`` outside 1-10000.
+    """
     if not 1 <= args.batch_size <= 10_000:
         raise UsageError(f"--batch-size must be between 1 and 10000, not {args.batch_size}")
     bar = Progress()
@@ -216,13 +157,13 @@ def cmd_copy(args: argparse.Namespace) -> int:
         finally:
             bar.clear()
     if args.json:
-        output.json_doc(totals)
+        out.json_doc(totals)
     else:
         rows = [
             (k, f"{v['copied']:,}", f"{v['skipped']:,}", f"{v['total']:,}")
             for k, v in totals.items()
         ]
-        output.line(
+        out.line(
             output.table(
                 ("stream", "copied", "skipped", "total"),
                 rows,
@@ -233,7 +174,13 @@ def cmd_copy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_sql(args: argparse.Namespace) -> int:
+def cmd_sql(args: argparse.Namespace, out: Output) -> int:
+    """``sql SQL``: rows as they arrive (``--json``: one object per row); Ctrl+C cancels a
+    streaming query on the server.
+
+    Raises:
+        UsageError: no SQL, or a negative ``--max-rows``.
+    """
     text = sys.stdin.read() if args.sql == "-" else args.sql
     if not text.strip():
         raise UsageError("no SQL given: pass a statement, e.g. pulsectl sql 'SELECT 1'")
@@ -248,17 +195,17 @@ def cmd_sql(args: argparse.Namespace) -> int:
                 if msg.columns and not columns:
                     columns = list(msg.columns)
                     if not args.json:
-                        output.line("  ".join(columns))
+                        out.line("  ".join(columns))
                 for raw in msg.rows:
                     values = json.loads(raw)
                     count += 1
                     if args.json:
-                        output.json_line(dict(zip(columns, values, strict=False)))
+                        out.json_line(dict(zip(columns, values, strict=False)))
                     else:
-                        output.line("  ".join(value_text(v) for v in values))
+                        out.line("  ".join(value_text(v) for v in values))
         except KeyboardInterrupt:
             results.cancel()
-            output.break_line_for_stderr()
+            out.break_line_for_stderr()
             diagnostics.note(f"cancelled after {count:,} rows")
             return EXIT_OK
     if not args.json:
