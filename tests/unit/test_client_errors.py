@@ -93,3 +93,12 @@ def test_translate_reads_an_aio_error() -> None:
 def test_translate_of_an_error_that_is_not_a_call() -> None:
     err = translate(grpc.RpcError("odd"))
     assert isinstance(err, ServerError) and err.code == "UNKNOWN"
+
+
+def test_every_public_name_of_the_package_resolves() -> None:
+    import pulsectl.client as library
+
+    for name in library.__all__:
+        assert getattr(library, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = library.nothing_of_the_sort
