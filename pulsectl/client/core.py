@@ -21,15 +21,11 @@ import grpc.aio
 from grpc_health.v1 import health_pb2
 from pulse import paths
 from pulse.v1 import (
-    channels_pb2,
-    channels_pb2_grpc,
     chat_pb2,
     chat_pb2_grpc,
     common_pb2,
     costs_pb2,
     costs_pb2_grpc,
-    store_pb2,
-    store_pb2_grpc,
     streams_pb2,
     streams_pb2_grpc,
     system_pb2,
@@ -113,7 +109,12 @@ def new_task(
 
 HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
 
-if TYPE_CHECKING:  # generic only in the stubs
+if TYPE_CHECKING:
+    # Store and Channels are imported where they are called: most runs of pulsectl
+    # never use them, and their modules cost a few milliseconds of every start.
+    from pulse.v1 import channels_pb2, channels_pb2_grpc, store_pb2, store_pb2_grpc
+
+    # generic only in the stubs
     HealthWatch = grpc.aio.UnaryStreamMultiCallable[
         health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
     ]
@@ -203,10 +204,14 @@ class AsyncPulseClient:
 
     @property
     def _store(self) -> store_pb2_grpc.StoreAsyncStub:
+        from pulse.v1 import store_pb2_grpc
+
         return store_pb2_grpc.StoreStub(self.channel)
 
     @property
     def _channels(self) -> channels_pb2_grpc.ChannelsAsyncStub:
+        from pulse.v1 import channels_pb2_grpc
+
         return channels_pb2_grpc.ChannelsStub(self.channel)
 
     async def close(self) -> None:
@@ -609,14 +614,20 @@ class AsyncPulseClient:
 
     async def store_status(self) -> store_pb2.StoreStatusResponse:
         """Store.Status: backend, health, schema version, rows per stream."""
+        from pulse.v1 import store_pb2
+
         return await self._unary(self._store.Status, store_pb2.StoreStatusRequest())
 
     async def store_init(self) -> store_pb2.StoreInitResponse:
         """Store.Init: create Pulse's streams in Timeplus (safe to repeat)."""
+        from pulse.v1 import store_pb2
+
         return await self._unary(self._store.Init, store_pb2.StoreInitRequest())
 
     async def store_migrate(self) -> store_pb2.StoreMigrateResponse:
         """Store.Migrate: bring the streams in Timeplus to this version's schema."""
+        from pulse.v1 import store_pb2
+
         return await self._unary(self._store.Migrate, store_pb2.StoreMigrateRequest())
 
     def store_copy(
@@ -624,6 +635,8 @@ class AsyncPulseClient:
     ) -> AsyncIterator[store_pb2.StoreCopyProgress]:
         """Store.Copy from backend ``source`` to ``target``: progress messages until every
         stream (or those in ``streams``) is copied, ``batch_size`` rows per insert."""
+        from pulse.v1 import store_pb2
+
         request = store_pb2.StoreCopyRequest(to=target, streams=streams, batch_size=batch_size)
         setattr(request, "from", source)  # noqa: B010 - `from` is a Python keyword
         return self._stream(lambda: self._store.Copy, request, droppable=False)
@@ -631,6 +644,8 @@ class AsyncPulseClient:
     def sql(self, text: str, max_rows: int = 0) -> AsyncIterator[store_pb2.SqlResponse]:
         """Store.Sql: read-only SQL on Timeplus; the columns first, then rows (JSON
         arrays) as they arrive, at most ``max_rows`` (0: no limit)."""
+        from pulse.v1 import store_pb2
+
         request = store_pb2.SqlRequest(sql=text, max_rows=max_rows)
         return self._stream(lambda: self._store.Sql, request, droppable=False)
 
@@ -638,15 +653,21 @@ class AsyncPulseClient:
 
     async def list_channels(self) -> channels_pb2.ListChannelsResponse:
         """Channels.List: every channel with its state and outbox."""
+        from pulse.v1 import channels_pb2
+
         return await self._unary(self._channels.List, channels_pb2.ListChannelsRequest())
 
     async def channel_status(self, name: str = "") -> channels_pb2.ChannelStatusResponse:
         """Channels.Status of one channel ("": all), with its failed deliveries."""
+        from pulse.v1 import channels_pb2
+
         return await self._unary(
             self._channels.Status, channels_pb2.ChannelStatusRequest(name=name)
         )
 
     async def approve_pairing(self, code: str) -> channels_pb2.ApprovePairingResponse:
         """Channels.ApprovePairing: admit the person who received pairing ``code``."""
+        from pulse.v1 import channels_pb2
+
         request = channels_pb2.ApprovePairingRequest(code=code)
         return await self._unary(self._channels.ApprovePairing, request)

@@ -15,21 +15,22 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar, cast
-
-from pulse.v1 import (
-    channels_pb2,
-    chat_pb2,
-    costs_pb2,
-    store_pb2,
-    streams_pb2,
-    system_pb2,
-    tasks_pb2,
-)
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pulsectl.client.core import CALL_TIMEOUT_S, AsyncPulseClient
 from pulsectl.client.errors import START_HINT
 from pulsectl.client.filters import Filter
+
+if TYPE_CHECKING:
+    from pulse.v1 import (
+        channels_pb2,
+        chat_pb2,
+        costs_pb2,
+        store_pb2,
+        streams_pb2,
+        system_pb2,
+        tasks_pb2,
+    )
 
 T = TypeVar("T")
 _END = object()
