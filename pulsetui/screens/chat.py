@@ -24,7 +24,7 @@ from textual.widgets import Footer, Markdown, OptionList, Static
 from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import TailRow
 from pulsetui.screens.approval import Approval
 from pulsetui.screens.prompt import Prompt

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import Filter, TailRow
 from pulsetui.format import STREAM_COLUMNS
 from pulsetui.screens.row_detail import RowDetail

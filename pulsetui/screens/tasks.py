@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Markdown, Static
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.format import duration_ms, money, when
 from pulsetui.screens.confirm import Confirm
 from pulsetui.screens.task_form import TaskForm
