@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -28,6 +28,7 @@ from pulsectl.diagnostics import CliError, DaemonUnreachable
 from pulsetui.client import TailRow, TuiClient, ensure_daemon
 from pulsetui.format import one_line
 from pulsetui.messages import Connected, DaemonNote, Delivery, Disconnected, StatusUpdated
+from pulsetui.screens.base import PulseScreen
 from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.costs import CostsScreen
 from pulsetui.screens.events import EventsScreen
@@ -48,6 +49,16 @@ VIEWS = (
     ("costs", "Costs", "f4", "Spend, tokens and latency; by model, origin and day; budget"),
     ("events", "Events", "f5", "The daemon's events, coloured by severity"),
 )
+"""(mode, title, key, help) of each view."""
+
+VIEW_SCREENS: dict[str, Callable[[TuiClient], PulseScreen]] = {
+    "chat": ChatScreen,
+    "streams": StreamsScreen,
+    "tasks": TasksScreen,
+    "costs": CostsScreen,
+    "events": EventsScreen,
+}
+"""The screen class of each view (mode); the app builds each on first use."""
 
 
 class PulseApp(App[int]):
@@ -55,13 +66,6 @@ class PulseApp(App[int]):
 
     TITLE = "Pulse"
     CSS_PATH = ["global.tcss", "app.tcss"]
-    MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
-        "chat": ChatScreen,
-        "streams": StreamsScreen,
-        "tasks": TasksScreen,
-        "costs": CostsScreen,
-        "events": EventsScreen,
-    }
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
             Binding(key, f"view('{mode}')", title, priority=True, show=False)
@@ -85,8 +89,17 @@ class PulseApp(App[int]):
         self.client = TuiClient(socket)
         self.autostart = autostart
         self.first_view = view
+        self.views: dict[str, PulseScreen] = {}
+        """The views built so far, by mode (Textual builds a mode's screen on first use)."""
+        for mode in VIEW_SCREENS:
+            self.add_mode(mode, partial(self._build_view, mode))
         if theme:
             self.theme = theme
+
+    def _build_view(self, mode: str) -> PulseScreen:
+        """The screen of view ``mode``, given the connection; kept in ``views``."""
+        screen = self.views[mode] = VIEW_SCREENS[mode](self.client)
+        return screen
 
     def on_mount(self) -> None:
         self.switch_mode(self.first_view)
@@ -177,10 +190,8 @@ class PulseApp(App[int]):
         self.connection = Connection("connected", "", message.status, reconnected=message.again)
         if message.again:
             self.notify("Connected to pulsed again.", title="reconnected")
-            for mode in self.MODES:
-                screen = self._screen_stacks.get(mode, [None])[0]
-                if screen is not None and hasattr(screen, "reconnected"):
-                    screen.reconnected()
+            for screen in self.views.values():
+                screen.reconnected()
 
     @on(StatusUpdated)
     def status_updated(self, message: StatusUpdated) -> None:
@@ -258,6 +269,7 @@ def explain(err: CliError, socket: Path) -> tuple[str, str]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of ``pulsetui``, parsed."""
     parser = argparse.ArgumentParser(
         prog="pulsetui",
         description="The Pulse console: chat, streams, tasks, costs and events over SSH.",

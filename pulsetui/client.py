@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shlex
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,37 @@ T = TypeVar("T")
 
 Filter = tuple[str, str, str]
 """A filter on one column: (column, op, value), op one of eq ne contains gt ge lt le."""
+
+
+OPERATORS = (("!=", "ne"), (">=", "ge"), ("<=", "le"), ("=", "eq"), (">", "gt"), ("<", "lt"))
+OPERATORS_HELP = "column=value, != > >= < <=, or column~text (contains)"
+
+
+def parse_filters(text: str) -> list[Filter]:
+    """``source=tui message_type!=error content~hello`` → column filters for the daemon.
+
+    Raises:
+        ValueError: a term without an operator (the message shows the syntax).
+    """
+    try:
+        terms = shlex.split(text)
+    except ValueError as err:
+        raise ValueError(f"cannot read the filter: {err}") from None
+    out: list[Filter] = []
+    for term in terms:
+        if "~" in term and not any(sym in term.split("~", 1)[0] for sym, _ in OPERATORS):
+            column, value = term.split("~", 1)
+            out.append((column.strip(), "contains", value))
+            continue
+        for sym, op in OPERATORS:
+            if sym in term:
+                column, value = term.split(sym, 1)
+                if column.strip():
+                    out.append((column.strip(), op, value))
+                    break
+        else:
+            raise ValueError(f"{term!r} is not a filter; use {OPERATORS_HELP}")
+    return out
 
 
 def error_of(err: grpc.RpcError) -> CliError:

@@ -8,9 +8,8 @@ import pytest
 from pulse.v1 import system_pb2
 from textual.app import App, ComposeResult
 
-from pulsetui.client import TailRow
+from pulsetui.client import TailRow, parse_filters
 from pulsetui.format import count, money, one_line, when
-from pulsetui.screens.streams import parse_filters
 from pulsetui.widgets.bars import hbar
 from pulsetui.widgets.status_bar import Connection, render
 from pulsetui.widgets.tail_table import TailTable, columns_for

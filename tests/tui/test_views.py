@@ -11,13 +11,13 @@ from pulse.v1 import chat_pb2, costs_pb2, tasks_pb2
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from pulsetui.app import PulseApp
+from pulsetui.dialogs.approval import Approval
+from pulsetui.dialogs.prompt import Prompt
+from pulsetui.dialogs.task_form import TaskForm
 from pulsetui.format import money
-from pulsetui.screens.approval import Approval
 from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.costs import CostsScreen
-from pulsetui.screens.prompt import Prompt
 from pulsetui.screens.streams import StreamsScreen
-from pulsetui.screens.task_form import TaskForm
 from pulsetui.screens.tasks import TasksScreen
 from pulsetui.widgets.conversation import AgentMessage, ErrorMessage, ToolCard, UserMessage
 from pulsetui.widgets.tail_table import TailTable

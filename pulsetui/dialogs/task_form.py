@@ -9,7 +9,7 @@ form, which stays open until a save succeeds.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pulse.v1 import tasks_pb2
 from textual import on, work
@@ -22,9 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from pulsectl.diagnostics import CliError
-
-if TYPE_CHECKING:
-    from pulsetui.app import PulseApp
+from pulsetui.client import TuiClient
 
 
 class TaskForm(ModalScreen[tasks_pb2.Task | None]):
@@ -58,6 +56,8 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     ]
 
     class Saved(Message):
+        """The daemon stored the task (``task``: the version it saved)."""
+
         def __init__(self, task: tasks_pb2.Task) -> None:
             super().__init__()
             self.task = task
@@ -70,23 +70,23 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
             self.spec, self.zone, self.problem, self.runs = spec, zone, problem, runs
 
     class Refused(Message):
+        """The daemon refused to save the task; ``error`` says why."""
+
         def __init__(self, error: CliError) -> None:
             super().__init__()
             self.error = error
 
-    def __init__(self, task: tasks_pb2.Task | None = None) -> None:
+    def __init__(self, client: TuiClient, task: tasks_pb2.Task | None = None) -> None:
         super().__init__()
+        self.client = client
         self.original = task
         self.editing = task is not None
         self.schedule_problem = ""
         """What the daemon said is wrong with the current schedule ('' when valid)."""
 
     @property
-    def pulse(self) -> PulseApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def zone_name(self) -> str:
+        """The time zone typed (the task's own before the form is composed)."""
         try:
             return self.query_one("#timezone", Input).value
         except Exception:
@@ -140,7 +140,7 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     async def check_schedule(self, spec: str, zone: str) -> None:
         """Ask the daemon about ``spec``; the answer arrives as ``Previewed``."""
         try:
-            answer = await self.pulse.client.preview_schedule(spec, zone)
+            answer = await self.client.preview_schedule(spec, zone)
         except CliError as err:
             problem = f"cannot check it now: {getattr(err, 'details', '') or err.message}"
             self.post_message(self.Previewed(spec, zone, problem, []))
@@ -199,7 +199,8 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
 
     @work(exclusive=True, exit_on_error=False, group="task-save")
     async def save(self, task: tasks_pb2.Task) -> None:
-        client = self.pulse.client
+        """Tasks.Add (a new task) or Tasks.Update; the answer arrives as Saved or Refused."""
+        client = self.client
         try:
             saved = await (client.update_task(task) if self.editing else client.add_task(task))
         except CliError as err:
