@@ -7,12 +7,11 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from pulsectl import output
+from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_OK
 
 if TYPE_CHECKING:
     from pulse.v1 import channels_pb2
-
-    from pulsectl.client import PulseClient
 
 
 def register(commands: Any) -> None:
@@ -46,24 +45,9 @@ def register(commands: Any) -> None:
     p.add_argument("code", metavar="CODE")
 
 
-def _client(args: argparse.Namespace) -> PulseClient:
-    from pulsectl import diagnostics
-    from pulsectl.client import PulseClient
-
-    return PulseClient(args.socket, autostart=not args.no_start, notify=diagnostics.note)
-
-
-def _stub(client: PulseClient) -> Any:
-    from pulse.v1 import channels_pb2_grpc
-
-    return channels_pb2_grpc.ChannelsStub(client.channel)
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    from pulse.v1 import channels_pb2
-
     with _client(args) as client:
-        resp = client._call(_stub(client).List, channels_pb2.ListChannelsRequest())
+        resp = client.list_channels()
     if args.json:
         output.json_doc([_info_dict(c) for c in resp.channels])
     else:
@@ -72,10 +56,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pulse.v1 import channels_pb2
-
     with _client(args) as client:
-        resp = client._call(_stub(client).Status, channels_pb2.ChannelStatusRequest(name=args.name))
+        resp = client.channel_status(args.name)
     if args.json:
         output.json_doc([output.to_dict(c) for c in resp.channels])
     else:
@@ -84,12 +66,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from pulse.v1 import channels_pb2
-
     with _client(args) as client:
-        resp = client._call(
-            _stub(client).ApprovePairing, channels_pb2.ApprovePairingRequest(code=args.code)
-        )
+        resp = client.approve_pairing(args.code)
     if args.json:
         output.json_doc(output.to_dict(resp))
     else:

@@ -16,14 +16,17 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from pulsectl import channels_cmds, diagnostics, output, store_cmds
+from pulsectl.client import filters
+from pulsectl.client.errors import ClientError, ServerError
+from pulsectl.client.filters import FORMS, Filter
+from pulsectl.commands import client as _client
 from pulsectl.diagnostics import (
     EXIT_OK,
     EXIT_USAGE,
     CliError,
-    ServerError,
     TurnFailed,
     UsageError,
 )
@@ -31,48 +34,27 @@ from pulsectl.diagnostics import (
 if TYPE_CHECKING:
     from pulse.v1 import chat_pb2, tasks_pb2
 
-    from pulsectl.client import PulseClient
+    from pulsectl.client.sync import PulseClient
 
 PROG = "pulsectl"
 
 # -- argument values -------------------------------------------------------------------
 
 
-class Where(NamedTuple):
-    """A ``--where`` filter: the column, the API's op name and the value as text."""
-
-    column: str
-    op: str
-    value: str
+WHERE_FORMS = FORMS
 
 
-WHERE_OPS = {
-    "=": "eq",
-    "==": "eq",
-    "!=": "ne",
-    "~": "contains",
-    ">": "gt",
-    ">=": "ge",
-    "<": "lt",
-    "<=": "le",
-}
-WHERE_FORMS = (
-    "col=value, col!=value, col~value (contains), col>value, col>=value, col<value, col<=value"
-)
-_WHERE_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\s*)(==|!=|>=|<=|=|~|>|<)(.*)", re.DOTALL)
-
-
-def parse_where(text: str) -> Where:
-    """``col<op>value`` as a Where (``col == value`` with spaces works too).
+def parse_where(text: str) -> Filter:
+    """A ``--where`` value, ``col<op>value``, as a Filter (``col == value`` with spaces
+    works too; the grammar is the client library's).
 
     Raises:
         argparse.ArgumentTypeError: not one of the accepted forms.
     """
-    match = _WHERE_RE.fullmatch(text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"invalid filter {text!r}: use one of {WHERE_FORMS}")
-    column, space, op, value = match.groups()
-    return Where(column, WHERE_OPS[op], value.lstrip() if space else value)
+    try:
+        return filters.parse_where(text)
+    except filters.FilterError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -494,12 +476,6 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands --------------------------------------------------------------------------
 
 
-def _client(args: argparse.Namespace) -> PulseClient:
-    from pulsectl.client import PulseClient
-
-    return PulseClient(args.socket, autostart=not args.no_start, notify=diagnostics.note)
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     with _client(args) as client:
         st = client.status()
@@ -582,7 +558,7 @@ class TurnRunner:
         turn.cancelling = True
         try:
             self.client.cancel(turn.turn_id)
-        except CliError as err:
+        except ClientError as err:
             diagnostics.warn(f"could not cancel the turn: {err.message}")
 
     def _note(self, text: str) -> None:
@@ -639,7 +615,7 @@ class TurnRunner:
             approved = False
         try:
             self.client.approve(req.request_id, approved)
-        except CliError as err:
+        except ClientError as err:
             diagnostics.warn(f"the answer was not taken: {err.message}")
 
 
@@ -929,18 +905,21 @@ def cmd_tasks_add(args: argparse.Namespace) -> int:
                 "usage: pulsectl tasks add NAME --schedule SPEC --prompt TEXT [options], "
                 "or: pulsectl tasks add --preset heartbeat|daily-briefing|cost-alert",
             )
+    from pulsectl.client.core import new_task
+
+    task = new_task(
+        args.name,
+        schedule=args.schedule,
+        prompt=args.prompt,
+        timezone=args.tz,
+        deliver_to=args.deliver_to,
+        enabled=not args.disabled,
+        catch_up=args.catch_up,
+        timeout_s=args.timeout or 0.0,
+        preset=args.preset,
+    )
     with _client(args) as client:
-        task = client.add_task(
-            args.name,
-            schedule=args.schedule,
-            prompt=args.prompt,
-            timezone=args.tz,
-            deliver_to=args.deliver_to,
-            enabled=not args.disabled,
-            catch_up=args.catch_up,
-            timeout_s=args.timeout or 0.0,
-            preset=args.preset,
-        )
+        task = client.add_task(task)
     _print_task(args, task)
     return EXIT_OK
 
@@ -1069,14 +1048,15 @@ def cmd_service_install(args: argparse.Namespace) -> int:
 def _warn_running_daemon(args: argparse.Namespace) -> None:
     """Warn when a daemon already answers on the socket: the service's own pulsed cannot
     start while it runs (unless it is the service itself)."""
-    from pulsectl.client import PulseClient, probe
+    from pulsectl.client.daemon import probe
+    from pulsectl.client.sync import PulseClient
 
     client = PulseClient(args.socket, autostart=False)
     try:
         if not probe(client.socket):
             return
         pid = client.status().pid
-    except CliError:
+    except ClientError:
         return
     finally:
         client.close()
@@ -1149,7 +1129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except CliError as err:
+    except ClientError as err:
         return diagnostics.report(err)
 
 

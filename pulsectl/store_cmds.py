@@ -6,16 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pulsectl import diagnostics, output
+from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from pulse.v1 import store_pb2
-
-    from pulsectl.client import PulseClient, ServerStream
 
 STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors")
 
@@ -88,72 +86,6 @@ def register(commands: Any) -> None:
     )
 
 
-# -- client calls ----------------------------------------------------------------------
-
-
-def _client(args: argparse.Namespace) -> PulseClient:
-    from pulsectl.client import PulseClient
-
-    return PulseClient(args.socket, autostart=not args.no_start, notify=diagnostics.note)
-
-
-def _stub(client: PulseClient) -> Any:
-    from pulse.v1 import store_pb2_grpc
-
-    return store_pb2_grpc.StoreStub(client.channel)
-
-
-def _stream(client: PulseClient, method: Any, request: Any) -> ServerStream[Any]:
-    import grpc
-
-    from pulsectl.client import ServerStream, translate
-
-    try:
-        call = method(request)
-    except grpc.RpcError as err:
-        raise translate(err, client.socket) from None
-    return ServerStream(call, client.socket)
-
-
-def store_status(client: PulseClient) -> store_pb2.StoreStatusResponse:
-    """Store.Status."""
-    from pulse.v1 import store_pb2
-
-    return client._call(_stub(client).Status, store_pb2.StoreStatusRequest())
-
-
-def store_init(client: PulseClient) -> store_pb2.StoreInitResponse:
-    """Store.Init."""
-    from pulse.v1 import store_pb2
-
-    return client._call(_stub(client).Init, store_pb2.StoreInitRequest())
-
-
-def store_migrate(client: PulseClient) -> store_pb2.StoreMigrateResponse:
-    """Store.Migrate."""
-    from pulse.v1 import store_pb2
-
-    return client._call(_stub(client).Migrate, store_pb2.StoreMigrateRequest())
-
-
-def store_copy(
-    client: PulseClient, source: str, target: str, streams: Sequence[str], batch_size: int
-) -> ServerStream[store_pb2.StoreCopyProgress]:
-    """Store.Copy: progress messages until every stream is copied."""
-    from pulse.v1 import store_pb2
-
-    request = store_pb2.StoreCopyRequest(to=target, streams=streams, batch_size=batch_size)
-    setattr(request, "from", source)  # noqa: B010 - `from` is a Python keyword
-    return _stream(client, _stub(client).Copy, request)
-
-
-def sql(client: PulseClient, text: str, max_rows: int = 0) -> ServerStream[store_pb2.SqlResponse]:
-    """Store.Sql: the columns first, then rows as they arrive."""
-    from pulse.v1 import store_pb2
-
-    return _stream(client, _stub(client).Sql, store_pb2.SqlRequest(sql=text, max_rows=max_rows))
-
-
 # -- rendering -------------------------------------------------------------------------
 
 
@@ -222,7 +154,7 @@ class Progress:
 
 def cmd_status(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        st = store_status(client)
+        st = client.store_status()
     if args.json:
         output.json_doc(output.to_dict(st))
     else:
@@ -234,7 +166,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        resp = store_init(client)
+        resp = client.store_init()
     if args.json:
         output.json_doc(output.to_dict(resp))
     else:
@@ -247,7 +179,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     with _client(args) as client:
-        resp = store_migrate(client)
+        resp = client.store_migrate()
     if args.json:
         output.json_doc(output.to_dict(resp))
     elif resp.statements or resp.from_version != resp.to_version:
@@ -266,7 +198,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     bar = Progress()
     totals: dict[str, dict[str, int]] = {}
     with _client(args) as client:
-        progress = store_copy(client, args.source, args.target, args.streams, args.batch_size)
+        progress = client.store_copy(args.source, args.target, args.streams, args.batch_size)
         try:
             for p in progress:
                 bar.update(p)
@@ -310,7 +242,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     columns: list[str] = []
     count = 0
     with _client(args) as client:
-        results = sql(client, text, args.max_rows)
+        results = client.sql(text, args.max_rows)
         try:
             for msg in results:
                 if msg.columns and not columns:

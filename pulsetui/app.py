@@ -24,7 +24,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from pulsectl.diagnostics import CliError, DaemonUnreachable
+from pulsectl.client.errors import ClientError as CliError
+from pulsectl.client.errors import DaemonUnreachable
 from pulsetui.client import TailRow, TuiClient, ensure_daemon
 from pulsetui.format import one_line
 from pulsetui.messages import Connected, DaemonNote, Delivery, Disconnected, StatusUpdated

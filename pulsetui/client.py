@@ -41,7 +41,8 @@ from pulse.v1 import (
     tasks_pb2_grpc,
 )
 
-from pulsectl.diagnostics import CliError, DaemonUnreachable, ServerError
+from pulsectl.client.errors import ClientError as CliError
+from pulsectl.client.errors import DaemonUnreachable, ServerError
 
 CLIENT_NAME = "pulsetui"
 """Sent as ``x-pulse-client`` on Send; the daemon records the messages' source as ``tui``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pulse.v1 import system_pb2
 from textual.message import Message
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import TailRow
 
 

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import TuiClient
 
 

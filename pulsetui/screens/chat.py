@@ -23,7 +23,7 @@ from textual.widgets import Footer, Markdown, OptionList, Static
 from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import TailRow, TuiClient
 from pulsetui.dialogs.approval import Approval
 from pulsetui.dialogs.prompt import Prompt

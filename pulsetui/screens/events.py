@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Footer, Input, Static
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import Filter, TailRow, TuiClient, parse_filters
 from pulsetui.dialogs.row_detail import RowDetail
 from pulsetui.format import STREAM_COLUMNS

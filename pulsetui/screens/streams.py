@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Select, Static
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import OPERATORS_HELP, Filter, TailRow, TuiClient, parse_filters
 from pulsetui.dialogs.row_detail import RowDetail
 from pulsetui.format import STREAM_COLUMNS

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Markdown, Static
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client.errors import ClientError as CliError
 from pulsetui.client import TuiClient
 from pulsetui.dialogs.confirm import Confirm
 from pulsetui.dialogs.task_form import TaskForm

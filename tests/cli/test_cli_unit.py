@@ -20,7 +20,7 @@ import pytest
 from pulse.v1 import chat_pb2, common_pb2, costs_pb2, system_pb2, tasks_pb2
 
 from pulsectl import cli, diagnostics, output, service
-from pulsectl.client import translate
+from pulsectl.client import Filter, translate
 from pulsectl.diagnostics import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -75,7 +75,7 @@ def kolkata() -> Iterator[None]:
     ],
 )
 def test_parse_where_accepts_every_operator(text: str, expected: tuple[str, str, str]) -> None:
-    assert cli.parse_where(text) == cli.Where(*expected)
+    assert cli.parse_where(text) == Filter(*expected)
 
 
 @pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col.sub=x"])
@@ -191,7 +191,7 @@ def test_streams_query_arguments() -> None:
         "1h",
     )
     assert args.func is cli.cmd_streams_query
-    assert args.where == [cli.Where("model", "eq", "x"), cli.Where("latency_ms", "gt", "5")]
+    assert args.where == [Filter("model", "eq", "x"), Filter("latency_ms", "gt", "5")]
     assert (args.limit, args.asc, args.until) == (20, True, None)
 
 
@@ -333,14 +333,14 @@ def test_exit_codes_per_error_class() -> None:
 def test_server_errors_exit_1_naming_the_status(code: grpc.StatusCode) -> None:
     err = translate(FakeRpcError(code, "what went wrong"))
     assert isinstance(err, ServerError)
-    assert err.exit_code == EXIT_ERROR
+    assert diagnostics.exit_code_for(err) == EXIT_ERROR
     assert err.message == f"{code.name}: what went wrong"
 
 
 def test_unavailable_means_the_daemon_is_unreachable() -> None:
     err = translate(FakeRpcError(grpc.StatusCode.UNAVAILABLE, "Socket closed"), "/tmp/p.sock")
     assert isinstance(err, DaemonUnreachable)
-    assert err.exit_code == EXIT_UNREACHABLE
+    assert diagnostics.exit_code_for(err) == EXIT_UNREACHABLE
     assert "UNAVAILABLE: Socket closed" in err.message and "/tmp/p.sock" in err.hint
 
 

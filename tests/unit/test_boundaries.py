@@ -32,6 +32,46 @@ def test_clients_never_import_the_daemon(module: str) -> None:
     assert not {"anthropic", "openai"} & mods
 
 
+CLIENT_DEPENDENCIES = {
+    "grpc",  # with the namespaces it probes at import: grpc_health, grpc_reflection, grpc_tools
+    "grpc_health",
+    "grpc_reflection",
+    "grpc_tools",
+    "google",  # protobuf
+    "pulse",  # the generated stubs and pulse.paths
+    "platformdirs",
+    "typing_extensions",
+    "pulsectl",
+}
+"""Everything outside the standard library the client library may load."""
+
+
+def third_party(mods: set[str]) -> set[str]:
+    ignored = ("_", "cython_runtime")
+    return {m for m in top(mods) - set(sys.stdlib_module_names) if not m.startswith(ignored)}
+
+
+@pytest.mark.parametrize("module", ["pulsectl.cli", "pulsectl.client.core", "pulsectl.client.sync"])
+def test_pulsectl_loads_only_grpc_the_stubs_and_the_client_library(module: str) -> None:
+    mods = modules_after_import(module)
+    assert third_party(mods) <= CLIENT_DEPENDENCIES, third_party(mods) - CLIENT_DEPENDENCIES
+
+
+@pytest.mark.parametrize("module", ["pulsectl.client.core", "pulsectl.client.sync"])
+def test_the_client_library_stands_alone(module: str) -> None:
+    """It uses no other part of pulsectl, so pulsetui can import it alone."""
+    mods = modules_after_import(module)
+    outside = {m for m in mods if m.startswith("pulsectl.") and not m.startswith("pulsectl.client")}
+    assert not outside
+
+
+@pytest.mark.parametrize(
+    "module", ["pulsectl.client", "pulsectl.client.filters", "pulsectl.client.errors"]
+)
+def test_the_client_package_and_its_pure_modules_load_no_grpc(module: str) -> None:
+    assert "grpc" not in top(modules_after_import(module))
+
+
 @pytest.mark.parametrize("module", ["pulsed.cli", "pulsed.server"])
 def test_daemon_imports_no_textual_and_no_sdk_at_start(module: str) -> None:
     mods = top(modules_after_import(module))
