@@ -11,8 +11,7 @@ from __future__ import annotations
 from pulse.v1 import system_pb2
 from textual.message import Message
 
-from pulsectl.client.errors import ClientError as CliError
-from pulsetui.client import TailRow
+from pulsectl.client import ClientError, TailRow
 
 
 class Connected(Message):
@@ -73,7 +72,7 @@ class TailFailed(Message):
     """Tail number ``generation`` of a view ended with an error (unknown stream, bad
     filter); ``error`` says why."""
 
-    def __init__(self, generation: int, error: CliError) -> None:
+    def __init__(self, generation: int, error: ClientError) -> None:
         super().__init__()
         self.generation = generation
         self.error = error

@@ -21,8 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
-from pulsectl.client.errors import ClientError as CliError
-from pulsetui.client import TuiClient
+from pulsectl.client import AsyncPulseClient, ClientError
 
 
 class TaskForm(ModalScreen[tasks_pb2.Task | None]):
@@ -72,11 +71,11 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     class Refused(Message):
         """The daemon refused to save the task; ``error`` says why."""
 
-        def __init__(self, error: CliError) -> None:
+        def __init__(self, error: ClientError) -> None:
             super().__init__()
             self.error = error
 
-    def __init__(self, client: TuiClient, task: tasks_pb2.Task | None = None) -> None:
+    def __init__(self, client: AsyncPulseClient, task: tasks_pb2.Task | None = None) -> None:
         super().__init__()
         self.client = client
         self.original = task
@@ -141,8 +140,8 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         """Ask the daemon about ``spec``; the answer arrives as ``Previewed``."""
         try:
             answer = await self.client.preview_schedule(spec, zone)
-        except CliError as err:
-            problem = f"cannot check it now: {getattr(err, 'details', '') or err.message}"
+        except ClientError as err:
+            problem = f"cannot check it now: {err.details or err.message}"
             self.post_message(self.Previewed(spec, zone, problem, []))
             return
         self.post_message(self.Previewed(spec, zone, answer.problem, list(answer.next_runs)))
@@ -202,8 +201,18 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         """Tasks.Add (a new task) or Tasks.Update; the answer arrives as Saved or Refused."""
         client = self.client
         try:
-            saved = await (client.update_task(task) if self.editing else client.add_task(task))
-        except CliError as err:
+            if self.editing:
+                saved = await client.update_task(
+                    task.name,
+                    schedule=task.schedule,
+                    prompt=task.prompt,
+                    timezone=task.timezone,
+                    deliver_to=task.deliver_to,
+                    enabled=task.enabled,
+                )
+            else:
+                saved = await client.add_task(task)
+        except ClientError as err:
             self.post_message(self.Refused(err))
             return
         self.post_message(self.Saved(saved))
@@ -215,7 +224,7 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     @on(Refused)
     def refused(self, message: Refused) -> None:
         err = message.error
-        details = getattr(err, "details", "") or err.message
+        details = err.details or err.message
         self.query_one("#form-error", Static).update(Content(f"✖ the daemon refused: {details}"))
 
     @on(Input.Submitted)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
-from pulsetui.client import TuiClient
+from pulsectl.client import AsyncPulseClient
 
 
 class PulseScreen(Screen[None]):
@@ -14,7 +14,7 @@ class PulseScreen(Screen[None]):
         client: the daemon connection its workers use (the app's, shared by every view).
     """
 
-    def __init__(self, client: TuiClient) -> None:
+    def __init__(self, client: AsyncPulseClient) -> None:
         super().__init__()
         self.client = client
 

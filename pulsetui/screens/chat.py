@@ -23,8 +23,7 @@ from textual.widgets import Footer, Markdown, OptionList, Static
 from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
-from pulsectl.client.errors import ClientError as CliError
-from pulsetui.client import TailRow, TuiClient
+from pulsectl.client import AsyncPulseClient, ClientError, TailRow
 from pulsetui.dialogs.approval import Approval
 from pulsetui.dialogs.prompt import Prompt
 from pulsetui.screens.base import PulseScreen
@@ -81,7 +80,7 @@ class ChatScreen(PulseScreen):
     class SendFailed(Message):
         """The Send itself failed (daemon unreachable, message refused)."""
 
-        def __init__(self, local: int, error: CliError) -> None:
+        def __init__(self, local: int, error: ClientError) -> None:
             super().__init__()
             self.local = local
             self.error = error
@@ -104,7 +103,7 @@ class ChatScreen(PulseScreen):
             self.session_id = session_id
             self.rows = rows
 
-    def __init__(self, client: TuiClient) -> None:
+    def __init__(self, client: AsyncPulseClient) -> None:
         super().__init__(client)
         self.session_id = ""
         """The session shown; '' for a new one not yet sent."""
@@ -154,9 +153,9 @@ class ChatScreen(PulseScreen):
     async def send(self, local: int, text: str, session_id: str) -> None:
         """Chat.Send of ``text``; each turn event arrives as TurnEvent (``local`` numbers it)."""
         try:
-            async for event in self.client.send(text, session_id=session_id):
+            async for event in self.client.send(text, session_id=session_id, interactive=True):
                 self.post_message(self.TurnEvent(local, event))
-        except CliError as err:
+        except ClientError as err:
             self.post_message(self.SendFailed(local, err))
 
     @work(exit_on_error=False, group="chat-calls")

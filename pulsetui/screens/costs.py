@@ -19,8 +19,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, ProgressBar, Static
 
+from pulsectl.client import AsyncPulseClient
 from pulsetui import format
-from pulsetui.client import TuiClient
 from pulsetui.format import count, money
 from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.bars import BarChart, ColumnChart
@@ -86,7 +86,7 @@ class CostsScreen(PulseScreen):
     class NewCalls(Message):
         """LLM calls were logged since the figures were loaded."""
 
-    def __init__(self, client: TuiClient) -> None:
+    def __init__(self, client: AsyncPulseClient) -> None:
         super().__init__(client)
         self.chart_range = "7d"
         self.data: CostData | None = None

@@ -15,8 +15,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Footer, Input, Static
 
-from pulsectl.client.errors import ClientError as CliError
-from pulsetui.client import Filter, TailRow, TuiClient, parse_filters
+from pulsectl.client import AsyncPulseClient, ClientError, Filter, TailRow, parse_filters
 from pulsetui.dialogs.row_detail import RowDetail
 from pulsetui.format import STREAM_COLUMNS
 from pulsetui.messages import TailFailed, TailRows
@@ -42,7 +41,7 @@ class EventsScreen(PulseScreen):
         Binding("v", "cycle_severity", "Severity"),
     ]
 
-    def __init__(self, client: TuiClient) -> None:
+    def __init__(self, client: AsyncPulseClient) -> None:
         super().__init__(client)
         self.generation = 0
         self.filters: list[Filter] = []
@@ -95,7 +94,7 @@ class EventsScreen(PulseScreen):
         keep = set(severities)
         try:
             await client.online.wait()
-            backlog = await client.query("events", filters, order="desc", limit=BACKLOG)
+            backlog = await client.query_rows("events", filters, order="desc", limit=BACKLOG)
             backlog.reverse()
             last = max((r.seq for r in backlog), default=0) or await client.last_seq("events")
             first = [r for r in backlog if not keep or r.values.get("severity") in keep]
@@ -105,7 +104,7 @@ class EventsScreen(PulseScreen):
                 rows = [r for r in rows if not keep or r.values.get("severity") in keep]
                 if rows:
                     self.post_message(TailRows(generation, rows))
-        except CliError as err:
+        except ClientError as err:
             self.post_message(TailFailed(generation, err))
 
     @on(TailRows)

@@ -1,6 +1,6 @@
 """Streams: pick a stream, tail it live in a table, filter, pause, open a row.
 
-One worker follows the stream (``TuiClient.follow``: batched, resumed after reconnects);
+One worker follows the stream (``AsyncPulseClient.follow``: batched, resumed after reconnects);
 its batches go to a ``TailTable`` that keeps the newest rows only. Column filters
 (``column=value``) go to the daemon with the tail; the text filter is applied here.
 """
@@ -19,8 +19,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Select, Static
 
-from pulsectl.client.errors import ClientError as CliError
-from pulsetui.client import OPERATORS_HELP, Filter, TailRow, TuiClient, parse_filters
+from pulsectl.client import FORMS, AsyncPulseClient, ClientError, Filter, TailRow, parse_filters
 from pulsetui.dialogs.row_detail import RowDetail
 from pulsetui.format import STREAM_COLUMNS
 from pulsetui.messages import TailFailed, TailRows
@@ -53,7 +52,7 @@ class StreamsScreen(PulseScreen):
             super().__init__()
             self.streams = streams
 
-    def __init__(self, client: TuiClient) -> None:
+    def __init__(self, client: AsyncPulseClient) -> None:
         super().__init__(client)
         self.stream = "messages"
         self.filters: list[Filter] = []
@@ -81,7 +80,7 @@ class StreamsScreen(PulseScreen):
                 placeholder="column=value …",
                 id="column-filter",
                 compact=True,
-                tooltip=OPERATORS_HELP,
+                tooltip=FORMS,
             )
             yield Input(placeholder="/ text", id="text-filter", compact=True)
         yield Static(id="streams-info")
@@ -106,7 +105,7 @@ class StreamsScreen(PulseScreen):
         """Streams.List; the answer arrives as Listed (nothing when it fails)."""
         try:
             resp = await self.client.list_streams()
-        except CliError:
+        except ClientError:
             return  # the streams known to this console are listed already
         self.post_message(self.Listed({s.name: [c.name for c in s.columns] for s in resp.streams}))
 
@@ -148,7 +147,7 @@ class StreamsScreen(PulseScreen):
         try:
             async for rows in self.client.follow(stream, filters, start=start):
                 self.post_message(TailRows(generation, rows))
-        except CliError as err:
+        except ClientError as err:
             self.post_message(TailFailed(generation, err))
 
     @on(TailRows)

@@ -18,8 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Markdown, Static
 
-from pulsectl.client.errors import ClientError as CliError
-from pulsetui.client import TuiClient
+from pulsectl.client import AsyncPulseClient, ClientError, Filter
 from pulsetui.dialogs.confirm import Confirm
 from pulsetui.dialogs.task_form import TaskForm
 from pulsetui.format import duration_ms, money, when
@@ -78,7 +77,7 @@ class TasksScreen(PulseScreen):
             super().__init__()
             self.note = note
 
-    def __init__(self, client: TuiClient) -> None:
+    def __init__(self, client: AsyncPulseClient) -> None:
         super().__init__(client)
         self.tasks: list[tasks_pb2.Task] = []
         self.runs: list[tasks_pb2.TaskRun] = []
@@ -132,7 +131,7 @@ class TasksScreen(PulseScreen):
     @work(exclusive=True, exit_on_error=False, group="tasks-runs-tail")
     async def follow_runs(self) -> None:
         """Runs are messages in the sessions ``task:<name>``: fired, answered, failed."""
-        filters = [("session_id", "contains", "task:")]
+        filters = [Filter("session_id", "contains", "task:")]
         async for rows in self.client.follow("messages", filters, flush_s=0.3):
             names = {str(r.values.get("session_id", "")).removeprefix("task:") for r in rows}
             self.post_message(self.Changed(names))
@@ -157,7 +156,7 @@ class TasksScreen(PulseScreen):
             else:
                 resp = await client.run_task(name)
                 note = f"{name} started (session {resp.session_id})"
-        except CliError as err:
+        except ClientError as err:
             self.post_message(self.Done(f"✖ {err.message}"))
             return
         self.post_message(self.Done(note))
