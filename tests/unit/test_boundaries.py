@@ -3,6 +3,7 @@ textual; the daemon and its clients start without loading provider SDKs."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -84,3 +85,21 @@ def test_console_never_imports_the_daemon_or_sdks() -> None:
     assert "textual" in mods  # the check itself sees what the console loads
     assert "pulsed" not in mods
     assert not {"anthropic", "openai"} & mods
+
+
+def test_console_uses_only_the_client_library_of_pulsectl() -> None:
+    """pulsetui imports ``pulsectl.client`` and nothing else of pulsectl, at load time
+    and anywhere in its source (lazy imports included)."""
+    loaded = {m for m in modules_after_import("pulsetui.app") if m.startswith("pulsectl.")}
+    assert all(m.startswith("pulsectl.client") for m in loaded), loaded
+    imported: set[str] = set()
+    for path in (ROOT / "pulsetui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    of_pulsectl = {m for m in imported if m.split(".")[0] == "pulsectl"}
+    assert of_pulsectl and all(
+        m == "pulsectl.client" or m.startswith("pulsectl.client.") for m in of_pulsectl
+    ), of_pulsectl
