@@ -14,10 +14,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from pulsed.agent.approvals import ApprovalBroker
-from pulsed.agent.budget import Budget
+from pulsed.agent.budget import Budget, Reservation
 from pulsed.agent.events import (
     ApprovalRequested,
     Delta,
@@ -30,6 +29,7 @@ from pulsed.agent.events import (
 )
 from pulsed.agent.intake import origin_of
 from pulsed.agent.prompts import build_system_prompt, is_heartbeat_ok, light_system_prompt
+from pulsed.agent.redact import redact
 from pulsed.config import Config
 from pulsed.errors import PulseError, ResourceExhausted
 from pulsed.providers import pricing
@@ -54,7 +54,6 @@ INPUT_TYPES = ("user_input", "scheduled_task")
 PREVIEW_CHARS = 200
 RESULT_PREVIEW_CHARS = 500
 MAX_TOOL_RESULT_CHARS = 50_000
-SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "auth")
 
 
 @dataclass
@@ -146,19 +145,6 @@ def answer_target(row: Row) -> str:
     if isinstance(meta, dict) and isinstance(meta.get("deliver_to"), str) and meta["deliver_to"]:
         return str(meta["deliver_to"])
     return str(row["source"])
-
-
-def redact(args: dict[str, Any]) -> dict[str, Any]:
-    """Arguments for tool_logs: secret-looking keys masked, long strings shortened."""
-    out: dict[str, Any] = {}
-    for k, v in args.items():
-        if any(w in k.lower() for w in SECRET_WORDS):
-            out[k] = "***"
-        elif isinstance(v, str) and len(v) > PREVIEW_CHARS:
-            out[k] = v[:PREVIEW_CHARS] + f"… [{len(v)} chars]"
-        else:
-            out[k] = v
-    return out
 
 
 class Turn:
@@ -351,23 +337,10 @@ class Turn:
         chain = self.d.providers.chain(self.ctx.model)
         last: ProviderError | None = None
         for i, (name, model) in enumerate(chain):
-            await self.d.budget.check()
-            started = time.monotonic()
-            delivered = False
-
-            async def on_delta(text: str) -> None:
-                nonlocal delivered
-                delivered = True
-                self.ctx.emit(
-                    Delta(turn_id=self.ctx.turn_id, session_id=self.ctx.session_id, text=text)
-                )
-
+            held = await self.d.budget.reserve(pricing.max_cost(name, model, request))
             try:
-                provider = await self.d.providers.get(name, model)
-                resp = await provider.stream(request, on_delta)
+                resp = await self._attempt(name, model, request, held)
             except ProviderError as e:
-                e.partial = e.partial or delivered
-                await self._log_call(name, model, request, None, e, started)
                 last = e
                 if e.retryable and not e.partial and i + 1 < len(chain):
                     log.warning(
@@ -375,10 +348,35 @@ class Turn:
                     )
                     continue
                 raise
-            await self._log_call(name, model, request, resp, None, started)
+            finally:
+                self.d.budget.settle(held, 0.0)  # no-op once _log_call settled it
             return resp
         assert last is not None
         raise last
+
+    async def _attempt(
+        self, name: str, model: str, request: LLMRequest, held: Reservation
+    ) -> LLMResponse:
+        """One attempt on one provider; its llm_logs row settles ``held``."""
+        started = time.monotonic()
+        delivered = False
+
+        async def on_delta(text: str) -> None:
+            nonlocal delivered
+            delivered = True
+            self.ctx.emit(
+                Delta(turn_id=self.ctx.turn_id, session_id=self.ctx.session_id, text=text)
+            )
+
+        try:
+            provider = await self.d.providers.get(name, model)
+            resp = await provider.stream(request, on_delta)
+        except ProviderError as e:
+            e.partial = e.partial or delivered
+            await self._log_call(name, model, request, None, e, started, held)
+            raise
+        await self._log_call(name, model, request, resp, None, started, held)
+        return resp
 
     async def _log_call(
         self,
@@ -388,11 +386,12 @@ class Turn:
         resp: LLMResponse | None,
         err: ProviderError | None,
         started: float,
+        held: Reservation,
     ) -> None:
         usage = resp.usage if resp else None
         cost = pricing.estimate_cost(provider, model, usage) if usage else 0.0
         self.ctx.usage.add(usage, cost)
-        self.d.budget.record(cost)
+        self.d.budget.settle(held, cost)
         last_user = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         status = "success"
         if err is not None:
@@ -446,7 +445,7 @@ class Turn:
                     turn_id=ctx.turn_id,
                     call_id=call.id,
                     name=call.name,
-                    arguments=redact(call.arguments),
+                    arguments=redact(call.arguments, PREVIEW_CHARS),
                 )
             ],
         )
@@ -485,7 +484,7 @@ class Turn:
                     turn_id=ctx.turn_id,
                     call_id=call.id,
                     tool=call.name,
-                    arguments=redact(call.arguments),
+                    arguments=redact(call.arguments, PREVIEW_CHARS),
                     status=status,
                     duration_ms=duration_ms,
                     result_preview=preview,

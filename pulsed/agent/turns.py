@@ -5,6 +5,7 @@ cancellable, with a graceful shutdown and recovery of unanswered inputs after a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -13,11 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pulsed.agent.events import Accepted, Failed, TurnEvent, is_terminal
 from pulsed.agent.intake import TurnHandle, TurnInput
 from pulsed.agent.loop import AgentDeps, Turn, TurnContext
-from pulsed.errors import Unavailable
+from pulsed.errors import StoreError, Unavailable
 from pulsed.store import rows
 from pulsed.store.base import Row, parse_iso, to_iso
 
 log = logging.getLogger("pulsed.turns")
+
+RETRY_FIRST_S = 1.0
+"""First wait before probing a store that failed a turn's write; doubles each failure."""
+RETRY_MAX_S = 30.0
+"""Longest wait between two probes of a store that cannot write."""
 
 
 @dataclass(eq=False)
@@ -76,6 +82,9 @@ class TurnManager:
         self._turns: dict[str, PendingTurn] = {}
         self._running: set[PendingTurn] = set()
         self._closing = False
+        self._closed = asyncio.Event()
+        self._stalled: dict[str, Row] = {}
+        self._retry: asyncio.Task[None] | None = None
 
     @property
     def active(self) -> int:
@@ -169,8 +178,17 @@ class TurnManager:
                 else:
                     # Shutdown: leave no answer, so the next start resumes it.
                     turn.fail("shutdown", "pulsed stopped; the turn resumes when it starts again")
-            elif turn.task.exception() is not None:
-                exc = turn.task.exception()
+            elif isinstance(exc := turn.task.exception(), StoreError):
+                # Its answer (or error row) could not be stored: the input stays
+                # unanswered, and is answered again once the store writes.
+                log.error("turn %s: the store cannot write: %s", turn.id, exc.message)
+                turn.fail(
+                    "store_unavailable",
+                    f"the answer could not be stored ({exc.message}); the message is kept "
+                    "and answered once the store can write again",
+                )
+                self._stall(turn.input)
+            elif exc is not None:
                 log.error("turn %s crashed", turn.id, exc_info=exc)
                 turn.fail("internal", f"the turn failed: {type(exc).__name__}: {exc}")
         finally:
@@ -206,10 +224,62 @@ class TurnManager:
             turn.done = True
         return True
 
+    @property
+    def stalled(self) -> int:
+        """Inputs whose answer could not be stored, waiting for the store to write."""
+        return len(self._stalled)
+
+    def _stall(self, input_row: Row) -> None:
+        """Keep ``input_row`` for ``_retry_stalled`` (started if not running)."""
+        self._stalled[str(input_row["id"])] = input_row
+        if self._retry is None or self._retry.done():
+            self._retry = asyncio.create_task(self._retry_stalled(), name="turns:store-retry")
+
+    async def _retry_stalled(self) -> None:
+        """Probe the store with backoff (``RETRY_FIRST_S`` doubling to ``RETRY_MAX_S``);
+        once a write works, run the stalled inputs that are still unanswered again."""
+        delay = RETRY_FIRST_S
+        failed_since = to_iso(datetime.now(UTC))
+        while self._stalled and not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), delay)
+            if self._closing:
+                return
+            stalled = list(self._stalled.values())
+            try:
+                await self.deps.store.append(
+                    "events",
+                    [
+                        rows.event(
+                            "store_writable",
+                            source="pulsed",
+                            severity="warning",
+                            payload={
+                                "failing_since": failed_since,
+                                "inputs": [str(r["id"]) for r in stalled][:100],
+                            },
+                            tags=["store", "recovery"],
+                        )
+                    ],
+                    durable=True,
+                )
+                oldest = min(str(r["timestamp"]) for r in stalled)
+                open_ids = {str(r["id"]) for r in await self.deps.store.unanswered(since=oldest)}
+            except StoreError as e:
+                log.warning("store still cannot write (%s); next try in %.0f s", e.message, delay)
+                delay = min(RETRY_MAX_S, delay * 2)
+                continue
+            for row in stalled:
+                del self._stalled[str(row["id"])]
+                if str(row["id"]) in open_ids and str(row["id"]) not in self._turns:
+                    self.resume(row).detach()
+            log.warning("the store writes again; %d input(s) answered anew", len(stalled))
+
     async def shutdown(self, grace_s: float) -> None:
         """Stop taking turns; let running ones finish for up to ``grace_s`` seconds,
         then cancel them, leaving them (and queued ones) unanswered for recovery."""
         self._closing = True
+        self._closed.set()
         tasks = [t.task for t in self._running if t.task is not None]
         if tasks:
             log.info("waiting up to %.1f s for %d running turn(s)", grace_s, len(tasks))

@@ -25,10 +25,11 @@ OpenAI charges nothing extra for cache writes, so its cache-write price is its i
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
-from pulsed.providers.base import Usage
+from pulsed.providers.base import LLMRequest, Usage
 
 ANTHROPIC_SOURCE = "https://www.anthropic.com/pricing#api"
 """Also published at https://docs.anthropic.com/en/docs/about-claude/pricing."""
@@ -158,3 +159,26 @@ def estimate_cost(provider: str, model: str, usage: Usage) -> float:
         + usage.cache_read_tokens * price.cache_read
         + usage.cache_write_tokens * price.cache_write
     ) / 1_000_000
+
+
+CHARS_PER_TOKEN_ESTIMATE = 3
+"""Characters per token when guessing a prompt's size before the call. Tokenizers give
+about 4 characters of English per token (OpenAI's "What are tokens" help article); 3 errs
+towards a higher estimate, as a budget should."""
+
+
+def max_cost(provider: str, model: str, request: LLMRequest) -> float:
+    """The most USD ``request`` can cost on ``model``: its prompt (system, messages, tool
+    specs; estimated at ``CHARS_PER_TOKEN_ESTIMATE``) as uncached input, plus all of its
+    ``max_tokens`` as output."""
+    chars = len(request.system)
+    for m in request.messages:
+        chars += len(m.text) + sum(
+            len(c.name) + len(json.dumps(c.arguments, ensure_ascii=False)) for c in m.tool_calls
+        )
+    for t in request.tools:
+        chars += len(t.name) + len(t.description) + len(json.dumps(t.parameters))
+    usage = Usage(
+        input_tokens=chars // CHARS_PER_TOKEN_ESTIMATE + 1, output_tokens=request.max_tokens
+    )
+    return estimate_cost(provider, model, usage)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pulsed.errors import InvalidArgument
+from pulsed.errors import InvalidArgument, StoreError
 from pulsed.store import schema
 from pulsed.store.schema import Column, Stream
 
@@ -457,9 +457,21 @@ class Store(ABC):
     async def schema_version(self) -> int:
         """The schema version recorded in the store."""
 
-    @abstractmethod
+    _write_failure: tuple[str, str] | None = None
+    """(when, why) of the last append that failed, while no append has worked since."""
+
     async def health(self) -> str:
-        """``"ok"``, or a sentence saying what is wrong. Never raises."""
+        """``"ok"``, or a sentence saying what is wrong: appends failing since the last
+        one that failed (e.g. a full disk) while none has worked since, else what the
+        backend finds (``_health``). Never raises."""
+        if self._write_failure is not None:
+            when, why = self._write_failure
+            return f"appends are failing (since {when}): {why}"
+        return await self._health()
+
+    @abstractmethod
+    async def _health(self) -> str:
+        """The backend's own ``health``: ``"ok"`` or what is wrong. Never raises."""
 
     @abstractmethod
     def _require_open(self) -> asyncio.AbstractEventLoop:
@@ -544,7 +556,14 @@ class Store(ABC):
         check_rows(rows)
         if not rows:
             return []
-        return await self._append(s, rows, durable)
+        try:
+            stored = await self._append(s, rows, durable)
+        except StoreError as e:
+            if self._write_failure is None:
+                self._write_failure = (now_iso(), e.message)
+            raise
+        self._write_failure = None
+        return stored
 
     async def tail(
         self,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 from pulse.v1 import chat_pb2, costs_pb2
 
+from pulsed.providers import pricing
 from tests.daemon.util import deltas, kinds, rows, send, wait_for
 from tests.fakes.llm import Fail, FakeLLM, Hang, Reply
 from tests.harness import Daemon, fake_llm_config
@@ -259,8 +261,15 @@ def test_no_provider_answers_with_what_to_set(fake_llm: FakeLLM) -> None:
         d.cleanup()
 
 
+def _max_call_usd() -> float:
+    """What one call to the unpriced fake model may cost: 4096 output tokens (the
+    default max_tokens) at the priciest output rate, plus a little input."""
+    return 4096 * pricing.UNKNOWN.output / 1e6
+
+
 def test_budget_refuses_calls_over_the_daily_limit(fake_llm: FakeLLM) -> None:
-    d = Daemon(fake_llm_config(fake_llm.url, extra="[budget]\ndaily_usd = 0.000001\n"))
+    cap = _max_call_usd() * 1.1  # room for one call's maximum, not for two
+    d = Daemon(fake_llm_config(fake_llm.url, extra=f"[budget]\ndaily_usd = {cap}\n"))
     try:
         d.start()
         fake_llm.script(Reply(text="costly", usage={"input_tokens": 1000, "output_tokens": 1000}))
@@ -268,7 +277,7 @@ def test_budget_refuses_calls_over_the_daily_limit(fake_llm: FakeLLM) -> None:
         n = len(fake_llm.requests)
         events = send(d, "second")
         assert events[-1].error.code == "budget_exceeded"
-        assert "daily budget reached" in events[-1].error.message
+        assert "daily budget too low for this call" in events[-1].error.message
         assert len(fake_llm.requests) == n  # refused before calling the LLM
         ev = rows(d, "events", event_type="budget_exceeded")
         assert len(ev) == 1 and ev[0]["severity"] == "warning"
@@ -306,10 +315,57 @@ def test_fallback_provider_used_when_main_fails(fake_llm: FakeLLM) -> None:
 
 def test_tool_logs_redact_secrets(daemon: Daemon, fake_llm: FakeLLM) -> None:
     fake_llm.script(
-        Reply(tool_calls=[("current_time", {"timezone": "UTC", "api_token": "s3cr3t"})]),
+        Reply(
+            tool_calls=[
+                (
+                    "current_time",
+                    {
+                        "timezone": "UTC",
+                        "api_token": "s3cr3t",
+                        "options": {"api_key": "s3cr3t"},
+                        "headers": [{"Authorization": "Bearer s3cr3t-s3cr3t"}],
+                        "pwd": "s3cr3t",
+                        "credentials": {"u": "s3cr3t"},
+                    },
+                )
+            ]
+        ),
         Reply(text="ok"),
     )
     events = send(daemon, "time?")
-    tl = rows(daemon, "tool_logs", session_id=events[0].session_id)
+    sid = events[0].session_id
+    tl = rows(daemon, "tool_logs", session_id=sid)
     assert tl[0]["arguments"]["api_token"] == "***"
-    assert "s3cr3t" not in json.dumps(rows(daemon, "messages", session_id=events[0].session_id))
+    assert tl[0]["arguments"]["timezone"] == "UTC"
+    assert "s3cr3t" not in json.dumps(tl)
+    assert "s3cr3t" not in json.dumps(rows(daemon, "messages", session_id=sid))
+
+
+def test_concurrent_calls_cannot_pass_the_cap_together(fake_llm: FakeLLM) -> None:
+    """Issue 17 item 13: 50 sessions start at once under a cap with room for two calls'
+    maxima. Each call's maximum is reserved before it starts, so what is spent stays
+    within the cap (before: every call saw $0 spent and all 50 went through)."""
+    cap = _max_call_usd() * 2.5
+    d = Daemon(fake_llm_config(fake_llm.url, extra=f"[budget]\ndaily_usd = {cap}\n"))
+    try:
+        d.start()
+        for _ in range(50):
+            fake_llm.script(
+                Reply(
+                    text="costly answer",
+                    delay_s=0.05,
+                    usage={"input_tokens": 2000, "output_tokens": 3000},
+                )
+            )
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            ends = list(pool.map(lambda i: send(d, f"question {i}", timeout=60)[-1], range(50)))
+        finals = [e for e in ends if e.WhichOneof("event") == "final"]
+        refused = [e for e in ends if e.WhichOneof("event") == "error"]
+        assert len(finals) + len(refused) == 50
+        assert finals and refused
+        assert {e.error.code for e in refused} == {"budget_exceeded"}
+        spent = sum(r["estimated_cost_usd"] for r in rows(d, "llm_logs"))
+        assert spent <= cap, f"spent ${spent:.4f} of a ${cap:.4f} cap"
+    finally:
+        d.stop()
+        d.cleanup()

@@ -134,6 +134,11 @@ class Hang:
     reply: Reply | None = None
     text: str = "This answer stalls mid-way."
     chunk_size: int = 4
+    until: threading.Event | None = None
+    """If set, the hang (before the headers) ends as soon as this is set (at the latest
+    after ``seconds``), so a test can hold an answer until it has done something."""
+    started: threading.Event | None = None
+    """If set, set when the request arrives and the hang begins."""
 
 
 @dataclass
@@ -767,7 +772,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(item.status, _error_body(protocol, item.status, item.message), headers)
             return
         if isinstance(item, Hang) and item.after_chunks is None:
-            self._hang(item.seconds)
+            if item.started is not None:
+                item.started.set()
+            if item.until is not None:
+                item.until.wait(item.seconds)
+            else:
+                self._hang(item.seconds)
             item = item.reply or self._echo(body)
         if isinstance(item, Drop):
             reply = Reply(text=item.text, chunk_size=item.chunk_size)

@@ -130,7 +130,7 @@ class LocalStore(Store):
         """The schema version the file records."""
         return await self._read(schema_sql.recorded_version)
 
-    async def health(self) -> str:
+    async def _health(self) -> str:
         """``"ok"``; or why not: closed, a read or write that does not answer within
         5 s, a failing file, or under 100 MB free on its disk. Never raises."""
         try:

@@ -400,7 +400,7 @@ class TimeplusStore(Store):
         """The schema version of Pulse's streams (0 until they are known to exist)."""
         return self._version
 
-    async def health(self) -> str:
+    async def _health(self) -> str:
         """``"ok"``; or that Timeplus is unreachable (with the rows spooled), that the
         spool is being sent, or that the streams are not ready. Runs ``SELECT 1`` (5 s
         at most). Never raises."""
