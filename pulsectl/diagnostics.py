@@ -2,14 +2,19 @@
 
 stdout carries data only (``pulsectl.output``); notes, warnings, errors and prompts come
 here, so ``pulsectl ... --json | jq`` always sees valid JSON. Each ``CliError`` subclass
-names its exit code; ``report`` is the one place that turns an exception into a message
-and a code.
+names its exit code, and ``exit_code_for`` maps the client library's errors (an
+unreachable daemon: 3); ``report`` is the one place that turns an exception into a
+message and a code.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+from pulsectl.client.errors import ClientError as ClientError
+from pulsectl.client.errors import DaemonUnreachable as DaemonUnreachable
+from pulsectl.client.errors import ServerError as ServerError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -26,8 +31,12 @@ exit codes:
   130  interrupted (Ctrl+C)"""
 
 
-class CliError(Exception):
-    """An error reported to the person as ``error: <message>`` with an exit code.
+class CliError(ClientError):
+    """An error of the command line itself (not of a call), reported as
+    ``error: <message>`` with an exit code.
+
+    Errors of calls are the client library's ``ServerError`` and ``DaemonUnreachable``
+    (re-exported here); ``exit_code_for`` gives their codes.
 
     Attributes:
         exit_code: the process exit code this error ends with.
@@ -37,9 +46,7 @@ class CliError(Exception):
     exit_code = EXIT_ERROR
 
     def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+        super().__init__(message, hint)
 
 
 class UsageError(CliError):
@@ -48,28 +55,9 @@ class UsageError(CliError):
     exit_code = EXIT_USAGE
 
 
-class ServerError(CliError):
-    """The daemon answered with a gRPC error status (other than UNAVAILABLE).
-
-    Attributes:
-        code: the status code's name, e.g. ``INVALID_ARGUMENT``.
-        details: the daemon's message.
-    """
-
-    def __init__(self, code: str, details: str, hint: str = "") -> None:
-        super().__init__(f"{code}: {details}" if details else code, hint)
-        self.code = code
-        self.details = details
-
-
-class DaemonUnreachable(CliError):
-    """No daemon answers on the socket and none could be started, or it went away."""
-
-    exit_code = EXIT_UNREACHABLE
-
-
 class TurnFailed(CliError):
-    """A chat turn ended with a TurnError (the stream itself was fine)."""
+    """A chat turn ended with a TurnError (the stream itself was fine); ``code`` is the
+    turn's error code (``budget_exceeded``, ``cancelled``, ...)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}" if message else code)
@@ -77,9 +65,12 @@ class TurnFailed(CliError):
 
 
 def exit_code_for(exc: BaseException) -> int:
-    """The exit code an exception ends pulsectl with."""
+    """The exit code an exception ends pulsectl with: a CliError's own, 3 for an
+    unreachable daemon, 1 for any other error, 130 for Ctrl+C."""
     if isinstance(exc, CliError):
         return exc.exit_code
+    if isinstance(exc, ClientError):
+        return EXIT_UNREACHABLE if exc.unreachable else EXIT_ERROR
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     return EXIT_ERROR
@@ -121,7 +112,7 @@ def error(text: str, hint: str = "") -> None:
 
 def report(exc: BaseException) -> int:
     """Tell the person what went wrong and return the exit code for it."""
-    if isinstance(exc, CliError):
+    if isinstance(exc, ClientError):
         error(exc.message, exc.hint)
     elif isinstance(exc, KeyboardInterrupt):
         pass

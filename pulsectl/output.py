@@ -3,7 +3,9 @@
 Plain output is aligned columns sized to the terminal (80 columns when it is unknown),
 long cells cut with "…", times in local time as ``YYYY-MM-DD HH:MM:SS``. ``--json``
 prints one JSON document, or one JSON object per line for streaming commands. The
-``render_*`` functions return text and write nothing, so they can be tested alone.
+``render_*`` functions return text and write nothing, so they can be tested alone; an
+``Output`` made for each run is the one writer (it holds the only state: whether the
+current line is half written).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -25,50 +27,61 @@ ELLIPSIS = "…"
 
 # -- writers ---------------------------------------------------------------------------
 
-_at_line_start = True
-_broke_line = False
 
+class Output:
+    """pulsectl's stdout for one run: the only writer of data.
 
-def write(text: str) -> None:
-    """Write text as is and flush (streamed chat deltas)."""
-    global _at_line_start, _broke_line
-    if _broke_line and text.startswith("\n"):
-        text = text[1:]  # the line was already ended for a note on stderr
-    _broke_line = False
-    if not text:
-        return
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    _at_line_start = text.endswith("\n")
+    It remembers whether the current line is half written (a streamed answer), so a
+    note on stderr can first end it and the answer's own next line break is not doubled.
 
+    Args:
+        stream: where to write; default the ``sys.stdout`` of the moment of each write.
+    """
 
-def line(text: str = "") -> None:
-    """Write text followed by one newline."""
-    write(text if text.endswith("\n") else text + "\n")
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._at_line_start = True
+        self._broke_line = False
 
+    @property
+    def stream(self) -> TextIO:
+        """The text stream written to."""
+        return self._stream if self._stream is not None else sys.stdout
 
-def finish_line() -> None:
-    """End the current line if something was written on it."""
-    if not _at_line_start:
-        write("\n")
+    def write(self, text: str) -> None:
+        """Write text as is and flush (streamed chat deltas)."""
+        if self._broke_line and text.startswith("\n"):
+            text = text[1:]  # the line was already ended for a note on stderr
+        self._broke_line = False
+        if not text:
+            return
+        self.stream.write(text)
+        self.stream.flush()
+        self._at_line_start = text.endswith("\n")
 
+    def line(self, text: str = "") -> None:
+        """Write text followed by one newline."""
+        self.write(text if text.endswith("\n") else text + "\n")
 
-def break_line_for_stderr() -> None:
-    """End a half-written stdout line before stderr writes, when both share a terminal."""
-    global _broke_line
-    if not _at_line_start and sys.stdout.isatty() and sys.stderr.isatty():
-        write("\n")
-        _broke_line = True
+    def finish_line(self) -> None:
+        """End the current line if something was written on it."""
+        if not self._at_line_start:
+            self.write("\n")
 
+    def break_line_for_stderr(self) -> None:
+        """End a half-written stdout line before stderr writes, when both share a
+        terminal."""
+        if not self._at_line_start and self.stream.isatty() and sys.stderr.isatty():
+            self.write("\n")
+            self._broke_line = True
 
-def json_doc(obj: Any) -> None:
-    """One JSON document (object or list), indented."""
-    line(json.dumps(obj, indent=2, ensure_ascii=False))
+    def json_doc(self, obj: Any) -> None:
+        """One JSON document (object or list), indented."""
+        self.line(json.dumps(obj, indent=2, ensure_ascii=False))
 
-
-def json_line(obj: Any) -> None:
-    """One JSON object on one line, flushed (for streaming commands)."""
-    line(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+    def json_line(self, obj: Any) -> None:
+        """One JSON object on one line, flushed (for streaming commands)."""
+        self.line(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
 
 def terminal_width() -> int:

@@ -145,7 +145,7 @@ class BudgetConfig:
 
 @dataclass
 class SchedulerConfig:
-    """[scheduler]: how the daemon runs scheduled tasks (pulsed.scheduler)."""
+    """[scheduler]: how the daemon runs scheduled tasks (pulsed.scheduling.runner)."""
 
     enabled: bool = True
     """Run tasks on their schedules; false: only ``pulsectl tasks run`` starts them."""

@@ -55,10 +55,11 @@ from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
 from pulsed.providers.pool import ProviderPool
-from pulsed.scheduler import Scheduler
+from pulsed.scheduling.book import TaskBook
+from pulsed.scheduling.reminders import BookReminders
+from pulsed.scheduling.runner import Scheduler
 from pulsed.store import rows
 from pulsed.store.factory import make_store
-from pulsed.tasks import TaskBook
 from pulsed.tools.builtin import builtin_tools
 
 log = logging.getLogger("pulsed.server")
@@ -194,7 +195,7 @@ class Server:
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=builtin_tools(cfg, book),
+                tools=builtin_tools(cfg, BookReminders(book)),
                 providers=providers,
                 budget=budget,
                 approvals=approvals,

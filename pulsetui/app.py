@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -24,16 +24,22 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from pulsectl.diagnostics import CliError, DaemonUnreachable
-from pulsetui.client import TailRow, TuiClient, ensure_daemon
+from pulsectl.client import START_HINT, AsyncPulseClient, ClientError, Filter, TailRow
 from pulsetui.format import one_line
 from pulsetui.messages import Connected, DaemonNote, Delivery, Disconnected, StatusUpdated
+from pulsetui.screens.base import PulseScreen
 from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.costs import CostsScreen
 from pulsetui.screens.events import EventsScreen
 from pulsetui.screens.streams import StreamsScreen
 from pulsetui.screens.tasks import TasksScreen
 from pulsetui.widgets.status_bar import Connection
+
+CLIENT_NAME = "pulsetui"
+"""Sent as ``x-pulse-client``; the daemon records the console's messages as source ``tui``."""
+
+CALL_TIMEOUT_S = 15.0
+"""Deadline of the console's unary calls, seconds."""
 
 STATUS_EVERY_S = 5.0
 """How often System.Status is polled while connected (spend, provider)."""
@@ -48,6 +54,16 @@ VIEWS = (
     ("costs", "Costs", "f4", "Spend, tokens and latency; by model, origin and day; budget"),
     ("events", "Events", "f5", "The daemon's events, coloured by severity"),
 )
+"""(mode, title, key, help) of each view."""
+
+VIEW_SCREENS: dict[str, Callable[[AsyncPulseClient], PulseScreen]] = {
+    "chat": ChatScreen,
+    "streams": StreamsScreen,
+    "tasks": TasksScreen,
+    "costs": CostsScreen,
+    "events": EventsScreen,
+}
+"""The screen class of each view (mode); the app builds each on first use."""
 
 
 class PulseApp(App[int]):
@@ -55,13 +71,6 @@ class PulseApp(App[int]):
 
     TITLE = "Pulse"
     CSS_PATH = ["global.tcss", "app.tcss"]
-    MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
-        "chat": ChatScreen,
-        "streams": StreamsScreen,
-        "tasks": TasksScreen,
-        "costs": CostsScreen,
-        "events": EventsScreen,
-    }
     BINDINGS: ClassVar[list[BindingType]] = [
         *(
             Binding(key, f"view('{mode}')", title, priority=True, show=False)
@@ -82,11 +91,20 @@ class PulseApp(App[int]):
         theme: str = "",
     ) -> None:
         super().__init__()
-        self.client = TuiClient(socket)
+        self.client = AsyncPulseClient(socket, client_name=CLIENT_NAME, timeout=CALL_TIMEOUT_S)
         self.autostart = autostart
         self.first_view = view
+        self.views: dict[str, PulseScreen] = {}
+        """The views built so far, by mode (Textual builds a mode's screen on first use)."""
+        for mode in VIEW_SCREENS:
+            self.add_mode(mode, partial(self._build_view, mode))
         if theme:
             self.theme = theme
+
+    def _build_view(self, mode: str) -> PulseScreen:
+        """The screen of view ``mode``, given the connection; kept in ``views``."""
+        screen = self.views[mode] = VIEW_SCREENS[mode](self.client)
+        return screen
 
     def on_mount(self) -> None:
         self.switch_mode(self.first_view)
@@ -116,20 +134,15 @@ class PulseApp(App[int]):
         client = self.client
         if self.autostart:
             try:
-                await asyncio.to_thread(
-                    ensure_daemon,
-                    client.socket,
-                    True,
-                    self._note,
-                )
-            except CliError as err:
+                await client.ensure_daemon(autostart=True, notify=self._note)
+            except ClientError as err:
                 self.post_message(Disconnected(err.message, 0, err.hint))
         attempt = 0
         lost = False
         while True:
             try:
                 status = await client.status(timeout=3)
-            except CliError as err:
+            except ClientError as err:
                 client.online.clear()
                 client.drop_streams()
                 pause = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
@@ -165,7 +178,7 @@ class PulseApp(App[int]):
                     return
                 try:
                     status = await client.status(timeout=3)
-                except CliError:
+                except ClientError:
                     return
                 self.post_message(StatusUpdated(status))
         finally:
@@ -177,10 +190,8 @@ class PulseApp(App[int]):
         self.connection = Connection("connected", "", message.status, reconnected=message.again)
         if message.again:
             self.notify("Connected to pulsed again.", title="reconnected")
-            for mode in self.MODES:
-                screen = self._screen_stacks.get(mode, [None])[0]
-                if screen is not None and hasattr(screen, "reconnected"):
-                    screen.reconnected()
+            for screen in self.views.values():
+                screen.reconnected()
 
     @on(StatusUpdated)
     def status_updated(self, message: StatusUpdated) -> None:
@@ -197,7 +208,7 @@ class PulseApp(App[int]):
             self.notify(text, title="pulsed unreachable", severity="error", timeout=8)
 
     def _note(self, text: str) -> None:
-        """Called from the thread that starts the daemon."""
+        """Told by the client when it started a daemon."""
         self.post_message(DaemonNote(text))
 
     @on(DaemonNote)
@@ -209,7 +220,7 @@ class PulseApp(App[int]):
     @work(exclusive=True, exit_on_error=False, group="deliveries")
     async def follow_deliveries(self) -> None:
         """Answers of tasks delivered to the console: messages rows with target tui."""
-        filters = [("target", "eq", "tui"), ("session_id", "contains", "task:")]
+        filters = [Filter("target", "eq", "tui"), Filter("session_id", "contains", "task:")]
         async for rows in self.client.follow("messages", filters, start="latest", flush_s=0.2):
             for row in rows:
                 if row.values.get("message_type") in ("agent_response", "error"):
@@ -236,28 +247,28 @@ class PulseApp(App[int]):
         if event.state != WorkerState.ERROR:
             return
         err = event.worker.error
-        if isinstance(err, DaemonUnreachable):
+        if isinstance(err, ClientError) and err.unreachable:
             return  # the status bar says so, and the connection worker retries
-        if isinstance(err, CliError):
+        if isinstance(err, ClientError):
             text = err.message + (f"\n{err.hint}" if err.hint else "")
         else:
             text = f"{type(err).__name__}: {err}"
         self.notify(text, title=f"error ({event.worker.group})", severity="error", timeout=8)
 
 
-def explain(err: CliError, socket: Path) -> tuple[str, str]:
-    """A person's words for a failed connection: (what happened, what to do)."""
-    words = err.message.lower()
-    if any(w in words for w in ("failed to connect", "no such file", "connection refused")):
-        return (
-            f"no daemon answers on {socket}",
-            "start it with `pulsed` (or `pulsectl service install`); "
-            "the console reconnects by itself",
-        )
+def explain(err: ClientError, socket: Path) -> tuple[str, str]:
+    """A person's words for a failed connection: (what happened, what to do).
+
+    Nothing answering is said in the console's words; a daemon that answered with an
+    error (e.g. its store is down) is quoted as it is.
+    """
+    if err.unreachable:
+        return f"no daemon answers on {socket}", f"{START_HINT}; the console reconnects by itself"
     return err.message, err.hint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of ``pulsetui``, parsed."""
     parser = argparse.ArgumentParser(
         prog="pulsetui",
         description="The Pulse console: chat, streams, tasks, costs and events over SSH.",

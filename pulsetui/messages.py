@@ -1,7 +1,9 @@
-"""App-wide messages: the connection worker's reports and task deliveries.
+"""Messages shared across the console: the connection worker's reports and task
+deliveries (handled by the app), and the tail workers' reports (handled by the views that
+tail a stream: Streams and Events).
 
 Messages that belong to one widget or screen are nested on it (``ChatInput.Submitted``,
-``ChatScreen.TurnEvent``); these are the ones the app itself handles.
+``ChatScreen.TurnEvent``, ``TailTable.RowOpened``).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from pulse.v1 import system_pb2
 from textual.message import Message
 
-from pulsetui.client import TailRow
+from pulsectl.client import ClientError, TailRow
 
 
 class Connected(Message):
@@ -54,3 +56,23 @@ class Delivery(Message):
     def __init__(self, row: TailRow) -> None:
         super().__init__()
         self.row = row
+
+
+class TailRows(Message):
+    """A batch of rows of a view's tail number ``generation`` (the view drops batches of
+    tails it has since replaced)."""
+
+    def __init__(self, generation: int, rows: list[TailRow]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.rows = rows
+
+
+class TailFailed(Message):
+    """Tail number ``generation`` of a view ended with an error (unknown stream, bad
+    filter); ``error`` says why."""
+
+    def __init__(self, generation: int, error: ClientError) -> None:
+        super().__init__()
+        self.generation = generation
+        self.error = error

@@ -11,9 +11,9 @@ from pulsed.agent.status import StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
-from pulsed.scheduler import Scheduler
+from pulsed.scheduling.book import TaskBook
+from pulsed.scheduling.runner import Scheduler
 from pulsed.store.base import Store
-from pulsed.tasks import TaskBook
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,12 @@ from typing import Literal, get_args
 
 from pulse.v1 import tasks_pb2, tasks_pb2_grpc
 
-from pulsed import schedule
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import Context, unary
 from pulsed.errors import InvalidArgument
+from pulsed.scheduling.book import TaskRun, TaskView, session_of
+from pulsed.scheduling.spec import preview
 from pulsed.store.base import Row
-from pulsed.tasks import TaskView, session_of
 
 _Updatable = Literal[
     "schedule", "prompt", "timezone", "deliver_to", "enabled", "catch_up", "timeout_s"
@@ -45,6 +45,21 @@ def task_pb(v: TaskView) -> tasks_pb2.Task:
     if v.catch_up is not None:
         task.catch_up = v.catch_up
     return task
+
+
+def run_pb(r: TaskRun) -> tasks_pb2.TaskRun:
+    """A TaskRun as the API's TaskRun."""
+    return tasks_pb2.TaskRun(
+        message_id=r.message_id,
+        fired_at=r.fired_at,
+        status=r.status,
+        duration_ms=r.duration_ms,
+        answer=r.answer,
+        cost_usd=r.cost_usd,
+        trigger=r.trigger,
+        delivered_to=r.delivered_to,
+        error_code=r.error_code,
+    )
 
 
 class TasksServicer(tasks_pb2_grpc.TasksServicer):
@@ -127,7 +142,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
         if not 1 <= limit <= 1000:
             raise InvalidArgument("limit must be between 1 and 1000")
         runs = await self.book.history(request.name, limit)
-        return tasks_pb2.TaskHistoryResponse(runs=[tasks_pb2.TaskRun(**r) for r in runs])
+        return tasks_pb2.TaskHistoryResponse(runs=[run_pb(r) for r in runs])
 
     @unary
     async def Preview(
@@ -137,7 +152,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
         if not 1 <= count <= 50:
             raise InvalidArgument("count must be between 1 and 50")
         try:
-            runs = schedule.preview(request.schedule, request.timezone, count)
+            runs = preview(request.schedule, request.timezone, count)
         except InvalidArgument as e:
             return tasks_pb2.PreviewScheduleResponse(problem=e.message)
         return tasks_pb2.PreviewScheduleResponse(

@@ -200,6 +200,59 @@ def llm_call(
     }
 
 
+# -- tasks ----------------------------------------------------------------------------
+
+
+def task_version(
+    *,
+    name: str,
+    version: int,
+    schedule: str,
+    prompt: str,
+    timezone: str,
+    enabled: bool,
+    deliver_to: str,
+    deleted: bool = False,
+    options: Mapping[str, Any] | None = None,
+    timestamp: str | None = None,
+) -> Values:
+    """A ``tasks`` row: version ``version`` (1, then +1 per change) of task ``name``.
+
+    ``schedule`` is a spec of ``pulsed.scheduling.spec``, ``timezone`` an IANA name ('':
+    the daemon's zone), ``deliver_to`` none | tui | ``<channel>:<id>``; ``deleted`` marks
+    the version that removes the task; ``options`` holds the further settings listed in
+    ``pulsed.scheduling.book``; ``timestamp`` (schema datetime text) is when the version
+    was written, the store's time when left out."""
+    values: Values = {
+        "name": name,
+        "version": version,
+        "schedule": schedule,
+        "prompt": prompt,
+        "timezone": timezone,
+        "enabled": enabled,
+        "deliver_to": deliver_to,
+        "deleted": deleted,
+        "options": dict(options or {}),
+    }
+    if timestamp:
+        values["timestamp"] = timestamp
+    return values
+
+
+def scheduled_run(
+    *, task: str, trigger: str, slot: str, version: int, preset: str = "", light: bool = False
+) -> dict[str, Any]:
+    """The run fields of a ``scheduled_task`` row's content (next to its ``text``): the
+    ``task`` and its ``version``, ``trigger`` (schedule | catch_up | manual), ``slot``
+    (schema datetime text: the scheduled time the run is for) and, for a preset's run,
+    ``preset`` and ``light`` (the light context: short system prompt, no history)."""
+    run: dict[str, Any] = {"task": task, "trigger": trigger, "slot": slot, "version": version}
+    if preset:
+        run["preset"] = preset
+        run["light"] = light
+    return run
+
+
 # -- events and cursors ---------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ json → any JSON-serialisable value, array(...) → list.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pulsed.errors import InvalidArgument, NotFound
@@ -178,6 +179,10 @@ EVENTS = Stream(
     ),
     indexes=("event_type",),
 )
+
+DELIVERY_TARGET = re.compile(r"^(none|tui|[a-z]+:[A-Za-z0-9_.:@/-]{1,200})$")
+"""Where an answer goes (a task's ``deliver_to``): none (stored only), tui (the person's
+clients) or ``<channel>:<id>`` such as ``telegram:12345``."""
 
 TASKS = Stream(
     "tasks",

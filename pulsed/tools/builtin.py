@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pulsed.config import Config
-from pulsed.tasks import TaskBook
 from pulsed.tools.base import Tool, ToolRegistry
 from pulsed.tools.clock import CurrentTime
 from pulsed.tools.files import ListDir, ReadFile, Workspace, WriteFile
+from pulsed.tools.ports import Reminders
 from pulsed.tools.reminders import ReminderDeps, reminder_tools
 
 
-def builtin_tools(cfg: Config, tasks: TaskBook | None = None) -> ToolRegistry:
+def builtin_tools(cfg: Config, reminders: Reminders | None = None) -> ToolRegistry:
     """read_file, write_file, list_dir (confined to [tools] workspace) and current_time;
-    given the task book, also schedule_reminder, list_reminders and cancel_reminder."""
+    given the reminders (``pulsed.scheduling.reminders.BookReminders`` in the daemon),
+    also schedule_reminder, list_reminders and cancel_reminder."""
     ws = Workspace(cfg.workspace_path)
     tools: list[Tool] = [
         ReadFile(ws, cfg.tools.max_read_bytes),
@@ -20,6 +21,6 @@ def builtin_tools(cfg: Config, tasks: TaskBook | None = None) -> ToolRegistry:
         ListDir(ws),
         CurrentTime(),
     ]
-    if tasks is not None:
-        tools += reminder_tools(ReminderDeps(tasks, cfg.scheduler))
+    if reminders is not None:
+        tools += reminder_tools(ReminderDeps(reminders, cfg.scheduler))
     return ToolRegistry(tools, cfg.tools.policy)

@@ -1,26 +1,26 @@
 """The agent's own reminders: schedule_reminder, list_reminders, cancel_reminder.
 
-Reminders are ordinary tasks (``pulsed.tasks``) named ``reminder-<8 hex>``, marked
-``created_by = agent`` in their options together with the session they were asked for
-in. They deliver where the request came from: a channel chat (the input's
-``channel_metadata.deliver_to``, e.g. ``telegram:12345``), else the person's clients
-(``tui``). ``[scheduler] agent_max_tasks`` caps how many may be pending at once and
-``agent_min_interval_s`` how often a recurring one may run. The agent may list and
-cancel only the tasks it created; the person manages every task with ``pulsectl tasks``.
+The tools reach the reminders through the ``Reminders`` port (``pulsed.tools.ports``);
+the daemon's implementation (``pulsed.scheduling.reminders``) keeps them as ordinary
+tasks named ``reminder-<8 hex>``, marked ``created_by = agent`` in their options together
+with the session they were asked for in. They deliver where the request came from: a
+channel chat (the input's ``channel_metadata.deliver_to``, e.g. ``telegram:12345``), else
+the person's clients (``tui``). ``[scheduler] agent_max_tasks`` caps how many may be
+pending at once and ``agent_min_interval_s`` how often a recurring one may run. The agent
+may list and cancel only the tasks it created; the person manages every task with
+``pulsectl tasks``.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pulsed import schedule
 from pulsed.config import SchedulerConfig
-from pulsed.errors import PulseError
-from pulsed.store.base import Row
-from pulsed.tasks import TARGET, TaskBook, is_retired, next_run, options_of
+from pulsed.errors import FailedPrecondition, NotFound, PulseError
+from pulsed.store.schema import DELIVERY_TARGET
 from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolOutput
+from pulsed.tools.ports import Reminders, ReminderState
 
 WHEN_HELP = (
     '"in 2h" or "in 20m" (from now), "at 2026-12-01T09:00" (ISO 8601, the zone below), '
@@ -30,9 +30,9 @@ WHEN_HELP = (
 
 @dataclass
 class ReminderDeps:
-    """What the reminder tools share: the task book and the agent's limits."""
+    """What the reminder tools share: the reminders and the agent's limits."""
 
-    book: TaskBook
+    reminders: Reminders
     limits: SchedulerConfig
 
 
@@ -40,16 +40,21 @@ def delivery_for(ctx: ToolContext) -> str:
     """Where a reminder asked for in turn ``ctx`` delivers: the chat it came from, else
     the person's clients (``tui``)."""
     target = ctx.deliver_to
-    if target not in ("", "none") and TARGET.match(target):
+    if target not in ("", "none") and DELIVERY_TARGET.match(target):
         return target
     return "tui"
 
 
-def _agent_made(row: Row) -> bool:
-    return options_of(row).get("created_by") == "agent"
+_STATES: dict[ReminderState, str] = {
+    "pending": "pending",
+    "done": "done",
+    "disabled": "disabled by the user",
+}
 
 
 class ScheduleReminder(Tool):
+    """schedule_reminder: a reminder or recurring check, within the agent's limits."""
+
     name = "schedule_reminder"
     description = (
         "Schedule a reminder or a recurring check for the user. When it is due you are "
@@ -84,49 +89,37 @@ class ScheduleReminder(Tool):
         tz_name = str(args.get("timezone") or "").strip()
         limits = self.d.limits
         try:
-            sched = schedule.parse(when)
-            tz = schedule.zone(tz_name)
+            gap = self.d.reminders.min_gap(when, tz_name)
         except PulseError as e:
             raise ToolFailure(e.message) from None
-        now = self.d.book.clock.now()
-        gap = sched.min_gap(tz, now)
         if gap is not None and gap.total_seconds() < limits.agent_min_interval_s:
             raise ToolFailure(
                 f"{when!r} runs every {gap.total_seconds():g} s; reminders you create may "
                 f"run at most every {limits.agent_min_interval_s:g} s "
                 "([scheduler] agent_min_interval_s in the user's config)"
             )
-        pending = [
-            r
-            for r in (await self.d.book.current()).values()
-            if _agent_made(r) and r["enabled"] and not is_retired(r)
-        ]
+        pending = [r for r in await self.d.reminders.list_all() if r.state == "pending"]
         if len(pending) >= limits.agent_max_tasks:
             raise ToolFailure(
                 f"you have {len(pending)} pending reminders, the limit "
                 f"([scheduler] agent_max_tasks); cancel one with cancel_reminder first"
             )
-        name = "reminder-" + uuid.uuid4().hex[:8]
         try:
-            row = await self.d.book.add(
-                name,
-                when,
-                prompt,
-                tz_name,
-                delivery_for(ctx),
-                created_by="agent",
-                session=ctx.session_id,
+            made = await self.d.reminders.add(
+                when, prompt, tz_name, delivery_for(ctx), ctx.session_id
             )
         except PulseError as e:
             raise ToolFailure(e.message) from None
-        nxt = next_run(row, now)
-        at = nxt.isoformat(timespec="minutes") if nxt else "never"
+        at = made.next_run.isoformat(timespec="minutes") if made.next_run else "never"
         return ToolOutput(
-            f"scheduled {name} ({sched.spec}); next run {at}; delivered to {row['deliver_to']}"
+            f"scheduled {made.name} ({made.schedule}); next run {at}; "
+            f"delivered to {made.deliver_to}"
         )
 
 
 class ListReminders(Tool):
+    """list_reminders: the reminders the agent scheduled, one line each."""
+
     name = "list_reminders"
     description = "List the reminders you scheduled: name, schedule, next run, state, prompt."
     parameters = {"type": "object", "properties": {}}
@@ -136,23 +129,18 @@ class ListReminders(Tool):
         self.d = deps
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
-        now = self.d.book.clock.now()
         lines = []
-        for name, row in sorted((await self.d.book.current()).items()):
-            if not _agent_made(row):
-                continue
-            nxt = next_run(row, now)
-            state = (
-                "done"
-                if is_retired(row)
-                else ("pending" if row["enabled"] else "disabled by the user")
+        for r in await self.d.reminders.list_all():
+            when = r.next_run.isoformat(timespec="minutes") if r.next_run else "-"
+            lines.append(
+                f"- {r.name}: {r.schedule} | next {when} | {_STATES[r.state]} | {r.prompt}"
             )
-            when = nxt.isoformat(timespec="minutes") if nxt else "-"
-            lines.append(f"- {name}: {row['schedule']} | next {when} | {state} | {row['prompt']}")
         return ToolOutput("\n".join(lines) if lines else "no reminders scheduled")
 
 
 class CancelReminder(Tool):
+    """cancel_reminder: remove a reminder the agent scheduled (never the person's tasks)."""
+
     name = "cancel_reminder"
     description = "Cancel (remove) a reminder you scheduled, by its name (see list_reminders)."
     parameters = {
@@ -167,15 +155,15 @@ class CancelReminder(Tool):
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         name = str(args.get("name") or "").strip()
-        row = (await self.d.book.current()).get(name)
-        if row is None:
-            raise ToolFailure(f"no reminder named {name!r} (see list_reminders)")
-        if not _agent_made(row):
+        try:
+            await self.d.reminders.cancel(name)
+        except NotFound:
+            raise ToolFailure(f"no reminder named {name!r} (see list_reminders)") from None
+        except FailedPrecondition:
             raise ToolFailure(
                 f"{name} was set up by the user, not by you; they can remove it with "
                 f"`pulsectl tasks rm {name}`"
-            )
-        await self.d.book.remove(name)
+            ) from None
         return ToolOutput(f"cancelled {name}")
 
 

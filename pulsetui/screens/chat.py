@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pulse.v1 import chat_pb2
 from rich.text import Text
@@ -18,16 +18,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Markdown, OptionList, Static
 from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
-from pulsectl.diagnostics import CliError
-from pulsetui.client import TailRow
-from pulsetui.screens.approval import Approval
-from pulsetui.screens.prompt import Prompt
+from pulsectl.client import AsyncPulseClient, ClientError, TailRow
+from pulsetui.dialogs.approval import Approval
+from pulsetui.dialogs.prompt import Prompt
+from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.chat_input import ChatInput
 from pulsetui.widgets.conversation import (
     AgentMessage,
@@ -38,9 +37,6 @@ from pulsetui.widgets.conversation import (
 )
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.view_bar import ViewBar
-
-if TYPE_CHECKING:
-    from pulsetui.app import PulseApp
 
 NEW = "__new__"
 TITLE_CELLS = 21
@@ -63,7 +59,7 @@ class TurnView:
     """False once the person switched to another session (events are then not drawn)."""
 
 
-class ChatScreen(Screen[None]):
+class ChatScreen(PulseScreen):
     """The Chat view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -81,15 +77,17 @@ class ChatScreen(Screen[None]):
             self.local = local
             self.event = event
 
-    class TurnFailed(Message):
+    class SendFailed(Message):
         """The Send itself failed (daemon unreachable, message refused)."""
 
-        def __init__(self, local: int, error: CliError) -> None:
+        def __init__(self, local: int, error: ClientError) -> None:
             super().__init__()
             self.local = local
             self.error = error
 
     class SessionsLoaded(Message):
+        """Chat.ListSessions answered: the sessions, most recently active first."""
+
         def __init__(self, sessions: list[chat_pb2.Session]) -> None:
             super().__init__()
             self.sessions = sessions
@@ -98,22 +96,20 @@ class ChatScreen(Screen[None]):
         """A rename went through; the list shows the new title once reloaded."""
 
     class HistoryLoaded(Message):
+        """Chat.History answered for ``session_id``: its stored rows, oldest first."""
+
         def __init__(self, session_id: str, rows: list[TailRow]) -> None:
             super().__init__()
             self.session_id = session_id
             self.rows = rows
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, client: AsyncPulseClient) -> None:
+        super().__init__(client)
         self.session_id = ""
         """The session shown; '' for a new one not yet sent."""
         self.sessions: list[chat_pb2.Session] = []
         self.turns: dict[int, TurnView] = {}
         self._locals = itertools.count(1)
-
-    @property
-    def pulse(self) -> PulseApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="chat-main"):
@@ -143,33 +139,39 @@ class ChatScreen(Screen[None]):
 
     @work(exclusive=True, exit_on_error=False, group="chat-sessions")
     async def load_sessions(self) -> None:
-        resp = await self.pulse.client.list_sessions(100)
+        """Chat.ListSessions; the answer arrives as SessionsLoaded."""
+        resp = await self.client.list_sessions(100)
         self.post_message(self.SessionsLoaded(list(resp.sessions)))
 
     @work(exclusive=True, exit_on_error=False, group="chat-history")
     async def load_history(self, session_id: str) -> None:
-        resp = await self.pulse.client.history(session_id, HISTORY_LIMIT)
+        """Chat.History of ``session_id``; the answer arrives as HistoryLoaded."""
+        resp = await self.client.history(session_id, HISTORY_LIMIT)
         self.post_message(self.HistoryLoaded(session_id, [TailRow.of(r) for r in resp.rows]))
 
     @work(exit_on_error=False, group="chat-send")
     async def send(self, local: int, text: str, session_id: str) -> None:
+        """Chat.Send of ``text``; each turn event arrives as TurnEvent (``local`` numbers it)."""
         try:
-            async for event in self.pulse.client.send(text, session_id=session_id):
+            async for event in self.client.send(text, session_id=session_id, interactive=True):
                 self.post_message(self.TurnEvent(local, event))
-        except CliError as err:
-            self.post_message(self.TurnFailed(local, err))
+        except ClientError as err:
+            self.post_message(self.SendFailed(local, err))
 
     @work(exit_on_error=False, group="chat-calls")
     async def approve(self, request_id: str, allow: bool) -> None:
-        await self.pulse.client.approve(request_id, allow)
+        """Chat.Approve: the person's answer to an approval request."""
+        await self.client.approve(request_id, allow)
 
     @work(exit_on_error=False, group="chat-calls")
     async def cancel(self, turn_id: str) -> None:
-        await self.pulse.client.cancel(turn_id)
+        """Chat.Cancel of the running or queued turn ``turn_id``."""
+        await self.client.cancel(turn_id)
 
     @work(exit_on_error=False, group="chat-calls")
     async def rename(self, session_id: str, title: str) -> None:
-        await self.pulse.client.rename_session(session_id, title)
+        """Chat.RenameSession; Renamed follows when it went through."""
+        await self.client.rename_session(session_id, title)
         self.post_message(self.Renamed())
 
     # -- sessions -----------------------------------------------------------------------
@@ -374,8 +376,8 @@ class ChatScreen(Screen[None]):
         self.refresh_bindings()
         self.load_sessions()
 
-    @on(TurnFailed)
-    async def turn_failed(self, message: TurnFailed) -> None:
+    @on(SendFailed)
+    async def turn_failed(self, message: SendFailed) -> None:
         view = self.turns.get(message.local)
         if view is None:
             return

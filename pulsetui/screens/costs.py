@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pulse.v1 import costs_pb2
 from textual import on, work
@@ -17,17 +17,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
+from pulsectl.client import AsyncPulseClient
 from pulsetui import format
 from pulsetui.format import count, money
+from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.bars import BarChart, ColumnChart
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.view_bar import ViewBar
-
-if TYPE_CHECKING:
-    from pulsetui.app import PulseApp
 
 RANGES = (("today", "today", 0), ("7d", "7 days", 7), ("30d", "30 days", 30))
 """(key, label, days back; 0 = since local midnight)."""
@@ -70,7 +68,7 @@ def fill_days(
     return out
 
 
-class CostsScreen(Screen[None]):
+class CostsScreen(PulseScreen):
     """The Costs view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,6 +77,8 @@ class CostsScreen(Screen[None]):
     ]
 
     class Loaded(Message):
+        """A round of Costs.Summary calls answered: the figures to show."""
+
         def __init__(self, data: CostData) -> None:
             super().__init__()
             self.data = data
@@ -86,14 +86,10 @@ class CostsScreen(Screen[None]):
     class NewCalls(Message):
         """LLM calls were logged since the figures were loaded."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, client: AsyncPulseClient) -> None:
+        super().__init__(client)
         self.chart_range = "7d"
         self.data: CostData | None = None
-
-    @property
-    def pulse(self) -> PulseApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="costs"):
@@ -124,6 +120,7 @@ class CostsScreen(Screen[None]):
         self.follow_calls()
 
     def reconnected(self) -> None:
+        """The daemon is back: load the figures again."""
         self.load(self.chart_range)
 
     def _titles(self) -> None:
@@ -135,7 +132,8 @@ class CostsScreen(Screen[None]):
 
     @work(exclusive=True, exit_on_error=False, group="costs-load")
     async def load(self, chart_range: str) -> None:
-        client = self.pulse.client
+        """The figures of every range and of the charts for ``chart_range``; posted as Loaded."""
+        client = self.client
         days = {k: d for k, _, d in RANGES}
         totals: dict[str, costs_pb2.CostBucket] = {}
         last: costs_pb2.CostSummaryResponse | None = None
@@ -163,7 +161,8 @@ class CostsScreen(Screen[None]):
 
     @work(exclusive=True, exit_on_error=False, group="costs-calls")
     async def follow_calls(self) -> None:
-        async for _rows in self.pulse.client.follow("llm_logs", start="latest", flush_s=1.0):
+        """Tail llm_logs; each batch of new calls posts NewCalls."""
+        async for _rows in self.client.follow("llm_logs", start="latest", flush_s=1.0):
             self.post_message(self.NewCalls())
 
     # -- state ----------------------------------------------------------------------------

@@ -6,28 +6,23 @@ text and ``column=value`` terms (as in Streams); ``v`` cycles the lowest severit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from pulsectl.diagnostics import CliError
-from pulsetui.client import Filter, TailRow
+from pulsectl.client import AsyncPulseClient, ClientError, Filter, TailRow, parse_filters
+from pulsetui.dialogs.row_detail import RowDetail
 from pulsetui.format import STREAM_COLUMNS
-from pulsetui.screens.row_detail import RowDetail
-from pulsetui.screens.streams import parse_filters
+from pulsetui.messages import TailFailed, TailRows
+from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.tail_table import TailTable, columns_for
 from pulsetui.widgets.view_bar import ViewBar
-
-if TYPE_CHECKING:
-    from pulsetui.app import PulseApp
 
 BACKLOG = 200
 SEVERITIES = ("debug", "info", "warning", "error", "critical")
@@ -38,7 +33,7 @@ def tone(row: TailRow) -> str:
     return str(row.values.get("severity", ""))
 
 
-class EventsScreen(Screen[None]):
+class EventsScreen(PulseScreen):
     """The Events view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -46,28 +41,12 @@ class EventsScreen(Screen[None]):
         Binding("v", "cycle_severity", "Severity"),
     ]
 
-    class Rows(Message):
-        def __init__(self, generation: int, rows: list[TailRow]) -> None:
-            super().__init__()
-            self.generation = generation
-            self.rows = rows
-
-    class Failed(Message):
-        def __init__(self, generation: int, error: CliError) -> None:
-            super().__init__()
-            self.generation = generation
-            self.error = error
-
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, client: AsyncPulseClient) -> None:
+        super().__init__(client)
         self.generation = 0
         self.filters: list[Filter] = []
         self.min_severity = "debug"
         self.problem = ""
-
-    @property
-    def pulse(self) -> PulseApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="events-bar"):
@@ -92,6 +71,7 @@ class EventsScreen(Screen[None]):
         """The tail resumes by itself."""
 
     def restart(self) -> None:
+        """(Re)start the tail with the current filters and lowest severity."""
         self.generation += 1
         self.problem = ""
         self.query_one(TailTable).clear()
@@ -109,31 +89,32 @@ class EventsScreen(Screen[None]):
     async def follow(
         self, generation: int, filters: list[Filter], severities: tuple[str, ...]
     ) -> None:
-        client = self.pulse.client
+        """The last ``BACKLOG`` events, then the live tail, as TailRows; TailFailed when refused."""
+        client = self.client
         keep = set(severities)
         try:
             await client.online.wait()
-            backlog = await client.query("events", filters, order="desc", limit=BACKLOG)
+            backlog = await client.query_rows("events", filters, order="desc", limit=BACKLOG)
             backlog.reverse()
             last = max((r.seq for r in backlog), default=0) or await client.last_seq("events")
             first = [r for r in backlog if not keep or r.values.get("severity") in keep]
             if first:
-                self.post_message(self.Rows(generation, first))
+                self.post_message(TailRows(generation, first))
             async for rows in client.follow("events", filters, start=last):
                 rows = [r for r in rows if not keep or r.values.get("severity") in keep]
                 if rows:
-                    self.post_message(self.Rows(generation, rows))
-        except CliError as err:
-            self.post_message(self.Failed(generation, err))
+                    self.post_message(TailRows(generation, rows))
+        except ClientError as err:
+            self.post_message(TailFailed(generation, err))
 
-    @on(Rows)
-    def rows(self, message: Rows) -> None:
+    @on(TailRows)
+    def rows(self, message: TailRows) -> None:
         if message.generation == self.generation:
             self.query_one(TailTable).add_rows(message.rows)
             self._info()
 
-    @on(Failed)
-    def failed(self, message: Failed) -> None:
+    @on(TailFailed)
+    def failed(self, message: TailFailed) -> None:
         if message.generation == self.generation:
             self.problem = message.error.message
             self._info()

@@ -1,16 +1,15 @@
 """Streams: pick a stream, tail it live in a table, filter, pause, open a row.
 
-One worker follows the stream (``TuiClient.follow``: batched, resumed after reconnects);
+One worker follows the stream (``AsyncPulseClient.follow``: batched, resumed after reconnects);
 its batches go to a ``TailTable`` that keeps the newest rows only. Column filters
 (``column=value``) go to the daemon with the tail; the text filter is applied here.
 """
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections import deque
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,55 +17,22 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
 
-from pulsectl.diagnostics import CliError
-from pulsetui.client import Filter, TailRow
+from pulsectl.client import FORMS, AsyncPulseClient, ClientError, Filter, TailRow, parse_filters
+from pulsetui.dialogs.row_detail import RowDetail
 from pulsetui.format import STREAM_COLUMNS
-from pulsetui.screens.row_detail import RowDetail
+from pulsetui.messages import TailFailed, TailRows
+from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.tail_table import TailTable, columns_for
 from pulsetui.widgets.view_bar import ViewBar
 
-if TYPE_CHECKING:
-    from pulsetui.app import PulseApp
-
 CAP = 2000
 """Rows the table keeps (and rows held while paused)."""
 
-OPERATORS = (("!=", "ne"), (">=", "ge"), ("<=", "le"), ("=", "eq"), (">", "gt"), ("<", "lt"))
-OPERATORS_HELP = "column=value, != > >= < <=, or column~text (contains)"
 
-
-def parse_filters(text: str) -> list[Filter]:
-    """``source=tui message_type!=error content~hello`` → column filters for the daemon.
-
-    Raises:
-        ValueError: a term without an operator (the message shows the syntax).
-    """
-    try:
-        terms = shlex.split(text)
-    except ValueError as err:
-        raise ValueError(f"cannot read the filter: {err}") from None
-    out: list[Filter] = []
-    for term in terms:
-        if "~" in term and not any(sym in term.split("~", 1)[0] for sym, _ in OPERATORS):
-            column, value = term.split("~", 1)
-            out.append((column.strip(), "contains", value))
-            continue
-        for sym, op in OPERATORS:
-            if sym in term:
-                column, value = term.split(sym, 1)
-                if column.strip():
-                    out.append((column.strip(), op, value))
-                    break
-        else:
-            raise ValueError(f"{term!r} is not a filter; use {OPERATORS_HELP}")
-    return out
-
-
-class StreamsScreen(Screen[None]):
+class StreamsScreen(PulseScreen):
     """The Streams view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,14 +45,6 @@ class StreamsScreen(Screen[None]):
         Binding("c", "clear", "Clear", show=False),
     ]
 
-    class Rows(Message):
-        """A batch of tailed rows for tail number ``generation``."""
-
-        def __init__(self, generation: int, rows: list[TailRow]) -> None:
-            super().__init__()
-            self.generation = generation
-            self.rows = rows
-
     class Listed(Message):
         """The daemon's streams and their columns (Streams.List)."""
 
@@ -94,14 +52,8 @@ class StreamsScreen(Screen[None]):
             super().__init__()
             self.streams = streams
 
-    class TailFailed(Message):
-        def __init__(self, generation: int, error: CliError) -> None:
-            super().__init__()
-            self.generation = generation
-            self.error = error
-
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, client: AsyncPulseClient) -> None:
+        super().__init__(client)
         self.stream = "messages"
         self.filters: list[Filter] = []
         self.start = "latest"
@@ -114,10 +66,6 @@ class StreamsScreen(Screen[None]):
         """Rows per second received, over the last info refresh."""
         self.known: dict[str, list[str]] = {}
         """Columns of each stream the daemon listed."""
-
-    @property
-    def pulse(self) -> PulseApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="streams-bar"):
@@ -132,7 +80,7 @@ class StreamsScreen(Screen[None]):
                 placeholder="column=value …",
                 id="column-filter",
                 compact=True,
-                tooltip=OPERATORS_HELP,
+                tooltip=FORMS,
             )
             yield Input(placeholder="/ text", id="text-filter", compact=True)
         yield Static(id="streams-info")
@@ -154,9 +102,10 @@ class StreamsScreen(Screen[None]):
 
     @work(exclusive=True, exit_on_error=False, group="streams-list")
     async def list_streams(self) -> None:
+        """Streams.List; the answer arrives as Listed (nothing when it fails)."""
         try:
-            resp = await self.pulse.client.list_streams()
-        except CliError:
+            resp = await self.client.list_streams()
+        except ClientError:
             return  # the streams known to this console are listed already
         self.post_message(self.Listed({s.name: [c.name for c in s.columns] for s in resp.streams}))
 
@@ -194,14 +143,15 @@ class StreamsScreen(Screen[None]):
 
     @work(exclusive=True, exit_on_error=False, group="streams-tail")
     async def follow(self, generation: int, stream: str, filters: list[Filter], start: str) -> None:
+        """Tail ``stream`` from ``start``; batches arrive as TailRows, a refusal as TailFailed."""
         try:
-            async for rows in self.pulse.client.follow(stream, filters, start=start):
-                self.post_message(self.Rows(generation, rows))
-        except CliError as err:
-            self.post_message(self.TailFailed(generation, err))
+            async for rows in self.client.follow(stream, filters, start=start):
+                self.post_message(TailRows(generation, rows))
+        except ClientError as err:
+            self.post_message(TailFailed(generation, err))
 
-    @on(Rows)
-    def rows(self, message: Rows) -> None:
+    @on(TailRows)
+    def rows(self, message: TailRows) -> None:
         if message.generation != self.generation:
             return
         if self.paused:

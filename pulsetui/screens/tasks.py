@@ -7,7 +7,7 @@ task is loaded on demand.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pulse.v1 import tasks_pb2
 from rich.text import Text
@@ -16,18 +16,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Markdown, Static
 
-from pulsectl.diagnostics import CliError
+from pulsectl.client import AsyncPulseClient, ClientError, Filter
+from pulsetui.dialogs.confirm import Confirm
+from pulsetui.dialogs.task_form import TaskForm
 from pulsetui.format import duration_ms, money, when
-from pulsetui.screens.confirm import Confirm
-from pulsetui.screens.task_form import TaskForm
+from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.view_bar import ViewBar
-
-if TYPE_CHECKING:
-    from pulsetui.app import PulseApp
 
 REFRESH_S = 30.0
 STATUS_STYLE = {
@@ -39,7 +36,7 @@ STATUS_STYLE = {
 }
 
 
-class TasksScreen(Screen[None]):
+class TasksScreen(PulseScreen):
     """The Tasks view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,11 +49,15 @@ class TasksScreen(Screen[None]):
     ]
 
     class Loaded(Message):
+        """Tasks.List answered: every task, in the daemon's order."""
+
         def __init__(self, tasks: list[tasks_pb2.Task]) -> None:
             super().__init__()
             self.tasks = tasks
 
     class RunsLoaded(Message):
+        """Tasks.History answered for task ``name``: its runs, newest first."""
+
         def __init__(self, name: str, runs: list[tasks_pb2.TaskRun]) -> None:
             super().__init__()
             self.name = name
@@ -76,15 +77,11 @@ class TasksScreen(Screen[None]):
             super().__init__()
             self.note = note
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, client: AsyncPulseClient) -> None:
+        super().__init__(client)
         self.tasks: list[tasks_pb2.Task] = []
         self.runs: list[tasks_pb2.TaskRun] = []
         self.runs_of = ""
-
-    @property
-    def pulse(self) -> PulseApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="tasks-top"):
@@ -114,36 +111,41 @@ class TasksScreen(Screen[None]):
         self.set_interval(REFRESH_S, self.load)
 
     def reconnected(self) -> None:
+        """The daemon is back: load the tasks again."""
         self.load()
 
     # -- workers ---------------------------------------------------------------------------
 
     @work(exclusive=True, exit_on_error=False, group="tasks-load")
     async def load(self) -> None:
-        resp = await self.pulse.client.list_tasks()
+        """Tasks.List; the answer arrives as Loaded."""
+        resp = await self.client.list_tasks()
         self.post_message(self.Loaded(list(resp.tasks)))
 
     @work(exclusive=True, exit_on_error=False, group="tasks-versions")
     async def follow_versions(self) -> None:
-        async for _rows in self.pulse.client.follow("tasks", start="latest", flush_s=0.2):
+        """Tail the tasks stream; each batch of new versions posts Changed."""
+        async for _rows in self.client.follow("tasks", start="latest", flush_s=0.2):
             self.post_message(self.Changed())
 
     @work(exclusive=True, exit_on_error=False, group="tasks-runs-tail")
     async def follow_runs(self) -> None:
         """Runs are messages in the sessions ``task:<name>``: fired, answered, failed."""
-        filters = [("session_id", "contains", "task:")]
-        async for rows in self.pulse.client.follow("messages", filters, flush_s=0.3):
+        filters = [Filter("session_id", "contains", "task:")]
+        async for rows in self.client.follow("messages", filters, flush_s=0.3):
             names = {str(r.values.get("session_id", "")).removeprefix("task:") for r in rows}
             self.post_message(self.Changed(names))
 
     @work(exclusive=True, exit_on_error=False, group="tasks-runs")
     async def load_runs(self, name: str) -> None:
-        resp = await self.pulse.client.task_history(name, 20)
+        """Tasks.History of ``name``; the answer arrives as RunsLoaded."""
+        resp = await self.client.task_history(name, 20)
         self.post_message(self.RunsLoaded(name, list(resp.runs)))
 
     @work(exit_on_error=False, group="tasks-act")
     async def act(self, what: str, name: str, enabled: bool = False) -> None:
-        client = self.pulse.client
+        """Toggle, delete or run task ``name``; Done says how it went."""
+        client = self.client
         try:
             if what == "toggle":
                 await client.set_task_enabled(name, enabled)
@@ -154,7 +156,7 @@ class TasksScreen(Screen[None]):
             else:
                 resp = await client.run_task(name)
                 note = f"{name} started (session {resp.session_id})"
-        except CliError as err:
+        except ClientError as err:
             self.post_message(self.Done(f"✖ {err.message}"))
             return
         self.post_message(self.Done(note))
@@ -251,11 +253,11 @@ class TasksScreen(Screen[None]):
     # -- actions --------------------------------------------------------------------------
 
     def action_add(self) -> None:
-        self.app.push_screen(TaskForm(), self._saved)
+        self.app.push_screen(TaskForm(self.client), self._saved)
 
     def action_edit(self) -> None:
         if self.current is not None:
-            self.app.push_screen(TaskForm(self.current), self._saved)
+            self.app.push_screen(TaskForm(self.client, self.current), self._saved)
 
     def _saved(self, task: tasks_pb2.Task | None) -> None:
         if task is not None:

@@ -82,6 +82,7 @@ class ChatInput(TextArea):
 
     @property
     def cursor_at_last_line(self) -> bool:
+        """Whether the cursor is on the text's last line."""
         return self.cursor_location[0] == self.document.line_count - 1
 
     def _walk(self, step: int) -> None:

@@ -24,7 +24,7 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from pulsetui.client import TailRow
+from pulsectl.client import TailRow
 from pulsetui.format import SHORT_NAMES, cell
 
 

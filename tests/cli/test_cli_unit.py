@@ -19,8 +19,10 @@ import grpc
 import pytest
 from pulse.v1 import chat_pb2, common_pb2, costs_pb2, system_pb2, tasks_pb2
 
-from pulsectl import cli, diagnostics, output, service
-from pulsectl.client import translate
+from pulsectl import args as argspec
+from pulsectl import chat, cli, diagnostics, output, service
+from pulsectl.client import Filter, translate
+from pulsectl.commands import streams
 from pulsectl.diagnostics import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -75,13 +77,13 @@ def kolkata() -> Iterator[None]:
     ],
 )
 def test_parse_where_accepts_every_operator(text: str, expected: tuple[str, str, str]) -> None:
-    assert cli.parse_where(text) == cli.Where(*expected)
+    assert argspec.parse_where(text) == Filter(*expected)
 
 
 @pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col.sub=x"])
 def test_parse_where_rejects_malformed_filters_naming_the_forms(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as info:
-        cli.parse_where(text)
+        argspec.parse_where(text)
     assert "col=value" in str(info.value) and "col<=value" in str(info.value)
 
 
@@ -101,33 +103,33 @@ NOW = 1_800_000_000.0
     [("90s", 90), ("15m", 900), ("24h", 86400), ("7d", 604800), ("2w", 1209600), ("1.5h", 5400)],
 )
 def test_durations_count_back_from_now(text: str, seconds: int) -> None:
-    assert cli.parse_time_ms(text, now=NOW) == int((NOW - seconds) * 1000)
+    assert argspec.parse_time_ms(text, now=NOW) == int((NOW - seconds) * 1000)
 
 
 def test_now_is_now() -> None:
-    assert cli.parse_time_ms("now", now=NOW) == int(NOW * 1000)
+    assert argspec.parse_time_ms("now", now=NOW) == int(NOW * 1000)
 
 
 def test_iso_times_with_an_offset() -> None:
-    assert cli.parse_time_ms("2026-11-21T09:00:00Z") == int(
+    assert argspec.parse_time_ms("2026-11-21T09:00:00Z") == int(
         datetime(2026, 11, 21, 9, tzinfo=UTC).timestamp() * 1000
     )
-    assert cli.parse_time_ms("2026-11-21T09:00:00+01:00") == int(
+    assert argspec.parse_time_ms("2026-11-21T09:00:00+01:00") == int(
         datetime(2026, 11, 21, 8, tzinfo=UTC).timestamp() * 1000
     )
 
 
 def test_iso_times_without_an_offset_are_local(kolkata: None) -> None:
     expected = int(datetime(2026, 11, 21, 3, 30, tzinfo=UTC).timestamp() * 1000)
-    assert cli.parse_time_ms("2026-11-21T09:00") == expected
-    assert cli.parse_time_ms("2026-11-21 09:00:00") == expected
-    assert cli.parse_time_ms("2026-11-21") == expected - 9 * 3600 * 1000
+    assert argspec.parse_time_ms("2026-11-21T09:00") == expected
+    assert argspec.parse_time_ms("2026-11-21 09:00:00") == expected
+    assert argspec.parse_time_ms("2026-11-21") == expected - 9 * 3600 * 1000
 
 
 @pytest.mark.parametrize("text", ["yesterday", "24", "h", "-5m", "3 days", "2026-13-01"])
 def test_bad_times_are_rejected_with_an_example(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as info:
-        cli.parse_time_ms(text, now=NOW)
+        argspec.parse_time_ms(text, now=NOW)
     assert "24h" in str(info.value) and "2026-11-21T09:00" in str(info.value)
 
 
@@ -138,7 +140,7 @@ def test_bad_since_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_costs_default_to_the_last_24_hours() -> None:
     before = int(time.time() * 1000)
-    args = cli.build_parser().parse_args(["costs"])
+    args = argspec.build_parser().parse_args(["costs"])
     assert args.until is None
     assert before - 86400_000 - 5000 < args.since <= int(time.time() * 1000) - 86400_000
 
@@ -147,19 +149,19 @@ def test_costs_default_to_the_last_24_hours() -> None:
     ("text", "expected"), [("earliest", "earliest"), ("LATEST", "latest"), ("1200", 1200)]
 )
 def test_tail_start(text: str, expected: str | int) -> None:
-    assert cli.parse_start(text) == expected
+    assert argspec.parse_start(text) == expected
 
 
 def test_bad_tail_start_is_rejected() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="earliest, latest or a sequence"):
-        cli.parse_start("-3")
+        argspec.parse_start("-3")
 
 
 # -- the parser ------------------------------------------------------------------------
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    return cli.build_parser().parse_args(list(argv))
+    return argspec.build_parser().parse_args(list(argv))
 
 
 def test_global_flags_before_or_after_the_subcommand() -> None:
@@ -190,8 +192,8 @@ def test_streams_query_arguments() -> None:
         "--since",
         "1h",
     )
-    assert args.func is cli.cmd_streams_query
-    assert args.where == [cli.Where("model", "eq", "x"), cli.Where("latency_ms", "gt", "5")]
+    assert args.func is streams.cmd_query
+    assert args.where == [Filter("model", "eq", "x"), Filter("latency_ms", "gt", "5")]
     assert (args.limit, args.asc, args.until) == (20, True, None)
 
 
@@ -260,7 +262,7 @@ def _leaf_commands(
 
 
 def test_every_command_has_a_description_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
-    leaves = list(_leaf_commands(cli.build_parser()))
+    leaves = list(_leaf_commands(argspec.build_parser()))
     assert ("streams", "tail") in leaves and ("service", "install") in leaves
     for leaf in leaves:
         assert cli.main([*leaf, "--help"]) == EXIT_OK
@@ -333,14 +335,14 @@ def test_exit_codes_per_error_class() -> None:
 def test_server_errors_exit_1_naming_the_status(code: grpc.StatusCode) -> None:
     err = translate(FakeRpcError(code, "what went wrong"))
     assert isinstance(err, ServerError)
-    assert err.exit_code == EXIT_ERROR
+    assert diagnostics.exit_code_for(err) == EXIT_ERROR
     assert err.message == f"{code.name}: what went wrong"
 
 
 def test_unavailable_means_the_daemon_is_unreachable() -> None:
     err = translate(FakeRpcError(grpc.StatusCode.UNAVAILABLE, "Socket closed"), "/tmp/p.sock")
     assert isinstance(err, DaemonUnreachable)
-    assert err.exit_code == EXIT_UNREACHABLE
+    assert diagnostics.exit_code_for(err) == EXIT_UNREACHABLE
     assert "UNAVAILABLE: Socket closed" in err.message and "/tmp/p.sock" in err.hint
 
 
@@ -612,10 +614,10 @@ TURN = [
 
 def run_turn(
     events: list[chat_pb2.TurnEvent], session: str = "", **flags: bool
-) -> tuple[cli.Turn, FakeChatClient]:
+) -> tuple[chat.Turn, FakeChatClient]:
     client = FakeChatClient(events)
     options = {"json_mode": False, "interactive": False, "auto_yes": False, "drain": False} | flags
-    runner = cli.TurnRunner(client, **options)  # type: ignore[arg-type]
+    runner = chat.TurnRunner(client, output.Output(), **options)  # type: ignore[arg-type]
     return runner.run("hi", session), client
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pulse.v1 import system_pb2
 from textual.app import App, ComposeResult
 
-from pulsetui.client import TailRow
+from pulsectl.client import Filter, TailRow, from_status, parse_filters
+from pulsetui.app import explain
 from pulsetui.format import count, money, one_line, when
-from pulsetui.screens.streams import parse_filters
 from pulsetui.widgets.bars import hbar
 from pulsetui.widgets.status_bar import Connection, render
 from pulsetui.widgets.tail_table import TailTable, columns_for
@@ -19,19 +20,30 @@ from pulsetui.widgets.tail_table import TailTable, columns_for
 def test_parse_filters() -> None:
     assert parse_filters("") == []
     assert parse_filters("source=tui message_type!=error") == [
-        ("source", "eq", "tui"),
-        ("message_type", "ne", "error"),
+        Filter("source", "eq", "tui"),
+        Filter("message_type", "ne", "error"),
     ]
     assert parse_filters("latency_ms>=100 input_tokens<5") == [
-        ("latency_ms", "ge", "100"),
-        ("input_tokens", "lt", "5"),
+        Filter("latency_ms", "ge", "100"),
+        Filter("input_tokens", "lt", "5"),
     ]
-    assert parse_filters("content~'hello world'") == [("content", "contains", "hello world")]
-    assert parse_filters("content=a=b") == [("content", "eq", "a=b")]
-    with pytest.raises(ValueError, match="not a filter"):
+    assert parse_filters("content~'hello world'") == [Filter("content", "contains", "hello world")]
+    assert parse_filters("content=a=b") == [Filter("content", "eq", "a=b")]
+    assert parse_filters("source==tui") == [Filter("source", "eq", "tui")]  # as in pulsectl
+    with pytest.raises(ValueError, match="invalid filter"):
         parse_filters("tui")
     with pytest.raises(ValueError, match="cannot read"):
         parse_filters("content='open")
+
+
+def test_connection_loss_is_told_from_a_daemon_that_answered_with_an_error() -> None:
+    socket = Path("/run/pulse/pulsed.sock")
+    lost = from_status("UNAVAILABLE", "failed to connect to all addresses", (), socket)
+    reason, hint = explain(lost, socket)
+    assert reason == f"no daemon answers on {socket}" and "reconnects by itself" in hint
+    # UNAVAILABLE with the daemon's pulse-error trailer: the daemon is up, its store is not.
+    store_down = from_status("UNAVAILABLE", "store unreachable", [("pulse-error", "StoreError")])
+    assert explain(store_down, socket) == ("UNAVAILABLE: store unreachable", "")
 
 
 def test_formatting() -> None:

@@ -10,14 +10,15 @@ import time
 from pulse.v1 import chat_pb2, costs_pb2, tasks_pb2
 from textual.widgets import DataTable, Input, OptionList, Static
 
+from pulsectl.client import Filter
 from pulsetui.app import PulseApp
+from pulsetui.dialogs.approval import Approval
+from pulsetui.dialogs.prompt import Prompt
+from pulsetui.dialogs.task_form import TaskForm
 from pulsetui.format import money
-from pulsetui.screens.approval import Approval
 from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.costs import CostsScreen
-from pulsetui.screens.prompt import Prompt
 from pulsetui.screens.streams import StreamsScreen
-from pulsetui.screens.task_form import TaskForm
 from pulsetui.screens.tasks import TasksScreen
 from pulsetui.widgets.conversation import AgentMessage, ErrorMessage, ToolCard, UserMessage
 from pulsetui.widgets.tail_table import TailTable
@@ -283,7 +284,7 @@ async def test_streams_filter_by_column_and_text(daemon: Daemon) -> None:
         await pilot.press("f")
         await type_text(pilot, "message_type=agent_response")
         await pilot.press("enter")
-        assert screen.filters == [("message_type", "eq", "agent_response")]
+        assert screen.filters == [Filter("message_type", "eq", "agent_response")]
         for text in ("alpha", "beta", "gamma"):
             send(daemon, text)
         await until(pilot, lambda: table.row_count == 3, what="three answers")
@@ -305,7 +306,7 @@ async def test_streams_filter_by_column_and_text(daemon: Daemon) -> None:
         await pilot.press("f")
         screen.query_one("#column-filter", Input).value = "nonsense"
         await pilot.press("enter")
-        assert "not a filter" in screen.problem
+        assert "invalid filter" in screen.problem
         # From earliest: the user inputs as well.
         screen.query_one("#column-filter", Input).value = "message_type=user_input"
         await pilot.press("enter")

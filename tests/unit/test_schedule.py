@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pulsed import schedule
+from pulsed import timeutil
 from pulsed.errors import InvalidArgument
+from pulsed.scheduling.spec import parse
 
 
 @pytest.mark.parametrize(
@@ -16,13 +17,13 @@ from pulsed.errors import InvalidArgument
     [("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("7d", 604800), ("1w", 604800)],
 )
 def test_durations(text: str, seconds: int) -> None:
-    assert schedule.parse_duration(text).total_seconds() == seconds
+    assert timeutil.parse_duration(text).total_seconds() == seconds
 
 
 @pytest.mark.parametrize("text", ["", "5", "m5", "5x", "-5m", "five minutes"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(InvalidArgument):
-        schedule.parse_duration(text)
+        timeutil.parse_duration(text)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +38,7 @@ def test_bad_durations(text: str) -> None:
     ],
 )
 def test_valid_specs(spec: str, kind: str) -> None:
-    assert schedule.parse(spec).kind == kind
+    assert parse(spec).kind == kind
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,7 @@ def test_valid_specs(spec: str, kind: str) -> None:
 )
 def test_invalid_specs_explain_and_show_examples(spec: str, why: str) -> None:
     with pytest.raises(InvalidArgument) as ei:
-        schedule.parse(spec)
+        parse(spec)
     assert why in ei.value.message
     assert "every 30m" in ei.value.message  # shows valid examples
 
@@ -63,14 +64,14 @@ def test_invalid_specs_explain_and_show_examples(spec: str, why: str) -> None:
 def test_cron_next_in_zone() -> None:
     tz = ZoneInfo("Europe/Paris")
     after = datetime(2026, 11, 21, 10, 0, tzinfo=tz)
-    nxt = schedule.parse("0 9 * * *").next_after(after, tz)
+    nxt = parse("0 9 * * *").next_after(after, tz)
     assert nxt == datetime(2026, 11, 22, 9, 0, tzinfo=tz)
 
 
 def test_every_anchored_on_definition() -> None:
     tz = ZoneInfo("UTC")
     defined = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
-    s = schedule.parse("every 30m")
+    s = parse("every 30m")
     assert s.next_after(defined + timedelta(minutes=45), tz, defined) == defined + timedelta(
         minutes=60
     )
@@ -79,15 +80,15 @@ def test_every_anchored_on_definition() -> None:
 def test_one_shots() -> None:
     tz = ZoneInfo("UTC")
     defined = datetime(2026, 1, 1, tzinfo=UTC)
-    s = schedule.parse("in 2h")
+    s = parse("in 2h")
     assert s.one_shot
     assert s.next_after(defined, tz, defined) == defined + timedelta(hours=2)
     assert s.next_after(defined + timedelta(hours=3), tz, defined) is None
-    at = schedule.parse("at 2026-12-01T09:00")
+    at = parse("at 2026-12-01T09:00")
     assert at.next_after(defined, tz) == datetime(2026, 12, 1, 9, 0, tzinfo=tz)
 
 
 def test_zone() -> None:
-    assert str(schedule.zone("Europe/Paris")) == "Europe/Paris"
+    assert str(timeutil.zone("Europe/Paris")) == "Europe/Paris"
     with pytest.raises(InvalidArgument, match="unknown time zone"):
-        schedule.zone("Mars/Olympus")
+        timeutil.zone("Mars/Olympus")

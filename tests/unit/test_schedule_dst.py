@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pulsed import schedule
+from pulsed import timeutil
+from pulsed.scheduling.spec import parse
 
 PARIS = ZoneInfo("Europe/Paris")  # 2026-03-29 02:00 → 03:00; 2026-10-25 03:00 → 02:00
 NEW_YORK = ZoneInfo("America/New_York")  # 2026-03-08 02:00 → 03:00; 2026-11-01 02:00 → 01:00
 
 
 def runs(spec: str, start: datetime, tz: ZoneInfo, n: int) -> list[str]:
-    s = schedule.parse(spec)
+    s = parse(spec)
     out, t = [], start
     for _ in range(n):
         nxt = s.next_after(t, tz)
@@ -42,7 +43,7 @@ def test_fixed_time_in_the_repeated_hour_runs_once() -> None:
     ]
     # Asked during the second pass, it does not fire again that night.
     second_pass = datetime(2026, 10, 25, 2, 10, tzinfo=PARIS).replace(fold=1)
-    nxt = schedule.parse("30 2 * * *").next_after(second_pass, PARIS)
+    nxt = parse("30 2 * * *").next_after(second_pass, PARIS)
     assert nxt is not None and nxt.isoformat() == "2026-10-26T02:30:00+01:00"
 
 
@@ -76,7 +77,7 @@ def test_wildcard_jobs_follow_the_wall_clock() -> None:
 def test_wildcard_asked_just_before_the_repeat_sees_the_second_pass() -> None:
     # 02:50 CEST; the next */20 slot is 02:00 CET (10 minutes later), not 03:00 CET.
     after = datetime(2026, 10, 25, 2, 50, tzinfo=PARIS)
-    nxt = schedule.parse("*/20 * * * *").next_after(after, PARIS)
+    nxt = parse("*/20 * * * *").next_after(after, PARIS)
     assert nxt is not None and nxt.isoformat() == "2026-10-25T02:00:00+01:00"
     assert nxt.astimezone(UTC) - after.astimezone(UTC) == timedelta(minutes=10)
 
@@ -86,17 +87,17 @@ def test_cron_far_from_a_change_and_impossible_dates() -> None:
         "2026-11-23T09:00:00+01:00",  # Friday 10:00 → Monday
         "2026-11-24T09:00:00+01:00",
     ]
-    assert schedule.parse("0 0 31 2 *").next_after(datetime(2026, 1, 1, tzinfo=UTC), PARIS) is None
+    assert parse("0 0 31 2 *").next_after(datetime(2026, 1, 1, tzinfo=UTC), PARIS) is None
 
 
 def test_every_is_real_elapsed_time_across_a_change() -> None:
-    s = schedule.parse("every 1d")
+    s = parse("every 1d")
     defined = datetime(2026, 3, 28, 9, tzinfo=PARIS)
     nxt = s.next_after(defined, PARIS, defined_at=defined)
     assert nxt is not None
     assert nxt.astimezone(UTC) - defined.astimezone(UTC) == timedelta(hours=24)
     assert nxt.isoformat() == "2026-03-29T10:00:00+02:00"  # 24 h later, 10:00 on the wall
-    hourly = schedule.parse("every 1h")
+    hourly = parse("every 1h")
     anchor = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST
     slots = []
     t = anchor
@@ -115,7 +116,7 @@ def test_every_is_real_elapsed_time_across_a_change() -> None:
 
 
 def test_every_keeps_its_anchor_after_a_long_pause() -> None:
-    s = schedule.parse("every 45m")
+    s = parse("every 45m")
     anchor = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
     nxt = s.next_after(anchor + timedelta(days=3, minutes=1), UTC, defined_at=anchor)
     assert nxt is not None and (nxt - anchor) % timedelta(minutes=45) == timedelta(0)
@@ -123,16 +124,16 @@ def test_every_keeps_its_anchor_after_a_long_pause() -> None:
 
 
 def test_at_in_the_skipped_hour_runs_at_the_jump_and_repeated_at_first_pass() -> None:
-    gap = schedule.parse("at 2026-03-29T02:30")
+    gap = parse("at 2026-03-29T02:30")
     assert gap.when(PARIS).astimezone(PARIS).isoformat() == "2026-03-29T03:00:00+02:00"
-    fold = schedule.parse("at 2026-10-25T02:30")
+    fold = parse("at 2026-10-25T02:30")
     assert fold.when(PARIS).astimezone(PARIS).isoformat() == "2026-10-25T02:30:00+02:00"
-    explicit = schedule.parse("at 2026-10-25T02:30+01:00")
+    explicit = parse("at 2026-10-25T02:30+01:00")
     assert explicit.when(PARIS).astimezone(PARIS).isoformat() == "2026-10-25T02:30:00+01:00"
 
 
 def test_in_counts_from_when_it_was_set() -> None:
-    s = schedule.parse("in 90m")
+    s = parse("in 90m")
     defined = datetime(2026, 3, 29, 0, 45, tzinfo=UTC)  # 01:45 CET, across the jump
     assert s.once_at(PARIS, defined) - defined == timedelta(minutes=90)
     assert s.next_after(defined + timedelta(hours=2), PARIS, defined) is None
@@ -141,19 +142,19 @@ def test_in_counts_from_when_it_was_set() -> None:
 def test_min_gap() -> None:
     tz = ZoneInfo("UTC")
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    assert schedule.parse("*/5 * * * *").min_gap(tz, start) == timedelta(minutes=5)
-    assert schedule.parse("every 2h").min_gap(tz, start) == timedelta(hours=2)
-    assert schedule.parse("0 9,10 * * *").min_gap(tz, start) == timedelta(hours=1)
-    assert schedule.parse("in 5m").min_gap(tz, start) is None
+    assert parse("*/5 * * * *").min_gap(tz, start) == timedelta(minutes=5)
+    assert parse("every 2h").min_gap(tz, start) == timedelta(hours=2)
+    assert parse("0 9,10 * * *").min_gap(tz, start) == timedelta(hours=1)
+    assert parse("in 5m").min_gap(tz, start) is None
 
 
 def test_local_zone_follows_tz_with_its_dst_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Europe/Paris")
-    tz = schedule.zone("")
+    tz = timeutil.zone("")
     assert datetime(2026, 1, 15, 12, tzinfo=tz).utcoffset() == timedelta(hours=1)
     assert datetime(2026, 7, 15, 12, tzinfo=tz).utcoffset() == timedelta(hours=2)
     monkeypatch.setenv("TZ", "Nowhere/Atlantis")
-    fallback = schedule.zone("")  # /etc/localtime or the current offset; never raises
+    fallback = timeutil.zone("")  # /etc/localtime or the current offset; never raises
     assert datetime(2026, 1, 15, tzinfo=fallback).utcoffset() is not None
 
 
@@ -161,7 +162,7 @@ def test_system_clock_wakes_early_on_request() -> None:
     import asyncio
 
     async def main() -> float:
-        clock = schedule.SystemClock()
+        clock = timeutil.SystemClock()
         wake = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.call_later(0.01, wake.set)

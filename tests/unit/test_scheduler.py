@@ -27,11 +27,12 @@ from pulsed.config import (
 )
 from pulsed.errors import FailedPrecondition, InvalidArgument
 from pulsed.providers.pool import ProviderPool
-from pulsed.scheduler import Scheduler
+from pulsed.scheduling.book import TaskBook, TaskRun
+from pulsed.scheduling.reminders import BookReminders
+from pulsed.scheduling.runner import Scheduler
 from pulsed.store.base import make_filters
 from pulsed.store.local import LocalStore
 from pulsed.store.schema import EVENTS, LLM_LOGS, MESSAGES
-from pulsed.tasks import TaskBook
 from pulsed.tools.builtin import builtin_tools
 from tests.fakes.llm import Fail, FakeLLM, Hang
 
@@ -113,12 +114,12 @@ class World:
             "events", make_filters(EVENTS, [("event_type", "eq", kind)]), order="asc"
         )
 
-    async def finished(self, name: str, n: int = 1) -> list[dict[str, Any]]:
+    async def finished(self, name: str, n: int = 1) -> list[TaskRun]:
         """Wait until ``name`` has ``n`` finished runs; returns the history (newest first)."""
 
-        async def check() -> list[dict[str, Any]]:
+        async def check() -> list[TaskRun]:
             runs = await self.book.history(name, include_skipped=False)
-            done = [r for r in runs if r["status"] != "running"]
+            done = [r for r in runs if r.status != "running"]
             return runs if len(done) >= n else []
 
         return await eventually(check, what=f"{n} finished run(s) of {name}")  # type: ignore[no-any-return]
@@ -152,7 +153,7 @@ async def open_world(cfg: Config, clock: ManualClock) -> World:
     deps = AgentDeps(
         cfg=cfg,
         store=store,
-        tools=builtin_tools(cfg, book),
+        tools=builtin_tools(cfg, BookReminders(book)),
         providers=providers,
         budget=Budget(store, 0),
         approvals=ApprovalBroker(),
@@ -210,8 +211,8 @@ async def test_a_run_fires_at_its_slot_and_its_answer_is_in_history(
     assert await world.starts("news") == []
     world.clock.advance(timedelta(minutes=1))
     [run] = await world.finished("news")
-    assert (run["status"], run["answer"], run["trigger"]) == ("ok", "nothing new today", "schedule")
-    assert run["delivered_to"] == "tui"  # the answer row's target is the task's deliver_to
+    assert (run.status, run.answer, run.trigger) == ("ok", "nothing new today", "schedule")
+    assert run.delivered_to == "tui"  # the answer row's target is the task's deliver_to
     [start] = await world.starts("news")
     assert start["source"] == "scheduler" and start["content"]["slot"] == "2026-11-20T09:00:00.000Z"
     logs = await world.store.query(
@@ -247,7 +248,7 @@ async def test_catch_up_runs_once_after_downtime(
     w = await open_world(cfg, clock)
     try:
         [run] = await w.finished("poll")
-        assert run["trigger"] == "catch_up"
+        assert run.trigger == "catch_up"
         await w.idle()
         assert len(await w.starts("poll")) == 1  # once, not once per missed slot
         assert await w.starts("quiet") == []
@@ -282,7 +283,7 @@ async def test_one_shot_fires_once_and_is_retired(world: World) -> None:
     await world.book.add("call", "in 30m", "remind me to call the bank", "UTC", "tui")
     world.clock.advance(timedelta(minutes=30))
     [run] = await world.finished("call")
-    assert run["status"] == "ok"
+    assert run.status == "ok"
     row = await eventually(lambda: _retired(world, "call"), what="retirement")
     assert row["enabled"] is False and row["options"]["retired_reason"] == "fired"
     [view] = await world.book.list_tasks()
@@ -318,7 +319,7 @@ async def test_missed_one_shot_catches_up_or_is_retired(
     w = await open_world(cfg, clock)
     try:
         [run] = await w.finished("late")
-        assert run["trigger"] == "catch_up"
+        assert run.trigger == "catch_up"
         await eventually(lambda: _retired(w, "late"))
         gone = await _retired(w, "gone")
         assert gone is not None and gone["options"]["retired_reason"] == "missed"
@@ -342,7 +343,7 @@ async def test_runs_never_overlap(world: World, fake_llm: FakeLLM) -> None:
     assert skipped["payload"]["task"] == "slow" and skipped["severity"] == "warning"
     assert len(await world.starts("slow")) == 1
     runs = await world.book.history("slow")
-    assert [r["status"] for r in runs] == ["skipped", "running"]
+    assert [r.status for r in runs] == ["skipped", "running"]
     with pytest.raises(FailedPrecondition, match="running already"):
         await world.scheduler.run_now("slow")
 
@@ -354,8 +355,8 @@ async def test_a_run_past_its_timeout_is_cancelled_with_an_error_row(
     await world.book.add("stuck", "every 1h", "hang", "UTC", timeout_s=0.3)
     world.clock.advance(timedelta(hours=1))
     [run] = await world.finished("stuck")
-    assert (run["status"], run["error_code"]) == ("timeout", "timeout")
-    assert "0.3 s timeout" in run["answer"]
+    assert (run.status, run.error_code) == ("timeout", "timeout")
+    assert "0.3 s timeout" in run.answer
     [view] = await world.book.list_tasks()
     view = world.scheduler.annotate(view)
     assert view.failures == 1 and not view.running
@@ -383,7 +384,7 @@ async def test_repeated_failures_back_off_and_are_reported(
     assert len(await world.starts("flaky")) == 2
     world.clock.set(datetime(2026, 11, 20, 9, 20, tzinfo=UTC))
     runs = await world.finished("flaky", 3)
-    assert runs[0]["status"] == "ok"
+    assert runs[0].status == "ok"
     await eventually(lambda: world.events("task_recovered"))
 
 
@@ -406,7 +407,7 @@ async def test_restart_keeps_tasks_and_their_times(
         assert after[1].next_run == "2026-11-20T10:00:00+00:00"
         clock.advance(timedelta(hours=2))
         [run] = await w.finished("nudge")
-        assert run["trigger"] == "schedule"
+        assert run.trigger == "schedule"
     finally:
         await w.close()
 
@@ -433,10 +434,10 @@ async def test_heartbeat_is_light_and_ok_is_not_delivered(world: World, fake_llm
     fake_llm.script("HEARTBEAT_OK", "**Your 10:00 call is in 5 minutes.**")
     world.clock.advance(timedelta(minutes=30))
     [quiet] = await world.finished("heartbeat")
-    assert quiet["delivered_to"] == "none" and quiet["answer"] == "HEARTBEAT_OK"
+    assert quiet.delivered_to == "none" and quiet.answer == "HEARTBEAT_OK"
     world.clock.advance(timedelta(minutes=30))
     runs = await world.finished("heartbeat", 2)
-    assert runs[0]["delivered_to"] == "tui"
+    assert runs[0].delivered_to == "tui"
     logs = await world.store.query(
         "llm_logs", make_filters(LLM_LOGS, [("session_id", "eq", "task:heartbeat")])
     )
@@ -454,7 +455,7 @@ async def test_cost_alert_without_an_llm_call(make_world: WorldFactory, fake_llm
     await world.book.add("", "", "", "UTC", preset="cost-alert")
     world.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     [quiet] = await world.finished("cost-alert")
-    assert quiet["status"] == "ok" and quiet["delivered_to"] == "none"
+    assert quiet.status == "ok" and quiet.delivered_to == "none"
     assert await world.events("cost_alert") == []
     now = world.clock.now()
     await world.store.append(
@@ -466,13 +467,13 @@ async def test_cost_alert_without_an_llm_call(make_world: WorldFactory, fake_llm
     )
     world.clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
     runs = await world.finished("cost-alert", 2)
-    assert runs[0]["delivered_to"] == "tui" and runs[0]["answer"].startswith("Cost alert:")
+    assert runs[0].delivered_to == "tui" and runs[0].answer.startswith("Cost alert:")
     [alert] = await eventually(lambda: world.events("cost_alert"))
     assert alert["severity"] == "warning" and alert["payload"]["over"] == ["hour", "day"]
     assert fake_llm.requests == []  # no LLM call at all
     world.clock.set(datetime(2026, 11, 20, 11, 0, tzinfo=UTC))  # hour quiet; day alerted
     runs = await world.finished("cost-alert", 3)
-    assert runs[0]["delivered_to"] == "none"
+    assert runs[0].delivered_to == "none"
     assert len(await world.events("cost_alert")) == 1
 
 
@@ -481,7 +482,7 @@ async def test_run_now_is_manual_and_does_not_retire_a_one_shot(world: World) ->
     row = await world.scheduler.run_now("later")
     assert row["content"]["trigger"] == "manual"
     [run] = await world.finished("later")
-    assert run["trigger"] == "manual"
+    assert run.trigger == "manual"
     row = await world.book.get("later")
     assert row["enabled"] and not row["options"].get("retired_at")
     world.clock.advance(timedelta(hours=2))
@@ -497,7 +498,7 @@ async def test_scheduler_off_runs_tasks_only_on_demand(make_world: WorldFactory)
     assert await world.starts("t") == []
     await world.scheduler.run_now("t")
     [run] = await world.finished("t")
-    assert run["trigger"] == "manual" and run["delivered_to"] == "none"
+    assert run.trigger == "manual" and run.delivered_to == "none"
 
 
 def test_scheduler_config_is_typed_and_validated(tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from pulsed.config import SchedulerConfig
-from pulsed.schedule import SystemClock
+from pulsed.scheduling.book import TaskBook
+from pulsed.scheduling.reminders import BookReminders
 from pulsed.store.local import LocalStore
-from pulsed.tasks import TaskBook
+from pulsed.timeutil import SystemClock
 from pulsed.tools.base import ToolContext, ToolFailure
 from pulsed.tools.reminders import (
     CancelReminder,
@@ -41,7 +42,7 @@ async def book(tmp_path: Path) -> AsyncIterator[TaskBook]:
 def tools(
     book: TaskBook, **limits: float
 ) -> tuple[ScheduleReminder, ListReminders, CancelReminder]:
-    deps = ReminderDeps(book, SchedulerConfig(**limits))  # type: ignore[arg-type]
+    deps = ReminderDeps(BookReminders(book), SchedulerConfig(**limits))  # type: ignore[arg-type]
     return ScheduleReminder(deps), ListReminders(deps), CancelReminder(deps)
 
 

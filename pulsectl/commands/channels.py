@@ -7,94 +7,45 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from pulsectl import output
+from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_OK
+from pulsectl.output import Output
 
 if TYPE_CHECKING:
     from pulse.v1 import channels_pb2
 
-    from pulsectl.client import PulseClient
 
-
-def register(commands: Any) -> None:
-    """Add the ``channels`` group to the CLI (``commands`` is cli's ``_Commands``)."""
-    group = commands.group(
-        "channels",
-        "show the Telegram and Slack channels, approve pairings",
-        "pulsectl channels list",
-    )
-    group.add(
-        "list",
-        "list the channels with their state and outbox",
-        "pulsectl channels list\npulsectl channels list --json | jq '.[].state'",
-        cmd_list,
-    )
-    p = group.add(
-        "status",
-        "show a channel's state, errors and failed deliveries",
-        "pulsectl channels status\npulsectl channels status telegram",
-        cmd_status,
-    )
-    p.add_argument("name", metavar="NAME", nargs="?", default="", help="telegram or slack")
-    p = group.add(
-        "approve",
-        "admit the person who received a pairing code",
-        "pulsectl channels approve K7QX2M",
-        cmd_approve,
-        details="With [channels.<name>] pairing = true, a person the bot does not know gets a\n"
-        "code; approving it lets them talk to the agent (kept across restarts).",
-    )
-    p.add_argument("code", metavar="CODE")
-
-
-def _client(args: argparse.Namespace) -> PulseClient:
-    from pulsectl import diagnostics
-    from pulsectl.client import PulseClient
-
-    return PulseClient(args.socket, autostart=not args.no_start, notify=diagnostics.note)
-
-
-def _stub(client: PulseClient) -> Any:
-    from pulse.v1 import channels_pb2_grpc
-
-    return channels_pb2_grpc.ChannelsStub(client.channel)
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from pulse.v1 import channels_pb2
-
+def cmd_list(args: argparse.Namespace, out: Output) -> int:
+    """``channels list``: one line per channel (``--json``: ChannelInfos without failures)."""
     with _client(args) as client:
-        resp = client._call(_stub(client).List, channels_pb2.ListChannelsRequest())
+        resp = client.list_channels()
     if args.json:
-        output.json_doc([_info_dict(c) for c in resp.channels])
+        out.json_doc([_info_dict(c) for c in resp.channels])
     else:
-        output.line(render_list(resp.channels, output.terminal_width()))
+        out.line(render_list(resp.channels, output.terminal_width()))
     return EXIT_OK
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from pulse.v1 import channels_pb2
-
+def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    """``channels status [NAME]``: a channel's (or every channel's) state and failed deliveries."""
     with _client(args) as client:
-        resp = client._call(_stub(client).Status, channels_pb2.ChannelStatusRequest(name=args.name))
+        resp = client.channel_status(args.name)
     if args.json:
-        output.json_doc([output.to_dict(c) for c in resp.channels])
+        out.json_doc([output.to_dict(c) for c in resp.channels])
     else:
-        output.line("\n\n".join(render_status(c, output.terminal_width()) for c in resp.channels))
+        out.line("\n\n".join(render_status(c, output.terminal_width()) for c in resp.channels))
     return EXIT_OK
 
 
-def cmd_approve(args: argparse.Namespace) -> int:
-    from pulse.v1 import channels_pb2
-
+def cmd_approve(args: argparse.Namespace, out: Output) -> int:
+    """``channels approve CODE``: admit the person who received a pairing code."""
     with _client(args) as client:
-        resp = client._call(
-            _stub(client).ApprovePairing, channels_pb2.ApprovePairingRequest(code=args.code)
-        )
+        resp = client.approve_pairing(args.code)
     if args.json:
-        output.json_doc(output.to_dict(resp))
+        out.json_doc(output.to_dict(resp))
     else:
         who = f"{resp.user_name} ({resp.user_id})" if resp.user_name else resp.user_id
-        output.line(f"{resp.channel}: admitted {who}")
+        out.line(f"{resp.channel}: admitted {who}")
     return EXIT_OK
 
 

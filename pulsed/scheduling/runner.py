@@ -3,7 +3,7 @@ backend behaves the same.
 
 It keeps each enabled task's next run, sleeps until the earliest (``TaskBook`` listeners
 wake it when a task changes), and fires a run by appending the task's scheduled_task row
-(``TaskBook.fire``) and submitting it as a turn (``TurnManager.submit``); the answer row's
+(``TaskBook.run_input``) and starting it as a turn (``TurnManager.start``); the answer row's
 ``target`` is the task's ``deliver_to``. Around that:
 
 - **no overlap**: a run whose previous run (or any turn of session ``task:<name>``) is
@@ -18,9 +18,10 @@ wake it when a task changes), and fires a run by appending the task's scheduled_
   (not once per missed slot) when its ``catch_up`` option (default ``[scheduler]
   catch_up``) allows; otherwise a ``task_missed`` event records it;
 - **one-shot** tasks (``at``, ``in``) are retired after they fire (``TaskBook.retire``);
-- the ``cost-alert`` preset runs without the LLM (``pulsed.presets``).
+- the ``cost-alert`` preset runs without the LLM (``pulsed.scheduling.presets``).
 
-Time comes from an injectable ``Clock`` (``pulsed.schedule``), so tests drive it.
+Time comes from an injectable ``Clock`` (``pulsed.timeutil``), so tests drive it. Rows
+are built by ``pulsed.store.rows``.
 """
 
 from __future__ import annotations
@@ -33,27 +34,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pulsed import presets, schedule
 from pulsed.agent.events import Failed, Final
 from pulsed.agent.intake import TurnHandle
 from pulsed.agent.turns import TurnManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
-from pulsed.schedule import Clock
-from pulsed.store.base import Row, Store, make_filters, new_id, parse_iso, to_iso
-from pulsed.store.schema import EVENTS
-from pulsed.tasks import (
+from pulsed.scheduling import presets
+from pulsed.scheduling.book import (
     SKIPPED,
     TaskBook,
     TaskView,
-    backoff_delay,
     is_retired,
     next_run,
     options_of,
     schedule_set_at,
     session_of,
 )
-from pulsed.timeutil import local_midnight
+from pulsed.scheduling.spec import parse as parse_spec
+from pulsed.store import rows
+from pulsed.store.base import Row, Store, make_filters, new_id, parse_iso, to_iso
+from pulsed.store.schema import EVENTS
+from pulsed.timeutil import Clock, local_midnight, zone
 
 log = logging.getLogger("pulsed.scheduler")
 
@@ -74,6 +75,7 @@ class Plan:
 
     @property
     def name(self) -> str:
+        """The task's name."""
         return str(self.row["name"])
 
 
@@ -175,7 +177,7 @@ class Scheduler:
             if plan.next is None:
                 view.next_run = ""
             else:
-                tz = schedule.zone(view.timezone)
+                tz = zone(view.timezone)
                 view.next_run = plan.next.astimezone(tz).isoformat(timespec="seconds")
         health = self._s.health.get(view.name)
         if health is not None:
@@ -230,7 +232,7 @@ class Scheduler:
         if old is not None and not startup and _same_schedule(old.row, row):
             old.row = row  # prompt, delivery, options: keep the planned time
             return
-        sched = schedule.parse(str(row["schedule"]))
+        sched = parse_spec(str(row["schedule"]))
         anchor = schedule_set_at(row)
         last = await self.book.last_scheduled_slot(name)
         catch_up = self._catch_up(row)
@@ -248,7 +250,7 @@ class Scheduler:
             trigger = "catch_up" if when is not None and when <= now and startup else "schedule"
             self._s.plans[name] = Plan(row, when, trigger)
             return
-        tz = schedule.zone(str(row["timezone"]))
+        tz = zone(str(row["timezone"]))
         ref = max(last or anchor, anchor, parse_iso(str(row["timestamp"])))
         first = sched.next_after(ref, tz, defined_at=anchor) if startup else None
         if first is not None and first <= now:
@@ -278,10 +280,10 @@ class Scheduler:
         health = Health()
         limit = self.cfg.scheduler.max_failures_before_backoff + 1
         for run in await self.book.history(name, limit=limit, include_skipped=False):
-            if run["status"] in ("error", "timeout"):
+            if run.status in ("error", "timeout"):
                 health.failures += 1
-                health.last_error = health.last_error or run["answer"]
-            elif run["status"] == "ok":
+                health.last_error = health.last_error or run.answer
+            elif run.status == "ok":
                 break
         return health
 
@@ -290,7 +292,7 @@ class Scheduler:
         next run."""
         name, slot, trigger = plan.name, plan.next, plan.trigger
         assert slot is not None
-        sched = schedule.parse(str(plan.row["schedule"]))
+        sched = parse_spec(str(plan.row["schedule"]))
         if self.running(name):
             if sched.one_shot:  # never lose a reminder: try again when the run is over
                 plan.next = now + ONE_SHOT_RETRY
@@ -462,7 +464,7 @@ class Scheduler:
         rows are appended together, so no unanswered input is left for recovery."""
         cfg = self.cfg.scheduler
         now = self.clock.now()
-        tz = schedule.zone(str(row["timezone"]))
+        tz = zone(str(row["timezone"]))
         midnight = local_midnight(now.astimezone(tz))
         hour = (await self.store.cost_summary(since=to_iso(now - timedelta(hours=1)))).total
         day = (await self.store.cost_summary(since=to_iso(midnight))).total
@@ -491,17 +493,16 @@ class Scheduler:
         }
         msg_id = new_id()
         start = self.book.run_input(row, trigger, slot, msg_id=msg_id).values()
-        answer = {
-            "source": "scheduler",
-            "target": str(row["deliver_to"]) if over else "none",
-            "session_id": start["session_id"],
-            "message_type": "agent_response",
-            "content": {"text": text, "cost_alert": details},
-            "user_id": "scheduler",
-            "reply_to": msg_id,
-            "priority": 1 if over else 0,
-        }
-        rows = await self.store.append("messages", [start, answer], durable=True)
+        answer = rows.agent_response(
+            source="scheduler",
+            target=str(row["deliver_to"]) if over else "none",
+            session_id=start["session_id"],
+            content={"text": text, "cost_alert": details},
+            user_id="scheduler",
+            reply_to=msg_id,
+            priority=1 if over else 0,
+        )
+        written = await self.store.append("messages", [start, answer], durable=True)
         if over:
             await self._event(
                 "cost_alert",
@@ -509,7 +510,7 @@ class Scheduler:
                 {"task": row["name"], **details, "day_start": to_iso(midnight)},
                 tags=["cost", "llm"],
             )
-        return rows[0]
+        return written[0]
 
     async def _alerted_since(self, since: datetime, window: str) -> bool:
         for r in await self.store.query(
@@ -528,16 +529,17 @@ class Scheduler:
     async def _event(
         self, kind: str, severity: str, payload: dict[str, Any], tags: list[str] | None = None
     ) -> None:
+        """Append a ``kind`` event of the scheduler (tags default to ``scheduler``)."""
         await self.store.append(
             "events",
             [
-                {
-                    "event_type": kind,
-                    "source": "scheduler",
-                    "severity": severity,
-                    "payload": payload,
-                    "tags": tags or ["scheduler"],
-                }
+                rows.event(
+                    kind,
+                    source="scheduler",
+                    payload=payload,
+                    severity=severity,
+                    tags=tags or ["scheduler"],
+                )
             ],
         )
 
@@ -549,3 +551,11 @@ def _same_schedule(a: Row, b: Row) -> bool:
         and a["timezone"] == b["timezone"]
         and options_of(a).get("schedule_set_at") == options_of(b).get("schedule_set_at")
     )
+
+
+def backoff_delay(failures: int, threshold: int, initial_s: float, max_s: float) -> timedelta:
+    """The pause after ``failures`` consecutive failures: none below ``threshold``, then
+    ``initial_s`` doubling per further failure, at most ``max_s``."""
+    if failures < threshold:
+        return timedelta(0)
+    return timedelta(seconds=min(max_s, initial_s * 2 ** min(failures - threshold, 30)))

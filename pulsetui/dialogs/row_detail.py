@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from pulsetui.client import TailRow
+from pulsectl.client import TailRow
 from pulsetui.format import pretty_json
 
 

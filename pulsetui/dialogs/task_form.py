@@ -9,7 +9,7 @@ form, which stays open until a save succeeds.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pulse.v1 import tasks_pb2
 from textual import on, work
@@ -21,10 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
-from pulsectl.diagnostics import CliError
-
-if TYPE_CHECKING:
-    from pulsetui.app import PulseApp
+from pulsectl.client import AsyncPulseClient, ClientError
 
 
 class TaskForm(ModalScreen[tasks_pb2.Task | None]):
@@ -58,6 +55,8 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     ]
 
     class Saved(Message):
+        """The daemon stored the task (``task``: the version it saved)."""
+
         def __init__(self, task: tasks_pb2.Task) -> None:
             super().__init__()
             self.task = task
@@ -70,23 +69,23 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
             self.spec, self.zone, self.problem, self.runs = spec, zone, problem, runs
 
     class Refused(Message):
-        def __init__(self, error: CliError) -> None:
+        """The daemon refused to save the task; ``error`` says why."""
+
+        def __init__(self, error: ClientError) -> None:
             super().__init__()
             self.error = error
 
-    def __init__(self, task: tasks_pb2.Task | None = None) -> None:
+    def __init__(self, client: AsyncPulseClient, task: tasks_pb2.Task | None = None) -> None:
         super().__init__()
+        self.client = client
         self.original = task
         self.editing = task is not None
         self.schedule_problem = ""
         """What the daemon said is wrong with the current schedule ('' when valid)."""
 
     @property
-    def pulse(self) -> PulseApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def zone_name(self) -> str:
+        """The time zone typed (the task's own before the form is composed)."""
         try:
             return self.query_one("#timezone", Input).value
         except Exception:
@@ -140,9 +139,9 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     async def check_schedule(self, spec: str, zone: str) -> None:
         """Ask the daemon about ``spec``; the answer arrives as ``Previewed``."""
         try:
-            answer = await self.pulse.client.preview_schedule(spec, zone)
-        except CliError as err:
-            problem = f"cannot check it now: {getattr(err, 'details', '') or err.message}"
+            answer = await self.client.preview_schedule(spec, zone)
+        except ClientError as err:
+            problem = f"cannot check it now: {err.details or err.message}"
             self.post_message(self.Previewed(spec, zone, problem, []))
             return
         self.post_message(self.Previewed(spec, zone, answer.problem, list(answer.next_runs)))
@@ -199,10 +198,21 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
 
     @work(exclusive=True, exit_on_error=False, group="task-save")
     async def save(self, task: tasks_pb2.Task) -> None:
-        client = self.pulse.client
+        """Tasks.Add (a new task) or Tasks.Update; the answer arrives as Saved or Refused."""
+        client = self.client
         try:
-            saved = await (client.update_task(task) if self.editing else client.add_task(task))
-        except CliError as err:
+            if self.editing:
+                saved = await client.update_task(
+                    task.name,
+                    schedule=task.schedule,
+                    prompt=task.prompt,
+                    timezone=task.timezone,
+                    deliver_to=task.deliver_to,
+                    enabled=task.enabled,
+                )
+            else:
+                saved = await client.add_task(task)
+        except ClientError as err:
             self.post_message(self.Refused(err))
             return
         self.post_message(self.Saved(saved))
@@ -214,7 +224,7 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     @on(Refused)
     def refused(self, message: Refused) -> None:
         err = message.error
-        details = getattr(err, "details", "") or err.message
+        details = err.details or err.message
         self.query_one("#form-error", Static).update(Content(f"✖ the daemon refused: {details}"))
 
     @on(Input.Submitted)

@@ -5,7 +5,7 @@ with ``deleted`` true removes it. A version's ``options`` (JSON) holds:
 
 - ``catch_up`` (bool; absent: ``[scheduler] catch_up``), ``timeout_s`` (seconds; absent:
   ``[scheduler] run_timeout_s``);
-- ``preset`` (``pulsed.presets``), ``created_by`` (user | agent) and, for agent-made
+- ``preset`` (``pulsed.scheduling.presets``), ``created_by`` (user | agent) and, for agent-made
   tasks, ``session`` (where the agent was asked);
 - ``schedule_set_at``: when the schedule was last set (``every`` and ``in`` count from it);
 - ``retired_at`` and ``retired_reason`` (fired | missed): a one-shot task that is done.
@@ -15,30 +15,33 @@ a ``scheduled_task`` row in messages (session ``task:<name>``, source scheduler;
 ``text``, ``task``, ``trigger``, ``slot``...), answered by the ``agent_response`` or
 ``error`` row whose ``reply_to`` is its id (its ``target`` says where the answer went),
 costs in llm_logs by ``turn_id``, and skipped runs as ``task_skipped`` events.
+
+Rows are built by ``pulsed.store.rows`` (``task_version``, ``scheduled_run``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from pulsed import presets, schedule
 from pulsed.agent.intake import TurnInput
 from pulsed.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from pulsed.schedule import Clock, SystemClock
+from pulsed.scheduling import presets
+from pulsed.scheduling.spec import parse as parse_spec
+from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters, parse_iso, to_iso
-from pulsed.store.schema import EVENTS, LLM_LOGS, MESSAGES, TASKS
+from pulsed.store.schema import DELIVERY_TARGET, EVENTS, LLM_LOGS, MESSAGES, TASKS
+from pulsed.timeutil import Clock, SystemClock, zone
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-TARGET = re.compile(r"^(none|tui|[a-z]+:[A-Za-z0-9_.:@/-]{1,200})$")
 MAX_PROMPT_CHARS = 20_000
 MAX_TIMEOUT_S = 86_400.0
 SKIPPED = "task_skipped"
 """event_type of a run that did not start because the previous one was still going."""
-_FIELDS = ("name", "schedule", "prompt", "timezone", "enabled", "deliver_to", "options")
+RunStatus = Literal["ok", "error", "timeout", "running", "skipped"]
 
 
 @dataclass
@@ -66,6 +69,33 @@ class TaskView:
     failures: int = 0
     backoff_until: str = ""
     running: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRun:
+    """One run of a task, the fields of ``pulse.v1.TaskRun``.
+
+    Attributes:
+        message_id: id of the run's ``scheduled_task`` row ('' for a skipped run).
+        fired_at: when it started (or was skipped), ISO 8601 UTC.
+        status: ok | error | timeout | running | skipped.
+        trigger: schedule | catch_up | manual.
+        duration_ms: from the input row to the answer row, milliseconds (0 while running).
+        answer: the answer's text, the error's message, or why the run was skipped.
+        cost_usd: the run's LLM spend (USD estimate, from llm_logs).
+        delivered_to: the answer row's target (none: stored only).
+        error_code: the error row's code (timeout, provider_error...) when not ok.
+    """
+
+    message_id: str
+    fired_at: str
+    status: RunStatus
+    trigger: str
+    duration_ms: float = 0.0
+    answer: str = ""
+    cost_usd: float = 0.0
+    delivered_to: str = ""
+    error_code: str = ""
 
 
 def session_of(name: str) -> str:
@@ -100,15 +130,15 @@ def validate(name: str, spec: str, prompt: str, tz: str, deliver_to: str) -> Non
         raise InvalidArgument(
             f"invalid task name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-'"
         )
-    schedule.parse(spec)
+    parse_spec(spec)
     if not prompt.strip():
         raise InvalidArgument("the task's prompt is empty")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidArgument(
             f"the prompt is {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}"
         )
-    schedule.zone(tz)
-    if not TARGET.match(deliver_to):
+    zone(tz)
+    if not DELIVERY_TARGET.match(deliver_to):
         raise InvalidArgument(
             f"invalid delivery target {deliver_to!r}: "
             "use none, tui or <channel>:<id> (e.g. telegram:12345)"
@@ -121,20 +151,24 @@ def check_future(spec: str, tz: str, now: datetime) -> None:
     Raises:
         InvalidArgument: the time is not in the future.
     """
-    sched = schedule.parse(spec)
+    sched = parse_spec(spec)
     if sched.kind == "at":
-        zone = schedule.zone(tz)
-        when = sched.when(zone)
+        tzinfo = zone(tz)
+        when = sched.when(tzinfo)
         if when <= now:
             raise InvalidArgument(
                 f"{spec!r} is in the past (it is now "
-                f"{now.astimezone(zone).isoformat(timespec='minutes')}); give a future time, "
+                f"{now.astimezone(tzinfo).isoformat(timespec='minutes')}); give a future time, "
                 'e.g. "in 2h" or "at 2026-12-01T09:00"'
             )
 
 
 def check_options(catch_up: Any, timeout_s: Any) -> None:
-    """Raises InvalidArgument for a non-boolean catch_up or a timeout out of range."""
+    """Check the options ``catch_up`` (bool or None) and ``timeout_s`` (seconds or None).
+
+    Raises:
+        InvalidArgument: a non-boolean catch_up or a timeout out of 0..86400 s.
+    """
     if catch_up is not None and not isinstance(catch_up, bool):
         raise InvalidArgument("catch_up must be true or false")
     if timeout_s is not None and not 0 <= float(timeout_s) <= MAX_TIMEOUT_S:
@@ -150,8 +184,8 @@ def next_run(row: Row, now: datetime, not_before: datetime | None = None) -> dat
     back-off) pushes a recurring task to its first slot at or after it."""
     if not row["enabled"] or row["deleted"] or is_retired(row):
         return None
-    sched = schedule.parse(str(row["schedule"]))
-    tz = schedule.zone(str(row["timezone"]))
+    sched = parse_spec(str(row["schedule"]))
+    tz = zone(str(row["timezone"]))
     anchor = schedule_set_at(row)
     if sched.one_shot:
         return sched.once_at(tz, anchor)
@@ -173,8 +207,8 @@ class TaskBook:
 
     async def current(self) -> dict[str, Row]:
         """Name → current version, removed tasks left out."""
-        rows = await self.store.latest_by("tasks", "name")
-        return {str(r["name"]): r for r in rows if not r["deleted"]}
+        found = await self.store.latest_by("tasks", "name")
+        return {str(r["name"]): r for r in found if not r["deleted"]}
 
     async def get(self, name: str) -> Row:
         """The current version of ``name``.
@@ -182,12 +216,12 @@ class TaskBook:
         Raises:
             NotFound: no such task (or it was removed).
         """
-        rows = await self.store.query(
+        found = await self.store.query(
             "tasks", make_filters(TASKS, [("name", "eq", name)]), order="desc", limit=1
         )
-        if not rows or rows[0]["deleted"]:
+        if not found or found[0]["deleted"]:
             raise NotFound(f"no task named {name!r} (see: pulsectl tasks list)")
-        return rows[0]
+        return found[0]
 
     async def add(
         self,
@@ -220,10 +254,10 @@ class TaskBook:
         check_options(catch_up, timeout_s)
         now = self.clock.now()
         check_future(spec, tz, now)
-        rows = await self.store.query(
+        found = await self.store.query(
             "tasks", make_filters(TASKS, [("name", "eq", name)]), order="desc", limit=1
         )
-        prev = rows[0] if rows else None
+        prev = found[0] if found else None
         if prev is not None and not prev["deleted"]:
             raise AlreadyExists(
                 f"a task named {name!r} exists already (edit it with: pulsectl tasks edit {name})"
@@ -238,17 +272,17 @@ class TaskBook:
         if session:
             options["session"] = session
         return await self._write(
-            {
-                "name": name,
-                "version": int(prev["version"]) + 1 if prev is not None else 1,
-                "schedule": " ".join(spec.split()),
-                "prompt": prompt,
-                "timezone": tz,
-                "enabled": enabled,
-                "deliver_to": deliver_to,
-                "deleted": False,
-                "options": options,
-            }
+            rows.task_version(
+                name=name,
+                version=int(prev["version"]) + 1 if prev is not None else 1,
+                schedule=" ".join(spec.split()),
+                prompt=prompt,
+                timezone=tz,
+                enabled=enabled,
+                deliver_to=deliver_to,
+                options=options,
+                timestamp=to_iso(self.clock.now()),
+            )
         )
 
     async def update(self, name: str, **changes: Any) -> Row:
@@ -262,7 +296,7 @@ class TaskBook:
                 task without giving it a new schedule.
         """
         cur = await self.get(name)
-        values = {k: cur[k] for k in _FIELDS}
+        values = {k: cur[k] for k in ("schedule", "prompt", "timezone", "deliver_to", "enabled")}
         options = options_of(cur)
         changes = {k: v for k, v in changes.items() if v is not None}
         catch_up, timeout_s = changes.pop("catch_up", None), changes.pop("timeout_s", None)
@@ -300,8 +334,19 @@ class TaskBook:
                 options["timeout_s"] = float(timeout_s)
             else:
                 options.pop("timeout_s", None)
-        values.update(version=int(cur["version"]) + 1, deleted=False, options=options)
-        return await self._write(values)
+        return await self._write(
+            rows.task_version(
+                name=name,
+                version=int(cur["version"]) + 1,
+                schedule=values["schedule"],
+                prompt=values["prompt"],
+                timezone=values["timezone"],
+                enabled=values["enabled"],
+                deliver_to=values["deliver_to"],
+                options=options,
+                timestamp=to_iso(self.clock.now()),
+            )
+        )
 
     async def retire(self, name: str, reason: str) -> Row:
         """Write a version that marks the one-shot task ``name`` done (``reason``: fired
@@ -311,13 +356,9 @@ class TaskBook:
             NotFound.
         """
         cur = await self.get(name)
-        values = {k: cur[k] for k in _FIELDS}
         options = options_of(cur)
         options.update(retired_at=to_iso(self.clock.now()), retired_reason=reason)
-        values.update(
-            version=int(cur["version"]) + 1, deleted=False, enabled=False, options=options
-        )
-        return await self._write(values)
+        return await self._write(self._next_version(cur, enabled=False, options=options))
 
     async def remove(self, name: str) -> Row:
         """Write a version that removes ``name``.
@@ -326,12 +367,32 @@ class TaskBook:
             NotFound.
         """
         cur = await self.get(name)
-        values = {k: cur[k] for k in _FIELDS}
-        values.update(version=int(cur["version"]) + 1, deleted=True, enabled=False)
-        return await self._write(values)
+        return await self._write(self._next_version(cur, enabled=False, deleted=True))
 
-    async def _write(self, values: dict[str, Any]) -> Row:
-        values["timestamp"] = to_iso(self.clock.now())
+    def _next_version(
+        self,
+        cur: Row,
+        *,
+        enabled: bool,
+        deleted: bool = False,
+        options: Mapping[str, Any] | None = None,
+    ) -> rows.Values:
+        """The version after ``cur`` with the same definition, ``enabled`` and ``deleted``
+        as given and ``options`` (default: cur's)."""
+        return rows.task_version(
+            name=str(cur["name"]),
+            version=int(cur["version"]) + 1,
+            schedule=str(cur["schedule"]),
+            prompt=str(cur["prompt"]),
+            timezone=str(cur["timezone"]),
+            enabled=enabled,
+            deliver_to=str(cur["deliver_to"]),
+            deleted=deleted,
+            options=options_of(cur) if options is None else options,
+            timestamp=to_iso(self.clock.now()),
+        )
+
+    async def _write(self, values: rows.Values) -> Row:
         row = (await self.store.append("tasks", [values], durable=True))[0]
         for listener in list(self.listeners):
             listener(str(values["name"]))
@@ -344,17 +405,16 @@ class TaskBook:
     ) -> TurnInput:
         """The input that starts a run of version ``row`` (a ``scheduled_task`` row);
         ``slot`` is the scheduled time it runs for."""
-        opts = options_of(row)
-        preset = str(opts.get("preset") or "")
-        run: dict[str, Any] = {
-            "task": row["name"],
-            "trigger": trigger,
-            "slot": to_iso(slot),
-            "version": row["version"],
-        }
-        if preset:
-            run["preset"] = preset
-            run["light"] = presets.PRESETS[preset].light if preset in presets.PRESETS else False
+        preset = str(options_of(row).get("preset") or "")
+        known = presets.PRESETS.get(preset)
+        run = rows.scheduled_run(
+            task=str(row["name"]),
+            trigger=trigger,
+            slot=to_iso(slot),
+            version=int(row["version"]),
+            preset=preset,
+            light=known.light if known is not None else False,
+        )
         return TurnInput(
             source="scheduler",
             session_id=session_of(str(row["name"])),
@@ -369,7 +429,7 @@ class TaskBook:
     async def last_scheduled_slot(self, name: str) -> datetime | None:
         """The slot of the newest run of ``name`` that its schedule started (manual runs
         do not count), or None."""
-        rows = await self.store.query(
+        found = await self.store.query(
             "messages",
             make_filters(
                 MESSAGES,
@@ -378,7 +438,7 @@ class TaskBook:
             order="desc",
             limit=50,
         )
-        for r in rows:
+        for r in found:
             content = r["content"] if isinstance(r["content"], dict) else {}
             if content.get("trigger") == "manual":
                 continue
@@ -388,10 +448,9 @@ class TaskBook:
 
     async def history(
         self, name: str, limit: int = 20, include_skipped: bool = True
-    ) -> list[dict[str, Any]]:
-        """Runs of ``name``, newest first, each a dict of the ``pulse.v1.TaskRun`` fields:
-        message_id, fired_at, status (ok | error | timeout | running | skipped),
-        duration_ms, answer, cost_usd, trigger, delivered_to, error_code."""
+    ) -> list[TaskRun]:
+        """The newest ``limit`` (at least 1) runs of ``name``, newest first; skipped runs
+        (``task_skipped`` events) among them unless ``include_skipped`` is false."""
         sess = session_of(name)
         limit = max(1, limit)
         starts = await self.store.query(
@@ -430,38 +489,38 @@ class TaskBook:
         runs = [self._run(r, answers.get(str(r["id"])), costs) for r in starts]
         if include_skipped:
             runs.extend(await self._skipped(name, since))
-            runs.sort(key=lambda r: parse_iso(r["fired_at"]), reverse=True)
+            runs.sort(key=lambda r: parse_iso(r.fired_at), reverse=True)
         return runs[:limit]
 
     @staticmethod
-    def _run(start: Row, answer: Row | None, costs: dict[str, float]) -> dict[str, Any]:
+    def _run(start: Row, answer: Row | None, costs: dict[str, float]) -> TaskRun:
+        """The run that input row ``start`` began, ended by ``answer`` (None: running)."""
         content = start["content"] if isinstance(start["content"], dict) else {}
-        run: dict[str, Any] = {
-            "message_id": str(start["id"]),
-            "fired_at": str(start["timestamp"]),
-            "status": "running",
-            "duration_ms": 0.0,
-            "answer": "",
-            "cost_usd": costs.get(str(start["id"]), 0.0),
-            "trigger": str(content.get("trigger", "")),
-            "delivered_to": "",
-            "error_code": "",
-        }
-        if answer is not None:
-            body = answer["content"] if isinstance(answer["content"], dict) else {}
-            if answer["message_type"] == "error":
-                code = str(body.get("code", ""))
-                run["status"] = "timeout" if code == "timeout" else "error"
-                run["error_code"] = code
-            else:
-                run["status"] = "ok"
-            run["answer"] = str(body.get("text", ""))
-            run["delivered_to"] = str(answer["target"])
-            took = parse_iso(str(answer["timestamp"])) - parse_iso(str(start["timestamp"]))
-            run["duration_ms"] = max(0.0, took.total_seconds() * 1000)
-        return run
+        msg_id, fired_at = str(start["id"]), str(start["timestamp"])
+        trigger, cost = str(content.get("trigger", "")), costs.get(msg_id, 0.0)
+        if answer is None:
+            return TaskRun(msg_id, fired_at, "running", trigger, cost_usd=cost)
+        body = answer["content"] if isinstance(answer["content"], dict) else {}
+        status: RunStatus = "ok"
+        code = ""
+        if answer["message_type"] == "error":
+            code = str(body.get("code", ""))
+            status = "timeout" if code == "timeout" else "error"
+        took = parse_iso(str(answer["timestamp"])) - parse_iso(fired_at)
+        return TaskRun(
+            msg_id,
+            fired_at,
+            status,
+            trigger,
+            duration_ms=max(0.0, took.total_seconds() * 1000),
+            answer=str(body.get("text", "")),
+            cost_usd=cost,
+            delivered_to=str(answer["target"]),
+            error_code=code,
+        )
 
-    async def _skipped(self, name: str, since: str) -> list[dict[str, Any]]:
+    async def _skipped(self, name: str, since: str) -> list[TaskRun]:
+        """The skipped runs of ``name`` recorded since ``since`` (schema datetime text)."""
         out = []
         for r in await self.store.query(
             "events",
@@ -474,17 +533,13 @@ class TaskBook:
             if payload.get("task") != name:
                 continue
             out.append(
-                {
-                    "message_id": "",
-                    "fired_at": str(r["timestamp"]),
-                    "status": "skipped",
-                    "duration_ms": 0.0,
-                    "answer": str(payload.get("reason", "")),
-                    "cost_usd": 0.0,
-                    "trigger": str(payload.get("trigger", "")),
-                    "delivered_to": "",
-                    "error_code": "",
-                }
+                TaskRun(
+                    "",
+                    str(r["timestamp"]),
+                    "skipped",
+                    str(payload.get("trigger", "")),
+                    answer=str(payload.get("reason", "")),
+                )
             )
         return out
 
@@ -519,7 +574,7 @@ class TaskBook:
         )
         runs = await self.history(name, limit=1, include_skipped=False)
         if runs:
-            v.last_run, v.last_status = runs[0]["fired_at"], runs[0]["status"]
+            v.last_run, v.last_status = runs[0].fired_at, runs[0].status
         nxt = next_run(row, now)
         v.next_run = nxt.isoformat(timespec="seconds") if nxt else ""
         return v
@@ -528,11 +583,3 @@ class TaskBook:
         """Every current task with its next run and last run, sorted by name."""
         now = now or self.clock.now()
         return [await self.view(row, now) for _, row in sorted((await self.current()).items())]
-
-
-def backoff_delay(failures: int, threshold: int, initial_s: float, max_s: float) -> timedelta:
-    """The pause after ``failures`` consecutive failures: none below ``threshold``, then
-    ``initial_s`` doubling per further failure, at most ``max_s``."""
-    if failures < threshold:
-        return timedelta(0)
-    return timedelta(seconds=min(max_s, initial_s * 2 ** min(failures - threshold, 30)))

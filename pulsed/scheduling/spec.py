@@ -29,9 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from pulsed.errors import InvalidArgument
-from pulsed.timeutil import Clock, SystemClock, local_zone, parse_duration, zone
-
-__all__ = ["Clock", "SystemClock", "local_zone", "parse_duration", "zone"]
+from pulsed.timeutil import parse_duration, zone
 
 MIN_INTERVAL_S = 10
 EXAMPLES = '"0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"'
@@ -74,7 +72,15 @@ def wall_instants(wall: datetime, tz: tzinfo, both_passes: bool = False) -> list
 
 @dataclass(frozen=True)
 class Schedule:
-    """A parsed spec. ``kind`` is cron | every | at | in; ``one_shot`` for at and in."""
+    """A parsed spec (see ``parse``).
+
+    Attributes:
+        spec: the spec text, whitespace normalised.
+        kind: cron | every | at | in.
+        interval: the duration of an ``every`` or ``in`` spec.
+        at: an ``at`` spec's datetime (naive: a wall time of the task's zone).
+        cron: a cron spec's five fields.
+    """
 
     spec: str
     kind: str
@@ -84,6 +90,7 @@ class Schedule:
 
     @property
     def one_shot(self) -> bool:
+        """Whether the schedule runs once (``at`` and ``in``)."""
         return self.kind in ("at", "in")
 
     @property

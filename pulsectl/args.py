@@ -1,0 +1,646 @@
+"""pulsectl's command line: the argparse tree and the types of its values.
+
+``build_parser`` makes the whole tree; each leaf command's ``func`` default is the
+``cmd_*`` function of its group in ``pulsectl.commands`` that runs it, called with the
+parsed arguments and the run's ``Output``. Value types (``parse_where``,
+``parse_time_ms``, ...) raise ``argparse.ArgumentTypeError``, which argparse reports as a
+usage error (exit 2). Nothing here imports grpc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections.abc import Callable, Sequence
+
+from pulsectl import diagnostics, output
+from pulsectl.client import filters
+from pulsectl.client.filters import FORMS, Filter
+from pulsectl.commands import (
+    channels,
+    chat,
+    costs,
+    service,
+    sessions,
+    status,
+    store,
+    streams,
+    tasks,
+)
+
+PROG = "pulsectl"
+
+Command = Callable[[argparse.Namespace, output.Output], int]
+"""A leaf command: the parsed arguments and the run's stdout in, the exit code out."""
+
+# -- argument values -------------------------------------------------------------------
+
+
+WHERE_FORMS = FORMS
+
+
+def parse_where(text: str) -> Filter:
+    """A ``--where`` value, ``col<op>value``, as a Filter (``col == value`` with spaces
+    works too; the grammar is the client library's).
+
+    Raises:
+        argparse.ArgumentTypeError: not one of the accepted forms.
+    """
+    try:
+        return filters.parse_where(text)
+    except filters.FilterError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+TIME_FORMS = "a duration back from now such as 90s, 15m, 24h, 7d, 2w, or an ISO 8601 time"
+TIME_EXAMPLE = "e.g. --since 24h or --since 2026-11-21T09:00"
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``15m``, ``24h``, ``7d``, ``2w`` in seconds.
+
+    Raises:
+        ValueError: not such a duration.
+    """
+    match = _DURATION_RE.fullmatch(text.strip().lower())
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def parse_time_ms(text: str, now: float | None = None) -> int:
+    """A ``--since``/``--until`` value as unix milliseconds: a duration back from ``now``
+    (default: the current time), ``now``, or an ISO 8601 date or time (local when it has
+    no offset).
+
+    Raises:
+        argparse.ArgumentTypeError: neither form (the message gives an example).
+    """
+    current = time.time() if now is None else now
+    text = text.strip()
+    if text.lower() == "now":
+        return int(current * 1000)
+    try:
+        return int((current - parse_duration(text)) * 1000)
+    except ValueError:
+        pass
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid time {text!r}: use {TIME_FORMS} ({TIME_EXAMPLE})"
+        ) from None
+    return int(moment.timestamp() * 1000)  # naive datetimes are local time
+
+
+def parse_start(text: str) -> str | int:
+    """A ``--from`` value: "earliest", "latest" or a sequence number.
+
+    Raises:
+        argparse.ArgumentTypeError: none of those.
+    """
+    value = text.strip().lower()
+    if value in ("earliest", "latest"):
+        return value
+    if value.isdigit():
+        return int(value)
+    raise argparse.ArgumentTypeError(
+        f"invalid start {text!r}: use earliest, latest or a sequence number such as 1200"
+    )
+
+
+def positive_int(text: str) -> int:
+    """A whole number above zero.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return value
+
+
+def timeout_seconds(text: str) -> float:
+    """A run timeout: seconds (``90``) or a duration (``90s``, ``15m``, ``2h``); 0 means
+    the daemon's default.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = parse_duration(text)
+        except ValueError:
+            value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds or a duration such as 90s, 15m or 2h, got {text!r}"
+        )
+    return value
+
+
+def version() -> str:
+    """The installed pulse-agent version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("pulse-agent")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# -- parser ----------------------------------------------------------------------------
+
+DESCRIPTION = """\
+Control and query pulsed, the Pulse agent daemon, from scripts and the shell.
+stdout carries data only (--json for JSON); notes and errors go to stderr.
+A daemon is started on demand when none answers on the socket (unless --no-start)."""
+
+EPILOG = f"""\
+examples:
+  pulsectl status
+  pulsectl chat "what is in my workspace?"
+  pulsectl streams tail llm_logs --json | jq .estimated_cost_usd
+  pulsectl costs --since 7d --by model
+
+{diagnostics.EXIT_CODES_HELP}
+
+environment:
+  PULSE_SOCKET    the daemon's socket (else [server] socket in the config file,
+                  else $XDG_RUNTIME_DIR/pulse/pulsed.sock)
+  PULSE_CONFIG    the config file, read for [server] socket and data_dir
+  PULSE_DATA_DIR  where a daemon started by pulsectl logs (pulsed.log)"""
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings,
+            dest=argparse.SUPPRESS,
+            default=argparse.SUPPRESS,
+            nargs=0,
+            help="print pulsectl's version and exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        output.Output().line(f"{PROG} {version()}")
+        parser.exit()
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--socket, --no-start and --json: on the top parser with defaults, and on every
+    subcommand without (so a flag given after the subcommand wins, and one given before
+    is not reset)."""
+    default = (lambda value: value) if top else (lambda _value: argparse.SUPPRESS)
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--socket", metavar="PATH", default=default(None), help="the daemon's Unix socket"
+    )
+    group.add_argument(
+        "--no-start",
+        action="store_true",
+        default=default(False),
+        help="fail (exit 3) instead of starting a daemon when none answers",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print JSON (a document, or one object per line for streams)",
+    )
+
+
+class _Commands:
+    """Adds subcommands with shared flags, a description and an example each."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        self.subparsers = subparsers
+        self.common = argparse.ArgumentParser(add_help=False)
+        _add_global_flags(self.common, top=False)
+
+    def add(
+        self,
+        name: str,
+        summary: str,
+        example: str,
+        func: Command | None = None,
+        details: str = "",
+    ) -> argparse.ArgumentParser:
+        description = summary[0].upper() + summary[1:] + "." + (f"\n\n{details}" if details else "")
+        parser = self.subparsers.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog="example:\n" + "\n".join(f"  {e}" for e in example.splitlines()),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[self.common],
+        )
+        if func is not None:
+            parser.set_defaults(func=func)
+        return parser
+
+    def group(self, name: str, summary: str, example: str) -> _Commands:
+        parser = self.add(name, summary, example)
+        return _Commands(parser.add_subparsers(dest="action", metavar="ACTION", required=True))
+
+
+def _add_time_flags(parser: argparse.ArgumentParser, since_default: str | None = None) -> None:
+    default = f" (default {since_default})" if since_default else ""
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        type=parse_time_ms,
+        default=since_default,
+        help=f"from this time: {TIME_FORMS}{default}",
+    )
+    parser.add_argument(
+        "--until",
+        metavar="WHEN",
+        type=parse_time_ms,
+        default=None,
+        help="up to this time, same forms",
+    )
+
+
+def _add_where(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--where",
+        metavar="EXPR",
+        type=parse_where,
+        action="append",
+        default=[],
+        help=f"keep rows matching EXPR (repeatable, all must match): {WHERE_FORMS}",
+    )
+
+
+STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors")
+STREAM_HELP = "messages, llm_logs, tool_logs, events, tasks, cursors (see: pulsectl streams list)"
+
+
+def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
+    catch_up = p.add_mutually_exclusive_group()
+    catch_up.add_argument(
+        "--catch-up",
+        dest="catch_up",
+        action="store_const",
+        const=True,
+        default=None,
+        help="run once at start-up if its time passed while the daemon was down (default)",
+    )
+    catch_up.add_argument(
+        "--no-catch-up",
+        dest="catch_up",
+        action="store_const",
+        const=False,
+        help="skip times missed while the daemon was down",
+    )
+    p.add_argument(
+        "--timeout",
+        type=timeout_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop a run after this long (e.g. 300, 5m; 0: the daemon's [scheduler] default)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global_flags(parser, top=True)
+    parser.add_argument("--version", action=_VersionAction)
+    cmds = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", title="commands"))
+    for add in (
+        _add_status,
+        _add_chat,
+        _add_sessions,
+        _add_streams,
+        _add_costs,
+        _add_tasks,
+        _add_channels,
+        _add_store,
+        _add_service,
+    ):
+        add(cmds)
+    return parser
+
+
+def _add_status(cmds: _Commands) -> None:
+    """``status``."""
+    cmds.add(
+        "status",
+        "show the daemon's version, store, provider, turns and today's spend",
+        "pulsectl status\npulsectl status --json | jq .spent_today_usd",
+        status.cmd_status,
+    )
+
+
+def _add_chat(cmds: _Commands) -> None:
+    """``chat``."""
+    p = cmds.add(
+        "chat",
+        "send a message to the agent and stream its answer",
+        'pulsectl chat "summarise notes.md"\n'
+        'pulsectl chat -s s-1234 "and now in French"\n'
+        "git diff | pulsectl chat -\n"
+        "pulsectl chat            # interactive session",
+        chat.cmd_chat,
+        details=(
+            "The answer streams to stdout; tool calls, approvals and the session id go to\n"
+            "stderr. Without MESSAGE on a terminal it opens a prompt: /new starts a new\n"
+            "session, /exit or Ctrl+D quits, Ctrl+C cancels the running turn. Tools whose\n"
+            "policy is 'ask' are put to you on a terminal, approved with --yes, and\n"
+            "denied otherwise."
+        ),
+    )
+    p.add_argument("message", nargs="?", metavar="MESSAGE", help="the message; - reads stdin")
+    p.add_argument("-s", "--session", default="", metavar="SESSION", help="continue this session")
+    p.add_argument("-y", "--yes", action="store_true", help="approve every tool request")
+
+
+def _add_sessions(cmds: _Commands) -> None:
+    """``sessions list | show``."""
+    group = cmds.group(
+        "sessions", "list conversations and show their history", "pulsectl sessions list"
+    )
+    p = group.add(
+        "list",
+        "list sessions, most recent first",
+        "pulsectl sessions list --limit 10",
+        sessions.cmd_list,
+    )
+    p.add_argument("--limit", type=positive_int, default=0, help="at most N sessions")
+    p = group.add(
+        "show",
+        "show a session's messages, tool calls and errors",
+        "pulsectl sessions show s-1234 --limit 50",
+        sessions.cmd_show,
+    )
+    p.add_argument("session", metavar="SESSION", help="a session id from `pulsectl sessions list`")
+    p.add_argument("--limit", type=positive_int, default=0, help="the most recent N rows")
+
+
+def _add_streams(cmds: _Commands) -> None:
+    """``streams list | tail | query``."""
+    group = cmds.group(
+        "streams", "list, tail and query the agent's streams", "pulsectl streams list"
+    )
+    group.add(
+        "list",
+        "list streams with their row count and last sequence number",
+        "pulsectl streams list --json | jq '.[].columns'",
+        streams.cmd_list,
+    )
+    p = group.add(
+        "tail",
+        "print a stream's rows as they are appended, until Ctrl+C",
+        "pulsectl streams tail messages --where message_type=error\n"
+        "pulsectl streams tail llm_logs --from earliest --json",
+        streams.cmd_tail,
+    )
+    p.add_argument("stream", metavar="STREAM", help=STREAM_HELP)
+    _add_where(p)
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="START",
+        type=parse_start,
+        default="latest",
+        help="earliest (all stored rows), latest (only new rows; default) or SEQ (rows after it)",
+    )
+    p = group.add(
+        "query",
+        "print a stream's stored rows, newest first unless --asc",
+        "pulsectl streams query tool_logs --where tool=shell --since 7d\n"
+        "pulsectl streams query llm_logs --where 'latency_ms>5000' --limit 20 --json",
+        streams.cmd_query,
+    )
+    p.add_argument("stream", metavar="STREAM", help=STREAM_HELP)
+    _add_where(p)
+    _add_time_flags(p)
+    p.add_argument("--limit", type=positive_int, default=0, help="at most N rows (default 100)")
+    p.add_argument("--asc", action="store_true", help="oldest first")
+
+
+def _add_costs(cmds: _Commands) -> None:
+    """``costs``."""
+    p = cmds.add(
+        "costs",
+        "summarise what the agent's LLM calls cost",
+        "pulsectl costs --since 7d --by model\npulsectl costs --by day --json | jq .total.cost_usd",
+        costs.cmd_costs,
+    )
+    _add_time_flags(p, since_default="24h")
+    p.add_argument(
+        "--by",
+        choices=("model", "hour", "day", "session", "origin", "provider"),
+        default="",
+        help="break the total down by this",
+    )
+
+
+def _add_tasks(cmds: _Commands) -> None:
+    """``tasks add | list | rm | enable | disable | run | history | edit``."""
+    group = cmds.group("tasks", "manage scheduled tasks", "pulsectl tasks list")
+    p = group.add(
+        "add",
+        "add a scheduled task",
+        'pulsectl tasks add morning --schedule "0 9 * * *" --prompt "Summarise my inbox"\n'
+        'pulsectl tasks add nudge --schedule "in 2h" --prompt "Remind me to stretch"\n'
+        "pulsectl tasks add --preset heartbeat\n"
+        'pulsectl tasks add --preset daily-briefing --schedule "30 7 * * 1-5" --tz Europe/Paris',
+        tasks.cmd_add,
+        details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h".\n'
+        "Presets (off until added): heartbeat (every 30m, light; HEARTBEAT_OK answers are\n"
+        "not delivered), daily-briefing (0 9 * * *), cost-alert (hourly, no LLM call).\n"
+        "With --preset, NAME, --schedule and --prompt default to the preset's.",
+    )
+    p.add_argument("name", metavar="NAME", nargs="?", default="")
+    p.add_argument("--schedule", default="", metavar="SPEC", help="when it runs")
+    p.add_argument("--prompt", default="", metavar="TEXT", help="what the agent is asked")
+    p.add_argument("--tz", default="", metavar="TZ", help="IANA zone (default: the daemon's)")
+    p.add_argument(
+        "--deliver-to", default="", metavar="TARGET", help="none | tui | <channel>:<target>"
+    )
+    p.add_argument("--disabled", action="store_true", help="add it switched off")
+    p.add_argument(
+        "--preset",
+        choices=("heartbeat", "daily-briefing", "cost-alert"),
+        default="",
+        help="start from a preset; other flags override it",
+    )
+    _add_task_run_flags(p)
+    group.add(
+        "list",
+        "list tasks with their schedule, next run (in the task's zone) and last run",
+        "pulsectl tasks list",
+        tasks.cmd_list,
+    )
+    for name, summary, func in (
+        ("rm", "remove a task", tasks.cmd_rm),
+        ("enable", "switch a task on", tasks.cmd_enable),
+        ("disable", "switch a task off", tasks.cmd_disable),
+        ("run", "run a task now, outside its schedule", tasks.cmd_run),
+    ):
+        p = group.add(name, summary, f"pulsectl tasks {name} morning", func)
+        p.add_argument("name", metavar="NAME", help="the task's name")
+    p = group.add(
+        "history", "show a task's past runs", "pulsectl tasks history morning", tasks.cmd_history
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--limit", type=positive_int, default=0, help="the most recent N runs")
+    p = group.add(
+        "edit",
+        "change a task's schedule, prompt, zone, delivery, catch-up or timeout",
+        'pulsectl tasks edit morning --schedule "30 8 * * 1-5"',
+        tasks.cmd_edit,
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--schedule", metavar="SPEC")
+    p.add_argument("--prompt", metavar="TEXT")
+    p.add_argument("--tz", metavar="TZ")
+    p.add_argument("--deliver-to", metavar="TARGET")
+    _add_task_run_flags(p)
+
+
+def _add_service(cmds: _Commands) -> None:
+    """``service install | uninstall | status``."""
+    group = cmds.group(
+        "service", "run pulsed as a systemd user service", "pulsectl service install"
+    )
+    p = group.add(
+        "install",
+        "write the systemd user unit, then enable and start it",
+        "pulsectl service install --dry-run\npulsectl service install",
+        service.cmd_install,
+        details="The unit goes to $XDG_CONFIG_HOME/systemd/user/pulsed.service (default\n"
+        "~/.config); PULSE_CONFIG, PULSE_DATA_DIR and PULSE_SOCKET are kept if set.",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the unit and the commands only")
+    group.add(
+        "uninstall",
+        "stop and disable the service and remove its unit",
+        "pulsectl service uninstall",
+        service.cmd_uninstall,
+    )
+    group.add(
+        "status",
+        "show the service as systemd sees it (exit 3 when not running)",
+        "pulsectl service status",
+        service.cmd_status,
+    )
+
+
+def _add_channels(cmds: _Commands) -> None:
+    """``channels list | status | approve``."""
+    group = cmds.group(
+        "channels",
+        "show the Telegram and Slack channels, approve pairings",
+        "pulsectl channels list",
+    )
+    group.add(
+        "list",
+        "list the channels with their state and outbox",
+        "pulsectl channels list\npulsectl channels list --json | jq '.[].state'",
+        channels.cmd_list,
+    )
+    p = group.add(
+        "status",
+        "show a channel's state, errors and failed deliveries",
+        "pulsectl channels status\npulsectl channels status telegram",
+        channels.cmd_status,
+    )
+    p.add_argument("name", metavar="NAME", nargs="?", default="", help="telegram or slack")
+    p = group.add(
+        "approve",
+        "admit the person who received a pairing code",
+        "pulsectl channels approve K7QX2M",
+        channels.cmd_approve,
+        details="With [channels.<name>] pairing = true, a person the bot does not know gets a\n"
+        "code; approving it lets them talk to the agent (kept across restarts).",
+    )
+    p.add_argument("code", metavar="CODE")
+
+
+def _add_store(cmds: _Commands) -> None:
+    """``store status | init | migrate | copy`` and ``sql``."""
+    group = cmds.group(
+        "store",
+        "show the store, set up Timeplus, copy history into it",
+        "pulsectl store status",
+    )
+    group.add(
+        "status",
+        "show the store backend, its health, schema version and rows per stream",
+        "pulsectl store status\npulsectl store status --json | jq .spooled_rows",
+        store.cmd_status,
+    )
+    group.add(
+        "init",
+        "create Pulse's streams in the Timeplus of [store.timeplus] (safe to repeat)",
+        "pulsectl store init",
+        store.cmd_init,
+        details="Works whichever backend is active, so Timeplus can be prepared (and filled\n"
+        "with `pulsectl store copy`) before switching [store] backend to timeplus.",
+    )
+    group.add(
+        "migrate",
+        "bring Pulse's streams in Timeplus to this version's schema",
+        "pulsectl store migrate",
+        store.cmd_migrate,
+    )
+    p = group.add(
+        "copy",
+        "copy the embedded store's history into Timeplus (repeatable: rows already there "
+        "are skipped)",
+        "pulsectl store copy --from local --to timeplus\n"
+        "pulsectl store copy --from local --to timeplus --stream messages --stream llm_logs",
+        store.cmd_copy,
+        details="A progress bar goes to stderr; the totals to stdout. Rows keep their ids,\n"
+        "times and sequence numbers.",
+    )
+    p.add_argument("--from", dest="source", default="local", choices=("local",), help="source")
+    p.add_argument("--to", dest="target", default="timeplus", choices=("timeplus",), help="target")
+    p.add_argument(
+        "--stream",
+        dest="streams",
+        action="append",
+        default=[],
+        choices=STREAMS,
+        metavar="STREAM",
+        help="copy only this stream (repeatable; default: all)",
+    )
+    p.add_argument("--batch-size", type=int, default=1000, metavar="N", help="rows per insert")
+
+    p = cmds.add(
+        "sql",
+        "run read-only SQL over the agent's streams in Timeplus; rows print as they arrive",
+        "pulsectl sql \"SELECT * FROM table(llm_logs) WHERE status = 'error' LIMIT 20\"\n"
+        "pulsectl sql 'SELECT model, sum(estimated_cost_usd) FROM llm_logs GROUP BY model'\n"
+        "pulsectl sql 'SELECT * FROM messages' --json | jq .content",
+        store.cmd_sql,
+        details="Only SELECT, WITH, SHOW, DESCRIBE and EXPLAIN run (and the server runs them\n"
+        "read-only). `FROM stream` is a streaming query: it prints new rows until Ctrl+C,\n"
+        "which cancels it on the server; `FROM table(stream)` reads what is stored and\n"
+        'ends. Needs [store] backend = "timeplus". SQL of - is read from stdin.',
+    )
+    p.add_argument("sql", metavar="SQL", help="the statement; - reads it from stdin")
+    p.add_argument(
+        "--max-rows", type=int, default=0, metavar="N", help="stop after N rows (default: none)"
+    )

@@ -1,0 +1,167 @@
+"""``pulsectl tasks add | list | rm | enable | disable | run | history | edit``: scheduled
+tasks (service Tasks)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from pulsectl import diagnostics, output
+from pulsectl.commands import client as _client
+from pulsectl.diagnostics import EXIT_OK, UsageError
+from pulsectl.output import Output
+
+if TYPE_CHECKING:
+    from pulse.v1 import tasks_pb2
+
+
+def _print_task(args: argparse.Namespace, out: Output, task: tasks_pb2.Task) -> None:
+    if args.json:
+        out.json_doc(output.to_dict(task))
+    else:
+        out.line(output.render_task(task))
+
+
+def cmd_add(args: argparse.Namespace, out: Output) -> int:
+    """``tasks add``: add a task (or one from ``--preset``) and print it as stored.
+
+    Raises:
+        UsageError: NAME, --schedule or --prompt missing without --preset.
+    """
+    if not args.preset:
+        missing = [
+            flag
+            for flag, value in (
+                ("NAME", args.name),
+                ("--schedule", args.schedule),
+                ("--prompt", args.prompt),
+            )
+            if not value
+        ]
+        if missing:
+            raise UsageError(
+                f"{', '.join(missing)} required (or start from a preset with --preset)",
+                "usage: pulsectl tasks add NAME --schedule SPEC --prompt TEXT [options], "
+                "or: pulsectl tasks add --preset heartbeat|daily-briefing|cost-alert",
+            )
+    from pulsectl.client.core import new_task
+
+    task = new_task(
+        args.name,
+        schedule=args.schedule,
+        prompt=args.prompt,
+        timezone=args.tz,
+        deliver_to=args.deliver_to,
+        enabled=not args.disabled,
+        catch_up=args.catch_up,
+        timeout_s=args.timeout or 0.0,
+        preset=args.preset,
+    )
+    with _client(args) as client:
+        task = client.add_task(task)
+    _print_task(args, out, task)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, out: Output) -> int:
+    """``tasks list``: tasks with schedule, next run (in the task's zone) and last run."""
+    with _client(args) as client:
+        tasks = client.list_tasks().tasks
+    if args.json:
+        out.json_doc([output.to_dict(t) for t in tasks])
+    elif tasks:
+        out.line(output.render_tasks(tasks, output.terminal_width()))
+    else:
+        diagnostics.note(
+            "no tasks; add one with: pulsectl tasks add NAME --schedule ... --prompt ..."
+        )
+    return EXIT_OK
+
+
+def cmd_rm(args: argparse.Namespace, out: Output) -> int:
+    """``tasks rm NAME``: remove a task."""
+    with _client(args) as client:
+        client.remove_task(args.name)
+    if args.json:
+        out.json_doc({"removed": args.name})
+    else:
+        diagnostics.note(f"removed task {args.name}")
+    return EXIT_OK
+
+
+def _set_enabled(args: argparse.Namespace, out: Output, enabled: bool) -> int:
+    with _client(args) as client:
+        task = client.set_task_enabled(args.name, enabled)
+    if args.json:
+        out.json_doc(output.to_dict(task))
+    else:
+        state = "enabled" if task.enabled else "disabled"
+        nxt = (
+            f", next run {output.task_time(task.next_run, task.timezone)}"
+            if task.enabled and task.next_run
+            else ""
+        )
+        out.line(f"{task.name}: {state}{nxt}")
+    return EXIT_OK
+
+
+def cmd_enable(args: argparse.Namespace, out: Output) -> int:
+    """``tasks enable NAME``: switch a task on; prints its next run."""
+    return _set_enabled(args, out, True)
+
+
+def cmd_disable(args: argparse.Namespace, out: Output) -> int:
+    """``tasks disable NAME``: switch a task off."""
+    return _set_enabled(args, out, False)
+
+
+def cmd_run(args: argparse.Namespace, out: Output) -> int:
+    """``tasks run NAME``: run a task now; prints the message id it started."""
+    with _client(args) as client:
+        started = client.run_task(args.name)
+    if args.json:
+        out.json_doc(output.to_dict(started))
+    else:
+        out.line(f"{args.name}: started, message {started.message_id}")
+        if started.session_id:
+            diagnostics.note(f"follow it with: pulsectl sessions show {started.session_id}")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace, out: Output) -> int:
+    """``tasks history NAME``: a task's past runs, newest first."""
+    with _client(args) as client:
+        runs = client.task_history(args.name, args.limit).runs
+    if args.json:
+        out.json_doc([output.to_dict(r) for r in runs])
+    elif runs:
+        out.line(output.render_task_runs(runs, output.terminal_width()))
+    else:
+        diagnostics.note(f"task {args.name} has not run yet")
+    return EXIT_OK
+
+
+def cmd_edit(args: argparse.Namespace, out: Output) -> int:
+    """``tasks edit NAME``: change only the fields given.
+
+    Raises:
+        UsageError: no field to change.
+    """
+    changes = {
+        "schedule": args.schedule,
+        "prompt": args.prompt,
+        "timezone": args.tz,
+        "deliver_to": args.deliver_to,
+        "catch_up": args.catch_up,
+        "timeout_s": args.timeout,
+    }
+    if all(v is None for v in changes.values()):
+        raise UsageError(
+            "nothing to change: give --schedule, --prompt, --tz, --deliver-to, "
+            "--catch-up/--no-catch-up or --timeout",
+            f'example: pulsectl tasks edit {args.name} --schedule "0 9 * * *"',
+        )
+    with _client(args) as client:
+        task = client.update_task(args.name, **changes)
+    _print_task(args, out, task)
+    return EXIT_OK
