@@ -6,7 +6,7 @@ from pulse.v1 import channels_pb2, channels_pb2_grpc
 
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import Context, unary
-from pulsed.channels.base import ChannelInfo
+from pulsed.channels.channel import ChannelInfo
 from pulsed.errors import InvalidArgument
 
 
@@ -68,7 +68,7 @@ class ChannelsServicer(channels_pb2_grpc.ChannelsServicer):
         name, entry = await self.channels.approve(request.code)
         return channels_pb2.ApprovePairingResponse(
             channel=name,
-            user_id=str(entry.get("user_id", "")),
-            user_name=str(entry.get("user_name", "")),
-            chat=str(entry.get("chat", "")),
+            user_id=entry.user_id,
+            user_name=entry.user_name,
+            chat=entry.chat,
         )

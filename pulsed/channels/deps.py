@@ -12,7 +12,10 @@ from pulsed.store.base import Store
 
 @dataclass(frozen=True, slots=True)
 class ChannelDeps:
-    """The parts channels use: ``turns`` is the one way to start a turn."""
+    """The parts channels use: ``cfg`` (the agent's name and budget for the commands;
+    each channel's table is its transport's), ``store`` (cursors, events, the
+    outbox's rows), ``turns`` (the one way to start a turn, ``TurnManager.start``) and
+    ``status`` (``DaemonStatus`` for ``/status``, shared with ``System.Status``)."""
 
     cfg: Config
     store: Store

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from pulsed.agent.status import ChannelState
-from pulsed.channels.base import Channel, ChannelInfo
+from pulsed.channels.access import PairingCode
+from pulsed.channels.channel import Channel, ChannelInfo
 from pulsed.channels.deps import ChannelDeps
 from pulsed.errors import InvalidArgument, NotFound
 
@@ -16,19 +17,20 @@ NAMES = ("telegram", "slack")
 
 
 def build(deps: ChannelDeps, name: str) -> Channel:
-    """The channel ``name`` for ``deps``' config (its SDK is imported when it opens).
+    """The channel ``name`` for ``deps``' config, on its platform's transport (the
+    platform's SDK is imported when it opens).
 
     Raises:
         InvalidArgument: unknown channel name.
     """
     if name == "telegram":
-        from pulsed.channels.telegram import TelegramChannel
+        from pulsed.channels.telegram import TelegramTransport
 
-        return TelegramChannel(deps, deps.cfg.channels.telegram)
+        return Channel(deps, TelegramTransport(deps.cfg.channels.telegram))
     if name == "slack":
-        from pulsed.channels.slack import SlackChannel
+        from pulsed.channels.slack import SlackTransport
 
-        return SlackChannel(deps, deps.cfg.channels.slack)
+        return Channel(deps, SlackTransport(deps.cfg.channels.slack))
     raise InvalidArgument(f"unknown channel {name!r} (channels: {', '.join(NAMES)})")
 
 
@@ -82,8 +84,8 @@ class ChannelManager:
             if i.enabled
         ]
 
-    async def approve(self, code: str) -> tuple[str, dict[str, object]]:
-        """Admit the person who was given pairing ``code``: (channel, their entry).
+    async def approve(self, code: str) -> tuple[str, PairingCode]:
+        """Admit the person who was given pairing ``code``: (channel, their code).
 
         Raises:
             InvalidArgument: empty code. NotFound: no channel issued it, or it expired.

@@ -19,9 +19,15 @@ import logging
 import re
 from typing import Any
 
-from pulsed.channels.base import Channel, ConnectError, Inbound, SendError
-from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.format import Part, render_slack
+from pulsed.channels.transport import (
+    ConnectError,
+    Inbound,
+    Inbox,
+    SendError,
+    Transport,
+    TypingPhase,
+)
 from pulsed.config import SlackConfig
 
 log = logging.getLogger("pulsed.channels.slack")
@@ -38,22 +44,32 @@ RETRYABLE_ERRORS = (
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 
 
-class SlackChannel(Channel):
-    """Slack, configured by ``[channels.slack]``."""
+class SlackTransport(Transport):
+    """Slack's Web API and Socket Mode, configured by ``[channels.slack]``."""
 
     name = "slack"
     platform = "Slack"
 
-    def __init__(self, deps: ChannelDeps, scfg: SlackConfig) -> None:
-        super().__init__(deps, scfg)
+    def __init__(self, scfg: SlackConfig) -> None:
+        super().__init__(scfg)
         self.scfg = scfg
+        self._inbox: Inbox | None = None
         self.web: Any = None
         self.socket: Any = None
         self.bot_user_id = ""
         self._reacting: set[str] = set()
 
-    async def open(self) -> None:
+    @property
+    def inbox(self) -> Inbox:
+        """Where received events go (set by ``open``)."""
+        if self._inbox is None:
+            raise RuntimeError("the Slack transport is not open")
+        return self._inbox
+
+    async def open(self, inbox: Inbox) -> None:
         from slack_sdk.web.async_client import AsyncWebClient
+
+        self._inbox = inbox
 
         # The SDK logs every envelope (message text included) at debug level.
         logging.getLogger("pulsed.channels.slack.sdk").setLevel(logging.INFO)
@@ -108,14 +124,16 @@ class SlackChannel(Channel):
         await client.connect()
 
     async def receive(self) -> None:
+        """Watch the SDK's socket (it receives and reconnects on its own): alive while
+        connected, and the channel's state follows it."""
+        inbox = self.inbox
         tick = max(0.05, min(self.scfg.ping_interval_s, 2.0))
         while True:
             if await self.socket.is_connected():
-                self.alive()
-                if self.state != "connected":
-                    await self._set_state("connected")
-            elif self.state == "connected":
-                await self._set_state("reconnecting", "the Socket Mode connection dropped")
+                inbox.alive()
+                await inbox.link(True)
+            else:
+                await inbox.link(False, "the Socket Mode connection dropped")
             await asyncio.sleep(tick)
 
     async def disconnect(self) -> None:
@@ -126,11 +144,11 @@ class SlackChannel(Channel):
     async def _on_request(self, client: Any, req: Any) -> None:
         from slack_sdk.socket_mode.response import SocketModeResponse
 
-        self.alive()
+        self.inbox.alive()
         try:
             inbound = self._inbound(req)
             if inbound is not None:
-                await self.handle(inbound)  # durable before the ack
+                await self.inbox.deliver(inbound)  # durable before the ack
         except Exception:
             log.exception("slack: cannot handle envelope %s; not acknowledged", req.envelope_id)
             return  # Slack delivers it again
@@ -170,7 +188,7 @@ class SlackChannel(Channel):
         if (
             etype == "message"
             and not direct
-            and (not thread or f"{channel}:{thread}" not in self.chats)
+            and (not thread or not self.inbox.follows(f"{channel}:{thread}"))
         ):
             return None  # in channels: mentions, and replies in threads it talks in
         if direct and not thread:
@@ -226,7 +244,9 @@ class SlackChannel(Channel):
             raise
         return str(resp.get("ts", ""))
 
-    async def typing(self, inbound: Inbound, phase: str) -> None:
+    async def typing(self, inbound: Inbound, phase: TypingPhase) -> None:
+        """A reaction on the message while its turn runs (reactions.add at start,
+        reactions.remove at stop): Slack has no typing indicator for apps."""
         name = self.scfg.typing_reaction
         channel = str(inbound.meta.get("channel", ""))
         ts = str(inbound.meta.get("ts", ""))

@@ -18,9 +18,15 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from pulsed.channels.base import Channel, ConnectError, Inbound, SendError
-from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.format import Part, render_telegram
+from pulsed.channels.transport import (
+    ConnectError,
+    Inbound,
+    Inbox,
+    SendError,
+    Transport,
+    TypingPhase,
+)
 from pulsed.config import TelegramConfig
 
 log = logging.getLogger("pulsed.channels.telegram")
@@ -34,15 +40,16 @@ def chat_id(chat: str) -> int | str:
     return int(chat) if chat.lstrip("-").isdigit() else chat
 
 
-class TelegramChannel(Channel):
-    """Telegram, configured by ``[channels.telegram]``."""
+class TelegramTransport(Transport):
+    """Telegram's Bot API, configured by ``[channels.telegram]``."""
 
     name = "telegram"
     platform = "Telegram"
 
-    def __init__(self, deps: ChannelDeps, tcfg: TelegramConfig) -> None:
-        super().__init__(deps, tcfg)
+    def __init__(self, tcfg: TelegramConfig) -> None:
+        super().__init__(tcfg)
         self.tcfg = tcfg
+        self._inbox: Inbox | None = None
         self.sender: Any = None
         self.poller: Any = None
         self._requests: list[Any] = []
@@ -66,7 +73,15 @@ class TelegramChannel(Channel):
             get_updates_request=req,
         )
 
-    async def open(self) -> None:
+    @property
+    def inbox(self) -> Inbox:
+        """Where received updates go (set by ``open``)."""
+        if self._inbox is None:
+            raise RuntimeError("the Telegram transport is not open")
+        return self._inbox
+
+    async def open(self, inbox: Inbox) -> None:
+        self._inbox = inbox
         self.sender = self._bot(polling=False)
 
     async def connect(self) -> str:
@@ -92,9 +107,11 @@ class TelegramChannel(Channel):
     async def receive(self) -> None:
         from telegram.error import Conflict
 
-        offset = self.inbound_position + 1 if self.inbound_position else None
+        inbox = self.inbox
+        position = inbox.resume_position()
+        offset = position + 1 if position else None
         while True:
-            self.alive()
+            inbox.alive()
             try:
                 updates = await self.poller.get_updates(
                     offset=offset,
@@ -106,14 +123,14 @@ class TelegramChannel(Channel):
                     "another program is polling this bot's updates (409 Conflict); "
                     "stop it or remove its webhook"
                 ) from None
-            self.alive()
+            inbox.alive()
             for update in updates:
                 inbound = self._inbound(update)
                 if inbound is not None:
-                    await self.handle(inbound)
+                    await inbox.deliver(inbound)
                 offset = update.update_id + 1
             if updates:
-                await self.save_inbound_position(updates[-1].update_id)
+                await inbox.save_position(updates[-1].update_id)
 
     def _inbound(self, update: Any) -> Inbound | None:
         msg = update.message
@@ -178,7 +195,9 @@ class TelegramChannel(Channel):
             raise SendError(f"Telegram error: {e}", retryable=False) from None
         return str(msg.message_id)
 
-    async def typing(self, inbound: Inbound, phase: str) -> None:
+    async def typing(self, inbound: Inbound, phase: TypingPhase) -> None:
+        """sendChatAction ``typing`` at start and each refresh (it shows for at most
+        5 s, Bot API); nothing to undo at stop."""
         if phase == "stop":
             return
         try:

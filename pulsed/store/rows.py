@@ -283,3 +283,159 @@ def cursor(
     if detail is not None:
         values["detail"] = dict(detail)
     return values
+
+
+# == channels (pulsed/channels) =======================================================
+# Rows the chat channels write: their events (source ``channel:<name>``), the cursor
+# rows of their outbox, inbound position and sessions. Answers and notices they queue
+# are ``agent_response`` rows (above) with source ``system``.
+
+
+def channel_event(
+    channel: str, event_type: str, payload: Mapping[str, Any], *, severity: str = "info"
+) -> Values:
+    """An ``events`` row of channel ``channel``: source ``channel:<channel>``, the channel
+    named in the payload and the tags."""
+    return event(
+        event_type,
+        source=f"channel:{channel}",
+        payload={"channel": channel, **payload},
+        severity=severity,
+        tags=("channel", channel),
+    )
+
+
+def channel_state(channel: str, *, state: str, previous: str, error: str = "") -> Values:
+    """``channel_state``: the channel moved from ``previous`` to ``state`` (error when
+    the state is ``error``, warning when ``error`` says why it changed, else info)."""
+    severity = "error" if state == "error" else ("warning" if error else "info")
+    return channel_event(
+        channel,
+        "channel_state",
+        {"state": state, "previous": previous, "error": error},
+        severity=severity,
+    )
+
+
+def channel_restarted(channel: str, *, reason: str) -> Values:
+    """``channel_restarted`` (warning): the watchdog replaced a stalled receiver."""
+    return channel_event(channel, "channel_restarted", {"reason": reason}, severity="warning")
+
+
+def channel_refused(
+    channel: str, *, user_id: str, user_name: str, chat: str, suppressed_since_last: int
+) -> Values:
+    """``channel_refused`` (warning): a stranger was turned away; ``suppressed_since_last``
+    counts their messages dropped without an answer since the previous refusal."""
+    return channel_event(
+        channel,
+        "channel_refused",
+        {
+            "user_id": user_id,
+            "user_name": user_name,
+            "chat": chat,
+            "suppressed_since_last": suppressed_since_last,
+        },
+        severity="warning",
+    )
+
+
+def channel_pairing_code(
+    channel: str, *, code: str, expires_at: str, user_id: str, user_name: str, chat: str
+) -> Values:
+    """``channel_pairing_code``: a stranger in ``chat`` was given ``code``, valid until
+    ``expires_at`` (ISO 8601, UTC)."""
+    return channel_event(
+        channel,
+        "channel_pairing_code",
+        {
+            "code": code,
+            "expires_at": expires_at,
+            "user_id": user_id,
+            "user_name": user_name,
+            "chat": chat,
+        },
+    )
+
+
+def channel_paired(channel: str, *, user_id: str, user_name: str, code: str) -> Values:
+    """``channel_paired``: the owner admitted ``user_id`` with pairing ``code``; the
+    admission lasts (the channel reads these events when it starts)."""
+    return channel_event(
+        channel, "channel_paired", {"user_id": user_id, "user_name": user_name, "code": code}
+    )
+
+
+def channel_delivery_failed(
+    channel: str, *, message_id: str, target: str, session_id: str, error: str, attempts: int
+) -> Values:
+    """``channel_delivery_failed`` (error): answer ``message_id`` for ``target`` was given
+    up after ``attempts`` sends."""
+    return channel_event(
+        channel,
+        "channel_delivery_failed",
+        {
+            "message_id": message_id,
+            "target": target,
+            "session_id": session_id,
+            "error": error,
+            "attempts": attempts,
+        },
+        severity="error",
+    )
+
+
+def delivery(
+    consumer: str,
+    *,
+    position: int,
+    message_id: str,
+    seq: int,
+    target: str,
+    sent: int,
+    parts: int,
+    platform_message_id: str,
+    attempts: int,
+) -> Values:
+    """The outbox's record of a sent part, which is also its cursor's advance: parts
+    ``1..sent`` of ``parts`` of messages row ``seq`` are delivered. While parts remain
+    the detail says ``partial`` and ``position`` stays at the previous answer."""
+    detail: Values = {
+        "message_id": message_id,
+        "seq": seq,
+        "target": target,
+        "sent": sent,
+        "parts": parts,
+        "platform_message_id": platform_message_id,
+        "attempts": attempts,
+    }
+    if sent < parts:
+        detail["partial"] = True
+    return cursor(consumer=consumer, stream="messages", position=position, detail=detail)
+
+
+def delivery_given_up(consumer: str, *, message_id: str, seq: int) -> Values:
+    """The outbox's cursor moving past messages row ``seq``, which could not be sent."""
+    return cursor(
+        consumer=consumer,
+        stream="messages",
+        position=seq,
+        detail={"message_id": message_id, "seq": seq, "failed": True},
+    )
+
+
+def inbound_position(consumer: str, *, platform: str, position: int) -> Values:
+    """A channel's inbound cursor: the platform's position of the last handled update
+    (Telegram: its ``update_id``)."""
+    return cursor(consumer=consumer, stream=platform, position=position)
+
+
+def chat_session(consumer: str, *, generation: int, session_id: str) -> Values:
+    """A chat's session after ``/new``: generation ``generation`` is ``session_id``
+    (``consumer`` is ``channel:<name>:session:<chat>``)."""
+    return cursor(
+        consumer=consumer,
+        stream="messages",
+        position=generation,
+        detail={"session_id": session_id},
+    )
