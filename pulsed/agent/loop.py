@@ -77,6 +77,8 @@ class TurnContext:
     interactive: bool
     emit: Emit
     usage: TurnUsage = field(default_factory=TurnUsage)
+    recovered: bool = False
+    """The turn ran before (a crash, a store fault): its recorded tool calls are replayed."""
 
     @property
     def turn_id(self) -> str:
@@ -299,6 +301,8 @@ class Turn:
         if problem:
             raise TurnFailed("no_provider", problem)
         messages = await self._context()
+        if self.ctx.recovered:
+            messages.extend(await self._replay())
         specs = self.d.tools.specs()
         max_tokens = self.d.cfg.agent.max_tokens
         if self.ctx.light:
@@ -331,6 +335,76 @@ class Turn:
             f"stopped after {max_iter} LLM calls without a final answer "
             "(raise [agent] max_iterations to allow longer tool chains)",
         )
+
+    async def _replay(self) -> list[ChatMessage]:
+        """What this turn recorded before it was interrupted, as conversation: each
+        ``tool_call`` row as the assistant's call and its ``tool_result`` row as the
+        result, so the model goes on from there and no recorded call runs again. A call
+        with no recorded result is run again only if its tool is ``idempotent``; else the
+        model is told it was interrupted and its effect is unknown."""
+        filters = make_filters(
+            MESSAGES,
+            [("session_id", "eq", self.ctx.session_id), ("reply_to", "eq", self.ctx.turn_id)],
+        )
+        recorded = await self.d.store.query("messages", filters, order="asc", limit=10_000)
+        calls: list[ToolCall] = []
+        results: dict[str, Row] = {}
+        for r in recorded:
+            content = r["content"] if isinstance(r["content"], dict) else {}
+            call_id = str(content.get("call_id", ""))
+            if not call_id:
+                continue
+            if r["message_type"] == "tool_call":
+                args = content.get("arguments")
+                calls.append(
+                    ToolCall(
+                        call_id,
+                        str(content.get("name", "")),
+                        args if isinstance(args, dict) else {},
+                    )
+                )
+            elif r["message_type"] == "tool_result":
+                results[call_id] = r
+        out: list[ChatMessage] = []
+        for call in calls:
+            out.append(ChatMessage("assistant", "", tool_calls=[call]))
+            result = results.get(call.id)
+            if result is not None:
+                content = result["content"]
+                out.append(
+                    ChatMessage(
+                        "tool",
+                        str(content.get("text", "")),
+                        tool_call_id=call.id,
+                        tool_name=call.name,
+                        is_error=content.get("status") != "ok",
+                    )
+                )
+                continue
+            tool = self.d.tools.get(call.name)
+            if tool is not None and tool.idempotent:
+                text, is_error = await self._tool(call)
+            else:
+                text, is_error = (
+                    f"interrupted: pulsed stopped while {call.name} was running, so whether "
+                    "it took effect is unknown; it was not run again. Check before calling "
+                    "it again.",
+                    True,
+                )
+                await self._record_result(call, "interrupted", text)
+            out.append(
+                ChatMessage(
+                    "tool", text, tool_call_id=call.id, tool_name=call.name, is_error=is_error
+                )
+            )
+        if calls:
+            log.warning(
+                "turn %s resumed: %d recorded tool call(s) replayed, %d interrupted",
+                self.ctx.turn_id,
+                len(calls),
+                sum(1 for c in calls if c.id not in results),
+            )
+        return out
 
     async def _call(self, request: LLMRequest) -> LLMResponse:
         """One LLM call through the provider chain; one llm_logs row per attempt."""
@@ -493,19 +567,7 @@ class Turn:
                 )
             ],
         )
-        await self.d.store.append(
-            "messages",
-            [
-                rows.tool_result(
-                    session_id=ctx.session_id,
-                    turn_id=ctx.turn_id,
-                    call_id=call.id,
-                    name=call.name,
-                    status=status,
-                    text=preview,
-                )
-            ],
-        )
+        await self._record_result(call, status, text)
         ctx.emit(
             ToolResultReady(
                 turn_id=ctx.turn_id,
@@ -518,6 +580,23 @@ class Turn:
             )
         )
         return text, status != "ok"
+
+    async def _record_result(self, call: ToolCall, status: str, text: str) -> None:
+        """The ``tool_result`` row of ``call``: the whole text the model got (at most
+        ``MAX_TOOL_RESULT_CHARS``), so a recovered turn can replay it."""
+        await self.d.store.append(
+            "messages",
+            [
+                rows.tool_result(
+                    session_id=self.ctx.session_id,
+                    turn_id=self.ctx.turn_id,
+                    call_id=call.id,
+                    name=call.name,
+                    status=status,
+                    text=text,
+                )
+            ],
+        )
 
     async def _ask(self, call: ToolCall, args_json: str) -> str:
         if not self.ctx.interactive:

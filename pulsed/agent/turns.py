@@ -32,6 +32,8 @@ class PendingTurn:
 
     input: Row
     interactive: bool
+    recovered: bool = False
+    """Resumed after a crash or a store fault: replay what it recorded, run nothing twice."""
     listeners: list[asyncio.Queue[TurnEvent]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     cancelled_by_user: bool = False
@@ -114,15 +116,18 @@ class TurnManager:
         row = (await self.deps.store.append("messages", [turn_input.values()], durable=True))[0]
         return self.resume(row, interactive=turn_input.interactive)
 
-    def resume(self, input_row: Row, interactive: bool = False) -> TurnHandle:
+    def resume(
+        self, input_row: Row, interactive: bool = False, recovered: bool = False
+    ) -> TurnHandle:
         """Queue a turn for ``input_row``, which is stored already (recovery, or a
-        caller that appended it with other rows).
+        caller that appended it with other rows). A ``recovered`` turn continues from the
+        tool calls it recorded before (see ``Turn``) instead of starting over.
 
         Raises:
             Unavailable: the daemon is shutting down.
         """
         behind = self.queued_behind(str(input_row["session_id"]))
-        turn = self._submit(input_row, interactive)
+        turn = self._submit(input_row, interactive, recovered)
         handle = TurnHandle(turn, behind)
         turn.emit(
             Accepted(
@@ -131,12 +136,14 @@ class TurnManager:
         )
         return handle
 
-    def _submit(self, input_row: Row, interactive: bool = False) -> PendingTurn:
+    def _submit(
+        self, input_row: Row, interactive: bool = False, recovered: bool = False
+    ) -> PendingTurn:
         if self._closing:
             raise Unavailable(
                 "pulsed is shutting down; the message is stored and will be answered after restart"
             )
-        turn = PendingTurn(input_row, interactive)
+        turn = PendingTurn(input_row, interactive, recovered)
         self._turns[turn.id] = turn
         self._queues.setdefault(turn.session_id, deque()).append(turn)
         if turn.session_id not in self._workers:
@@ -160,7 +167,7 @@ class TurnManager:
                 self._queues.pop(session_id, None)
 
     async def _run(self, turn: PendingTurn) -> None:
-        ctx = TurnContext(turn.input, turn.interactive, turn.emit)
+        ctx = TurnContext(turn.input, turn.interactive, turn.emit, recovered=turn.recovered)
         runner = Turn(self.deps, ctx)
         turn.task = asyncio.create_task(runner.run(), name=f"turn:{turn.id}")
         self._running.add(turn)
@@ -272,7 +279,7 @@ class TurnManager:
             for row in stalled:
                 del self._stalled[str(row["id"])]
                 if str(row["id"]) in open_ids and str(row["id"]) not in self._turns:
-                    self.resume(row).detach()
+                    self.resume(row, recovered=True).detach()
             log.warning("the store writes again; %d input(s) answered anew", len(stalled))
 
     async def shutdown(self, grace_s: float) -> None:
@@ -320,7 +327,7 @@ class TurnManager:
                 )
                 failed += 1
             else:
-                self.resume(row).detach()
+                self.resume(row, recovered=True).detach()
                 resumed += 1
         if unanswered:
             await store.append(

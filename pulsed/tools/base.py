@@ -64,6 +64,10 @@ class Tool(ABC):
     parameters: dict[str, Any] = {"type": "object", "properties": {}}
     default_policy: str = "allow"
     """allow | ask | deny when [tools.policy] does not name the tool."""
+    idempotent: bool = False
+    """Running it twice with the same arguments has the effect of running it once (reads,
+    lookups). A call interrupted by a crash is run again after recovery only if so; else
+    the model is told it was interrupted."""
 
     def spec(self) -> ToolSpec:
         """The tool as the model sees it."""

@@ -22,6 +22,7 @@ class CurrentTime(Tool):
         },
     }
     default_policy = "allow"
+    idempotent = True
 
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:
         tz = args.get("timezone") or ""

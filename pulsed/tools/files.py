@@ -204,6 +204,7 @@ class ReadFile(Tool):
         "required": ["path"],
     }
     default_policy = "allow"
+    idempotent = True
 
     def __init__(self, ws: Workspace, max_bytes: int) -> None:
         self.ws = ws
@@ -243,6 +244,7 @@ class WriteFile(Tool):
         "required": ["path", "content"],
     }
     default_policy = "ask"
+    idempotent = True
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
@@ -277,6 +279,7 @@ class ListDir(Tool):
         },
     }
     default_policy = "allow"
+    idempotent = True
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws

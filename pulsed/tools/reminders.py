@@ -124,6 +124,7 @@ class ListReminders(Tool):
     description = "List the reminders you scheduled: name, schedule, next run, state, prompt."
     parameters = {"type": "object", "properties": {}}
     default_policy = "allow"
+    idempotent = True
 
     def __init__(self, deps: ReminderDeps) -> None:
         self.d = deps
