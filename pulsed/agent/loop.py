@@ -120,7 +120,7 @@ class TurnContext:
         )
 
 
-class TurnFailed(PulseError):
+class TurnStopped(PulseError):
     """The turn ends with an error row; ``code`` is the TurnError code."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -161,7 +161,7 @@ class Turn:
         whether a cancelled turn gets an error row)."""
         try:
             text, iterations = await self._loop()
-        except TurnFailed as e:
+        except TurnStopped as e:
             await self.finish_error(e.code, e.message)
             return
         except ResourceExhausted as e:
@@ -299,7 +299,7 @@ class Turn:
     async def _loop(self) -> tuple[str, int]:
         problem = self.d.providers.problem()
         if problem:
-            raise TurnFailed("no_provider", problem)
+            raise TurnStopped("no_provider", problem)
         messages = await self._context()
         if self.ctx.recovered:
             messages.extend(await self._replay())
@@ -330,7 +330,7 @@ class Turn:
                         "tool", output, tool_call_id=call.id, tool_name=call.name, is_error=is_error
                     )
                 )
-        raise TurnFailed(
+        raise TurnStopped(
             "max_iterations",
             f"stopped after {max_iter} LLM calls without a final answer "
             "(raise [agent] max_iterations to allow longer tool chains)",
