@@ -46,7 +46,7 @@ class Recording(Store):
     async def schema_version(self) -> int:
         return schema.SCHEMA_VERSION
 
-    async def health(self) -> str:
+    async def _health(self) -> str:
         return "ok"
 
     def _require_open(self) -> asyncio.AbstractEventLoop:
