@@ -21,13 +21,15 @@ from pulsed.store.base import Store, make_filters
 from pulsed.store.schema import EVENTS
 from tests.daemon.util import rows, wait_for
 from tests.fakes.llm import FakeLLM
+from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import Daemon
 
 from .conftest import telegram_config
 from .test_parts import MemoryTransport, answer, cursors, fast, running, store
+from .test_slack import slack, slack_config
 
-__all__ = ["store"]  # the fixture, used by name
+__all__ = ["slack", "store"]  # fixtures, used by name
 
 
 def answers(d: Daemon, session: str) -> list[dict]:
@@ -79,6 +81,40 @@ def test_kill9_while_telegram_holds_the_answer_resends_once_and_says_so(
     wait_for(lambda: tg.polls() > polls + 1, what="polling again")
     assert len(tg.sent) == 2
     assert len(answers(d, "telegram:111")) == 1 and len(fake_llm.requests) == 1
+
+
+def test_kill9_while_slack_holds_the_answer_finds_it_in_the_history(
+    slack: FakeSlack, make_daemon: Callable[[str], Daemon], fake_llm: FakeLLM
+):
+    d = make_daemon(slack_config(slack))
+    slack.wait_connected()
+    slack.hold_posts()
+    fake_llm.script("posted once")
+    slack.dm("hello?")
+    (post,) = slack.wait_posts(1)
+    (answer_row,) = answers(d, "slack:DALICE")
+    wait_for(
+        lambda: [
+            c for c in rows(d, "cursors", consumer="channel:slack") if "sending" in c["detail"]
+        ],
+        what="the sending record",
+    )
+    d.kill9()
+    slack.heal()
+    d.start()
+    # conversations.history shows the bot's message: recorded, not posted again.
+    last = wait_for(
+        lambda: [
+            c
+            for c in rows(d, "cursors", consumer="channel:slack")
+            if c["position"] == answer_row["_seq"]
+        ],
+        what="the delivery record",
+    )[-1]
+    assert last["detail"]["platform_message_id"] == post.ts
+    (ev,) = rows(d, "events", event_type="channel_delivery_uncertain")
+    assert ev["payload"]["outcome"] == "found"
+    assert [p.text for p in slack.posts] == ["posted once"]
 
 
 class FindingTransport(MemoryTransport):
