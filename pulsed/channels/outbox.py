@@ -8,11 +8,17 @@ part, so no reply is lost and none is sent twice. Failed sends are retried with
 exponential backoff; a reply that cannot be delivered becomes a
 ``channel_delivery_failed`` event and the cursor moves past it.
 
-The one window left: the platform has accepted a part and the daemon dies before the
-cursor row is on disk (the time of one local fsync, milliseconds). That part is sent
-again after the restart. A send that times out is just as ambiguous and is retried too:
-the platforms offer no idempotency key for a bot's messages, so "at least once" is the
-safe side of that window; everywhere else delivery is exactly once.
+Before each part is sent, one more durable cursor row says it is being sent
+(``sending``: part n of messages row seq, and when). The window left is the time from
+that row to the part's delivery row: the HTTP round trip of the send plus one local
+fsync. A restart that finds a part in ``sending`` without its delivery row first asks
+the transport whether the platform shows it (``Transport.find_sent``; Slack can read the
+conversation's history, Telegram's Bot API has no way for a bot to read its own sent
+messages); when the platform cannot say, the part is sent again ("at least once": a
+duplicate is better than a lost answer, and no platform offers an idempotency key for a
+bot's messages) and a ``channel_delivery_uncertain`` event records it. A send that
+times out is just as ambiguous and is retried too. Everywhere else delivery is exactly
+once.
 
 Rate limits: both platforms answer a flood with HTTP 429 and say how long to wait —
 Telegram in ``parameters.retry_after`` (Bot API, "ResponseParameters"), Slack in the
@@ -70,6 +76,16 @@ class _Partial:
     sent: int
 
 
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """Part ``part`` of messages row ``seq`` was being sent (since ``at``) when the
+    daemon stopped: it may have reached the chat."""
+
+    seq: int
+    part: int
+    at: datetime
+
+
 class _GaveUp(Exception):
     def __init__(self, message: str, attempts: int) -> None:
         super().__init__(message)
@@ -114,6 +130,7 @@ class Outbox:
         self.position = 0
         self.delivered = 0
         self._partial: _Partial | None = None
+        self._inflight: _InFlight | None = None
         self._stopping = False
 
     def restore(self, cursors: Iterable[Row]) -> None:
@@ -125,6 +142,10 @@ class Outbox:
             detail = row["detail"] if isinstance(row["detail"], dict) else {}
             if detail.get("partial"):
                 self._partial = _Partial(int(detail["seq"]), int(detail["sent"]))
+            if detail.get("sending"):
+                self._inflight = _InFlight(
+                    int(detail["seq"]), int(detail["sending"]), parse_iso(str(detail["at"]))
+                )
 
     def _filters(self) -> list[Filter]:
         # Every target "<name>:..." sorts at or after "<name>:" and before "<name>;".
@@ -199,6 +220,13 @@ class Outbox:
         if self._partial and self._partial.seq == row.seq:
             first = self._partial.sent
         for i in range(first, len(parts)):
+            inflight, self._inflight = self._inflight, None
+            if inflight and inflight.seq == row.seq and inflight.part == i + 1:
+                found = await self._recover(row, chat, parts[i], i + 1, len(parts), inflight)
+                if found is not None:
+                    await self._record(row, i + 1, len(parts), found, 0)
+                    continue
+            await self._sending(row, i, len(parts))
             try:
                 platform_id, attempts = await self._send_retrying(chat, parts[i])
             except _GaveUp as e:
@@ -208,6 +236,58 @@ class Outbox:
         if first >= len(parts):  # every part was sent before a crash; finish the record
             await self._record(row, len(parts), len(parts), "", 0)
         self.delivered += 1
+
+    async def _recover(
+        self, row: Row, chat: str, part: Part, n: int, parts: int, inflight: _InFlight
+    ) -> str | None:
+        """Part ``n`` was being sent when the daemon stopped: the platform's message id
+        if the transport finds it delivered, else ``None`` (it is sent again). Either
+        way a ``channel_delivery_uncertain`` event says what happened."""
+        found = await self.transport.find_sent(chat, part, inflight.at)
+        outcome = "found" if found is not None else "resent"
+        log.warning(
+            "%s: the daemon stopped while sending part %d of %d of message %s to %s; %s",
+            self.name,
+            n,
+            parts,
+            row["id"],
+            chat,
+            "the platform shows it delivered"
+            if found is not None
+            else "the platform cannot tell whether it arrived: sending it again",
+        )
+        await self.journal.write(
+            rows.channel_delivery_uncertain(
+                self.name,
+                message_id=str(row["id"]),
+                target=str(row["target"]),
+                part=n,
+                parts=parts,
+                outcome=outcome,
+            ),
+            durable=True,
+        )
+        return found
+
+    async def _sending(self, row: Row, sent: int, parts: int) -> None:
+        """Record durably, before the platform call, that part ``sent + 1`` is being
+        sent: what a restart needs to know that this part may have arrived."""
+        await self.store.append(
+            "cursors",
+            [
+                rows.delivery_sending(
+                    self.consumer,
+                    position=self.position,
+                    message_id=str(row["id"]),
+                    seq=row.seq,
+                    target=str(row["target"]),
+                    sent=sent,
+                    parts=parts,
+                    at=to_iso(datetime.now(UTC)),
+                )
+            ],
+            durable=True,
+        )
 
     async def _send_retrying(self, chat: str, part: Part) -> tuple[str, int]:
         """Send ``part``: (the platform's message id, attempts it took). Formatted text

@@ -9,7 +9,9 @@ watchdog replaces the whole client when it stays disconnected past ``stall_s``.
 Reference: Slack "Using Socket Mode" (api.slack.com/apis/socket-mode): apps.connections.open
 returns a wss URL; each envelope must be acknowledged with its envelope_id within 3 s
 or it is retried; a "disconnect" message asks for a new connection. chat.postMessage,
-auth.test, reactions.add/remove from the Web API reference.
+auth.test, reactions.add/remove, conversations.history/replies (bot token with the
+``*:history`` scope of the conversation; ``oldest`` bounds the time range) from the Web
+API reference (docs.slack.dev/reference/methods).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from pulsed.channels.format import Part, render_slack
@@ -40,6 +43,10 @@ RETRYABLE_ERRORS = (
     "request_timeout",
 )
 """Web API error codes worth another try (the rest, e.g. channel_not_found, are final)."""
+
+FIND_SLACK_S = 10.0
+"""How far before the start of an interrupted send the history is read: room for the
+difference between this host's clock and Slack's message timestamps."""
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 
@@ -243,6 +250,33 @@ class SlackTransport(Transport):
                 raise SendError(f"network error: {e}", retryable=True) from None
             raise
         return str(resp.get("ts", ""))
+
+    async def find_sent(self, chat: str, part: Part, since: datetime) -> str | None:
+        """The ts of the bot's message in ``chat`` whose text is this part's, posted
+        since ``since`` (less ``FIND_SLACK_S``): read with conversations.history, or
+        conversations.replies in a thread. ``None`` when there is none or the history
+        cannot be read (a missing ``*:history`` scope, a rate limit): sent again."""
+        channel, _, thread = chat.partition(":")
+        oldest = f"{since.timestamp() - FIND_SLACK_S:.6f}"
+        try:
+            if not self.bot_user_id:
+                self.bot_user_id = str((await self.web.auth_test()).get("user_id", ""))
+            if thread:
+                resp = await self.web.conversations_replies(
+                    channel=channel, ts=thread, oldest=oldest, limit=100
+                )
+            else:
+                resp = await self.web.conversations_history(
+                    channel=channel, oldest=oldest, limit=100
+                )
+        except Exception as e:
+            log.info("slack: cannot read %s to check an interrupted send: %s", chat, e)
+            return None
+        texts = (part.body, part.plain)
+        for m in resp.get("messages") or []:
+            if m.get("user") == self.bot_user_id and m.get("text") in texts and m.get("ts"):
+                return str(m["ts"])
+        return None
 
     async def typing(self, inbound: Inbound, phase: TypingPhase) -> None:
         """A reaction on the message while its turn runs (reactions.add at start,

@@ -8,14 +8,15 @@ they are stored; the last handled update id is kept as cursor
 
 Reference: Telegram Bot API (core.telegram.org/bots/api): getUpdates offset semantics
 ("an update is considered confirmed as soon as getUpdates is called with an offset
-higher than its update_id"), sendMessage, sendChatAction; python-telegram-bot 22
+higher than its update_id"), sendMessage ("On success, the sent Message is returned"),
+sendChatAction; python-telegram-bot 22
 (docs.python-telegram-bot.org): ``Bot(base_url=...)`` appends the token to the base URL.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pulsed.channels.format import Part, render_telegram
@@ -194,6 +195,20 @@ class TelegramTransport(Transport):
         except TelegramError as e:
             raise SendError(f"Telegram error: {e}", retryable=False) from None
         return str(msg.message_id)
+
+    async def find_sent(self, chat: str, part: Part, since: datetime) -> str | None:
+        """Always ``None``: the Bot API cannot tell whether a sendMessage whose answer
+        never arrived was delivered, so the outbox sends such a part again.
+
+        The Bot API (core.telegram.org/bots/api) has no method that reads a chat's
+        history or the bot's own sent messages (getChatHistory is TDLib/MTProto, not the
+        Bot API); getUpdates never returns the bot's own outgoing messages; sendMessage
+        takes no client-chosen id or idempotency key, and the message_id that identifies
+        a sent message exists only in its response. The edit methods (editMessageText,
+        editMessageReplyMarkup) need that message_id; probing guessed ids with them
+        relies on undocumented id order and error texts and could edit a different
+        message, so it is not done."""
+        return None
 
     async def typing(self, inbound: Inbound, phase: TypingPhase) -> None:
         """sendChatAction ``typing`` at start and each refresh (it shows for at most

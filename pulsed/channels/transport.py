@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pulsed.channels.format import Part
@@ -161,6 +162,14 @@ class Transport(ABC):
         Raises:
             SendError: the platform refused or the send did not complete.
         """
+
+    async def find_sent(self, chat: str, part: Part, since: datetime) -> str | None:
+        """Whether ``part`` reached ``chat`` after all: the outbox asks this after a
+        restart for a part whose send began at ``since`` (UTC) and has no record of its
+        answer. Returns the platform's message id when the platform shows the bot's
+        message with this text, ``None`` when it does not or cannot say (the part is then
+        sent again). Never raises. By default the platform cannot say."""
+        return None
 
     @abstractmethod
     async def typing(self, inbound: Inbound, phase: TypingPhase) -> None:

@@ -385,6 +385,28 @@ def channel_delivery_failed(
     )
 
 
+def channel_delivery_uncertain(
+    channel: str, *, message_id: str, target: str, part: int, parts: int, outcome: str
+) -> Values:
+    """``channel_delivery_uncertain`` (warning): the daemon stopped while part ``part`` of
+    ``parts`` of answer ``message_id`` was being sent, so it may or may not have reached
+    ``target``; ``outcome`` is what the restart did: ``found`` (the platform shows it was
+    delivered; not sent again) or ``resent`` (the platform cannot tell; sent again, so it
+    may show twice)."""
+    return channel_event(
+        channel,
+        "channel_delivery_uncertain",
+        {
+            "message_id": message_id,
+            "target": target,
+            "part": part,
+            "parts": parts,
+            "outcome": outcome,
+        },
+        severity="warning",
+    )
+
+
 def delivery(
     consumer: str,
     *,
@@ -410,6 +432,36 @@ def delivery(
         "attempts": attempts,
     }
     if sent < parts:
+        detail["partial"] = True
+    return cursor(consumer=consumer, stream="messages", position=position, detail=detail)
+
+
+def delivery_sending(
+    consumer: str,
+    *,
+    position: int,
+    message_id: str,
+    seq: int,
+    target: str,
+    sent: int,
+    parts: int,
+    at: str,
+) -> Values:
+    """The outbox's record that part ``sent + 1`` of ``parts`` of messages row ``seq``
+    is about to be sent (at ``at``, ISO 8601 UTC). Written durably before the platform
+    call; the part's ``delivery`` row follows once the platform answered. A restart that
+    finds this row last knows that the part may have reached the chat. ``position``
+    (and ``partial`` for parts ``1..sent``) are the same as in the previous record."""
+    detail: Values = {
+        "message_id": message_id,
+        "seq": seq,
+        "target": target,
+        "sent": sent,
+        "parts": parts,
+        "sending": sent + 1,
+        "at": at,
+    }
+    if sent:
         detail["partial"] = True
     return cursor(consumer=consumer, stream="messages", position=position, detail=detail)
 

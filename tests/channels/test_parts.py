@@ -103,15 +103,16 @@ async def answer(store: Store, text: str, chat: str = "42") -> Row:
     return row
 
 
-async def cursors(store: Store, n: int) -> list[Row]:
-    """The first ``n`` cursors rows, once they are appended."""
+async def cursors(store: Store, n: int, *, sending: bool = False) -> list[Row]:
+    """The first ``n`` cursors rows, once they are appended (without the outbox's
+    ``sending`` records unless ``sending``)."""
     got: list[Row] = []
     async with (
         asyncio.timeout(10),
         aclosing(store.tail("cursors", [], TailStart.earliest())) as tail,
     ):
         async for batch in tail:
-            got.extend(batch)
+            got.extend(r for r in batch if sending or "sending" not in (r["detail"] or {}))
             if len(got) >= n:
                 return got[:n]
     raise AssertionError("the tail ended")

@@ -5,7 +5,9 @@ loop), so a daemon in another process can use it:
 
 - Web API under ``/api/``: ``auth.test`` (bot token checked), ``apps.connections.open``
   (app token checked; returns a ``ws://`` URL to this server), ``chat.postMessage``
-  (JSON or form body; returns ``ts``), ``reactions.add``/``reactions.remove``. Errors use
+  (JSON or form body; returns ``ts``), ``reactions.add``/``reactions.remove``,
+  ``conversations.history``/``conversations.replies`` (the posts, newest first, from
+  ``oldest``; in a channel only those outside threads). Errors use
   Slack's shape ``{"ok": false, "error": "..."}``.
 - Socket Mode at ``/link``: sends ``hello``, then envelopes (``events_api``,
   ``slash_commands``) with an ``envelope_id``; records the client's acks. Pings are
@@ -13,6 +15,7 @@ loop), so a daemon in another process can use it:
 
 Test controls: ``dm(...)``, ``mention(...)`` and ``slash(...)`` push envelopes to the
 connected app; ``fail_posts(n)`` answers the next n chat.postMessage calls with HTTP 502;
+``hold_posts()`` makes chat.postMessage post and withhold its answer until ``heal()``;
 ``drop_sockets()`` closes every websocket (the app must reconnect); ``posts`` lists what
 the app posted; ``wait_posts(n)`` and ``wait_connected()`` wait.
 """
@@ -60,6 +63,7 @@ class FakeSlack:
         self.connections = 0
         self.failed_posts = 0
         self._fail_posts = 0
+        self._hold: asyncio.Event | None = None
         self._ts = itertools.count(1)
         self._sockets: set[web.WebSocketResponse] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,6 +94,7 @@ class FakeSlack:
     async def _serve(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # the SDK reads some methods by GET
         app.router.add_get("/link", self._link)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -171,6 +176,21 @@ class FakeSlack:
         """Answer the next ``n`` chat.postMessage calls with HTTP 502."""
         with self._lock:
             self._fail_posts = n
+
+    def hold_posts(self) -> None:
+        """Post each chat.postMessage but withhold its answer until ``heal()``."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(lambda: setattr(self, "_hold", asyncio.Event()))
+
+    def heal(self) -> None:
+        """Answer held posts and stop holding."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._release)
+
+    def _release(self) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            hold.set()
 
     def drop_sockets(self) -> None:
         """Close every Socket Mode connection from the server side."""
@@ -323,7 +343,27 @@ class FakeSlack:
             with self._lock:
                 self.posts.append(post)
                 self._lock.notify_all()
+            if self._hold is not None:
+                await self._hold.wait()
             return _json({"ok": True, "channel": channel, "ts": ts, "message": {"text": text}})
+        if method in ("conversations.history", "conversations.replies"):
+            channel = str(params.get("channel", ""))
+            oldest = float(params.get("oldest") or 0)
+            thread = str(params.get("ts", "")) if method == "conversations.replies" else ""
+            with self._lock:
+                found = [
+                    {
+                        "type": "message",
+                        "user": BOT_USER,
+                        "bot_id": "BPULSE",
+                        "text": p.text,
+                        "ts": p.ts,
+                        **({"thread_ts": p.thread_ts} if p.thread_ts else {}),
+                    }
+                    for p in reversed(self.posts)
+                    if p.channel == channel and p.thread_ts == thread and float(p.ts) >= oldest
+                ]
+            return _json({"ok": True, "messages": found, "has_more": False})
         if method in ("reactions.add", "reactions.remove"):
             with self._lock:
                 self.reactions.append(

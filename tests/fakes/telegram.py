@@ -15,8 +15,11 @@ parameters as the Bot API accepts them, answering ``{"ok": true, "result": ...}`
 
 Test controls: ``message(...)`` queues a user's message as an update; ``fail_sends(n)``
 answers the next n sendMessage calls with HTTP 502 (``fail_sends(None)`` until
-``heal()``); ``stall_polls()`` makes getUpdates hang until ``heal()``; ``sent`` lists the
-delivered messages with their visible text; ``wait_sent(n)`` waits for n of them.
+``heal()``); ``stall_polls()`` makes getUpdates hang until ``heal()``;
+``hold_sends()`` makes sendMessage deliver the message and then withhold its answer
+until ``heal()`` (the platform took it, the bot never hears back: a crash's window);
+``sent`` lists the delivered messages with their visible text; ``wait_sent(n)`` waits
+for n of them.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ class FakeTelegram:
         self._fail_sends: int | None = 0
         self.failed_sends = 0
         self._stall = False
+        self._hold = False
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -221,11 +225,17 @@ class FakeTelegram:
         with self._cond:
             self._stall = True
 
+    def hold_sends(self) -> None:
+        """Deliver each sendMessage but withhold its answer until ``heal()``."""
+        with self._cond:
+            self._hold = True
+
     def heal(self) -> None:
-        """Stop failing sends and stalling polls."""
+        """Stop failing sends, stalling polls and holding answers."""
         with self._cond:
             self._fail_sends = 0
             self._stall = False
+            self._hold = False
             self._cond.notify_all()
 
     @property
@@ -327,6 +337,8 @@ class FakeTelegram:
             chat = str(params.get("chat_id"))
             self.sent.append(Sent(chat, text, mode, visible, mid, tags))
             self._cond.notify_all()
+            while self._hold and not self._closing:
+                self._cond.wait(0.1)
         return 200, _ok(
             {
                 "message_id": mid,
