@@ -1,7 +1,7 @@
 """``pulsed``: parse flags, load the config, serve. Everything else lives in ``Server``.
 
-Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad flags or configuration,
-3 another daemon already serves the socket.
+Exit codes: 0 stopped cleanly, 1 failed (a lost store included), 2 bad flags or
+configuration, 3 another daemon already serves the socket or uses the data dir or database.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ environment:
   PULSE_SOCKET     Unix socket (default: $XDG_RUNTIME_DIR/pulse/pulsed.sock)
   PULSE_<SECTION>__<KEY>=value overrides a config key, e.g. PULSE_AGENT__MODEL=gpt-4o
 
-exit codes: 0 stopped cleanly, 1 failed, 2 bad flags or configuration,
-            3 another pulsed already serves this socket or data dir
+exit codes: 0 stopped cleanly, 1 failed (e.g. the store is missing or empty while
+            the data dir shows it held data), 2 bad flags or configuration,
+            3 another pulsed already serves this socket or uses this data dir or database
 """
 
 

@@ -77,8 +77,10 @@ class LocalStore(Store):
         """Create or open ``data_dir/pulse.db`` and migrate it; idempotent.
 
         Raises:
-            StoreError: the file cannot be created, opened, put in WAL mode or migrated,
-                or its schema is newer than this Pulse.
+            FailedPrecondition: another process (another pulsed) holds the database.
+            StoreError: the database is missing or empty while the data dir shows it
+                held data (``guard``), the file cannot be created, opened, put in WAL
+                mode or migrated, or its schema is newer than this Pulse.
         """
         if self._open:
             return
@@ -102,8 +104,10 @@ class LocalStore(Store):
         await self._shutdown()
 
     async def _shutdown(self) -> None:
-        await self._writer.close()
+        # Readers first: the writer's close releases the database lock, whose fd must
+        # outlive every connection (``guard``).
         await self._readers.close()
+        await self._writer.close()
 
     # -- plumbing ---------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """The local store's writer: one thread owning the only writing SQLite connection.
 
-It creates the data directory and database file (private to the user), opens the file
-in WAL mode, migrates it (``schema_sql.migrate``) and commits every append in one
-transaction per batch, the llm_logs rollup included. After each commit it hands the
-new rows to ``on_commit`` (on the writer thread, in commit order), which is how tails
-learn of them without polling.
+It creates the data directory and database file (private to the user), locks the file
+for its lifetime and refuses one that was lost (``guard``), opens the file in WAL mode,
+migrates it (``schema_sql.migrate``) and commits every append in one transaction per
+batch, the llm_logs rollup included. After each commit it hands the new rows to
+``on_commit`` (on the writer thread, in commit order), which is how tails learn of them
+without polling.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 
 from pulsed.errors import InvalidArgument, StoreError
 from pulsed.store.base import Row, bad_value, not_a_row
-from pulsed.store.local import rollup
+from pulsed.store.local import guard, rollup
 from pulsed.store.local.codec import Codec, Fresh
 from pulsed.store.local.schema_sql import migrate
 
@@ -46,15 +47,19 @@ class Writer:
         self.on_commit = on_commit
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._lock = guard.DbLock(path)
 
     async def open(self) -> int:
-        """Start the thread, create or open the database and migrate it.
+        """Start the thread, lock, create or open the database and migrate it.
 
         Returns:
             The schema version recorded.
 
         Raises:
-            StoreError: the file cannot be created, opened, put in WAL mode or migrated.
+            FailedPrecondition: another process (another pulsed) holds the database.
+            StoreError: the database is missing or empty while the data dir shows it
+                held data, or the file cannot be created, opened, put in WAL mode or
+                migrated.
         """
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pulse-store-writer")
         return await self.call(self._open_sync)
@@ -99,25 +104,33 @@ class Writer:
 
     def _close_sync(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        try:
+            if conn is not None:
+                conn.close()
+        finally:
+            self._lock.release()  # last: the readers' connections are closed before this
 
     def _open_sync(self) -> int:
-        """Open the writer connection, create missing tables, migrate."""
+        """Lock the database file (``guard.DbLock``), open the writer connection, create
+        missing tables, migrate, then record the store's marker.
+
+        Raises:
+            FailedPrecondition: another process holds the database.
+            StoreError: the database was lost (missing or empty while the data dir shows
+                it held data), or cannot be created, opened, put in WAL mode or migrated.
+        """
         try:
             created = not self.data_dir.exists()
             self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             if created:
                 os.chmod(self.data_dir, 0o700)
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-            os.close(fd)
-            if self.path.stat().st_mode & 0o077:
-                os.chmod(self.path, 0o600)  # WAL and shm files take the database's mode
         except OSError as e:
             raise StoreError(f"cannot create the local store at {self.path}: {e}") from None
+        self._lock.acquire()  # before SQLite may create or touch anything
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, cached_statements=256)
         except sqlite3.Error as e:
+            self._lock.release()
             raise StoreError(f"cannot open the local store at {self.path}: {e}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -130,11 +143,14 @@ class Writer:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             version = migrate(conn, self.path)
+            guard.record(self.data_dir, self.path.name, version)
         except (sqlite3.Error, ValueError) as e:
             conn.close()
+            self._lock.release()
             raise StoreError(f"cannot open the local store at {self.path}: {e}") from None
         except BaseException:
             conn.close()
+            self._lock.release()
             raise
         self._conn = conn
         return version
