@@ -187,6 +187,9 @@ class ServerConfig:
     """debug | info | warning | error."""
     shutdown_grace_s: float = 10.0
     """On SIGTERM, how long running turns may take to finish before they are cancelled."""
+    socket_check_s: float = 2.0
+    """How often the daemon checks that its socket file still exists (re-creating a
+    deleted one), seconds; 0 turns the check off."""
 
 
 @dataclass

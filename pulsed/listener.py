@@ -2,7 +2,7 @@
 
 A socket file deleted from under a running daemon (``rm``, a tmp cleaner, a removed
 runtime dir) leaves the daemon serving an inode nobody can reach. ``Listeners`` checks
-every ``SOCKET_CHECK_S`` seconds that the path still holds the inode it bound; when it
+every ``[server] socket_check_s`` seconds that the path still holds the inode it bound; when it
 does not, it binds the path again. grpc.aio cannot add a port to a started server, so a
 re-bind starts a second ``grpc.aio`` server with the same servicers (built by the same
 factory); connections made before keep working on the first one until the daemon stops.
@@ -24,9 +24,6 @@ import grpc
 from pulsed.errors import FailedPrecondition
 
 log = logging.getLogger("pulsed.server")
-
-SOCKET_CHECK_S = 2.0
-"""How often the daemon checks that its socket file is still there, seconds."""
 
 MAX_SOCKET_PATH_BYTES = 100
 
@@ -121,7 +118,7 @@ class Listeners:
         self,
         stop: asyncio.Event,
         on_recreated: Callable[[dict[str, Any]], Awaitable[None]],
-        interval: float = SOCKET_CHECK_S,
+        interval: float,
     ) -> None:
         """Until ``stop`` is set, check the socket every ``interval`` seconds and bind it
         again when it was lost; ``on_recreated`` is told each time (with the reason)."""

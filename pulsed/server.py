@@ -55,7 +55,7 @@ from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
-from pulsed.listener import SOCKET_CHECK_S, Listeners, prepare_socket_dir
+from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
@@ -86,6 +86,8 @@ class PidLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self.holder = ""
+        """The pid (as written) of the daemon that held the lock when ``acquire`` failed."""
 
     def acquire(self, what: str) -> None:
         """Raises FailedPrecondition naming the pid that holds the lock."""
@@ -97,6 +99,7 @@ class PidLock:
                 pid = os.read(fd, 32).decode().strip() or "?"
             finally:
                 os.close(fd)
+            self.holder = pid
             raise FailedPrecondition(
                 f"another pulsed (pid {pid}) is already serving {what}"
             ) from None
@@ -148,7 +151,18 @@ class Server:
         prepare_socket_dir(self.socket)
         sock_lock = PidLock(self.socket.with_name(self.socket.name + ".lock"))
         data_lock = PidLock(data / "pulsed.lock")
-        sock_lock.acquire(str(self.socket))
+        try:
+            sock_lock.acquire(str(self.socket))
+        except FailedPrecondition:
+            if self.socket.exists():
+                raise
+            pid, every = sock_lock.holder, self.cfg.server.socket_check_s
+            soon = f"it re-creates it within {every:g} s, or " if every > 0 else ""
+            raise FailedPrecondition(
+                f"pulsed (pid {pid}) is running but its socket {self.socket} is gone; "
+                f"{soon}restart it: `systemctl --user restart pulsed` when it runs as a "
+                f"service, else `kill {pid}` and start pulsed again"
+            ) from None
         try:
             data_lock.acquire(f"data dir {data}")
         except BaseException:
@@ -232,12 +246,15 @@ class Server:
                 cfg.data_path,
                 "/".join(providers.chain()[0]),
             )
-            watcher = asyncio.create_task(
-                listeners.watch(
-                    self._stop, lambda info: self._record_socket_recreated(store, info)
-                ),
-                name="socket-watch",
-            )
+            if cfg.server.socket_check_s > 0:
+                watcher = asyncio.create_task(
+                    listeners.watch(
+                        self._stop,
+                        lambda info: self._record_socket_recreated(store, info),
+                        cfg.server.socket_check_s,
+                    ),
+                    name="socket-watch",
+                )
             self.ready.set()
             await self._stop.wait()
 
@@ -287,7 +304,7 @@ class Server:
                     "socket_recreated",
                     source="pulsed",
                     severity="warning",
-                    payload={"pid": os.getpid(), "check_interval_s": SOCKET_CHECK_S, **info},
+                    payload={"pid": os.getpid(), **info},
                     tags=["lifecycle"],
                 )
             ],

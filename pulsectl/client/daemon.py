@@ -24,6 +24,9 @@ PROBE_TIMEOUT_S = 2.0
 LOG_TAIL_LINES = 20
 """Lines of the daemon's log shown when it failed to start."""
 
+EXIT_HELD = 3
+"""pulsed's exit code when another daemon already holds the socket or the data dir."""
+
 
 def probe(path: Path) -> bool:
     """Whether something accepts connections on the Unix socket at ``path``.
@@ -44,6 +47,31 @@ def probe(path: Path) -> bool:
         raise DaemonUnreachable(f"cannot connect to {path}: {err.strerror or err}") from None
     finally:
         sock.close()
+
+
+def lock_holder(socket: Path) -> int | None:
+    """The pid of the live daemon that holds ``socket``'s lock file (``<socket>.lock``,
+    which pulsed keeps flocked and removes on a clean stop), or None.
+
+    Read only (taking the lock, even shared, could make a starting daemon fail), so a
+    lock file left by a killed daemon counts when its pid was reused: callers only word
+    their errors with it.
+    """
+    lock = socket.with_name(socket.name + ".lock")
+    try:
+        text = lock.read_text(encoding="ascii", errors="replace").strip()
+        pid = int(text)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return pid
 
 
 def log_path() -> Path:
