@@ -277,7 +277,15 @@ class Config:
 
     @property
     def socket_path(self) -> Path:
-        return paths.socket_path(self.server.socket)
+        """The daemon's socket ($PULSE_SOCKET, [server] socket, or the runtime dir).
+
+        Raises:
+            ConfigError: none is set and the runtime dir is not usable.
+        """
+        try:
+            return paths.socket_path(self.server.socket)
+        except paths.PathError as err:
+            raise ConfigError(str(err)) from None
 
     @property
     def data_path(self) -> Path:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, TypeVar
 import grpc
 import grpc.aio
 from grpc_health.v1 import health_pb2
-from pulse import paths
 from pulse.v1 import (
     chat_pb2,
     chat_pb2_grpc,
@@ -157,7 +156,7 @@ class AsyncPulseClient:
         client_name: str,
         timeout: float = CALL_TIMEOUT_S,
     ) -> None:
-        self.socket = Path(socket).expanduser() if socket else paths.client_socket_path()
+        self.socket = Path(socket).expanduser() if socket else daemon.default_socket()
         self.client_name = client_name
         self.timeout = timeout
         self.online = asyncio.Event()

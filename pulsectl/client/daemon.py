@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pulse import paths
 
-from pulsectl.client.errors import DaemonUnreachable
+from pulsectl.client.errors import ClientError, DaemonUnreachable
 
 START_TIMEOUT_S = 10.0
 """How long a daemon started by a client gets to begin serving, seconds."""
@@ -26,6 +26,18 @@ LOG_TAIL_LINES = 20
 
 EXIT_HELD = 3
 """pulsed's exit code when another daemon already holds the socket or the data dir."""
+
+
+def default_socket() -> Path:
+    """The socket to dial when none was given: ``pulse.paths.client_socket_path()``.
+
+    Raises:
+        ClientError: no usable folder for it (one line saying which and what to set).
+    """
+    try:
+        return paths.client_socket_path()
+    except paths.PathError as err:
+        raise ClientError(str(err)) from None
 
 
 def probe(path: Path) -> bool:
