@@ -187,6 +187,9 @@ class ServerConfig:
     """debug | info | warning | error."""
     shutdown_grace_s: float = 10.0
     """On SIGTERM, how long running turns may take to finish before they are cancelled."""
+    socket_check_s: float = 2.0
+    """How often the daemon checks that its socket file still exists (re-creating a
+    deleted one), seconds; 0 turns the check off."""
 
 
 @dataclass
@@ -274,7 +277,15 @@ class Config:
 
     @property
     def socket_path(self) -> Path:
-        return paths.socket_path(self.server.socket)
+        """The daemon's socket ($PULSE_SOCKET, [server] socket, or the runtime dir).
+
+        Raises:
+            ConfigError: none is set and the runtime dir is not usable.
+        """
+        try:
+            return paths.socket_path(self.server.socket)
+        except paths.PathError as err:
+            raise ConfigError(str(err)) from None
 
     @property
     def data_path(self) -> Path:

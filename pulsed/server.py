@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -54,11 +55,13 @@ from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
+from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
 from pulsed.store import rows
+from pulsed.store.base import Store
 from pulsed.store.factory import make_store
 from pulsed.tools.builtin import builtin_tools
 
@@ -83,6 +86,8 @@ class PidLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        self.holder = ""
+        """The pid (as written) of the daemon that held the lock when ``acquire`` failed."""
 
     def acquire(self, what: str) -> None:
         """Raises FailedPrecondition naming the pid that holds the lock."""
@@ -94,6 +99,7 @@ class PidLock:
                 pid = os.read(fd, 32).decode().strip() or "?"
             finally:
                 os.close(fd)
+            self.holder = pid
             raise FailedPrecondition(
                 f"another pulsed (pid {pid}) is already serving {what}"
             ) from None
@@ -107,23 +113,6 @@ class PidLock:
                 self.path.unlink()
             os.close(self._fd)
             self._fd = None
-
-
-def prepare_socket_dir(sock: Path) -> None:
-    """Create the socket's directory private (0700) if missing; refuse a path too long
-    for a Unix socket.
-
-    Raises:
-        FailedPrecondition: the path cannot hold a socket.
-    """
-    if len(str(sock).encode()) > 100:
-        raise FailedPrecondition(
-            f"socket path {sock} is too long for a Unix socket (over 100 bytes)"
-        )
-    if not sock.parent.exists():
-        sock.parent.mkdir(parents=True, mode=0o700)
-    if sock.exists() and not sock.is_socket():
-        raise FailedPrecondition(f"{sock} exists and is not a socket; refusing to replace it")
 
 
 class Server:
@@ -162,7 +151,18 @@ class Server:
         prepare_socket_dir(self.socket)
         sock_lock = PidLock(self.socket.with_name(self.socket.name + ".lock"))
         data_lock = PidLock(data / "pulsed.lock")
-        sock_lock.acquire(str(self.socket))
+        try:
+            sock_lock.acquire(str(self.socket))
+        except FailedPrecondition:
+            if self.socket.exists():
+                raise
+            pid, every = sock_lock.holder, self.cfg.server.socket_check_s
+            soon = f"it re-creates it within {every:g} s, or " if every > 0 else ""
+            raise FailedPrecondition(
+                f"pulsed (pid {pid}) is running but its socket {self.socket} is gone; "
+                f"{soon}restart it: `systemctl --user restart pulsed` when it runs as a "
+                f"service, else `kill {pid}` and start pulsed again"
+            ) from None
         try:
             data_lock.acquire(f"data dir {data}")
         except BaseException:
@@ -188,6 +188,8 @@ class Server:
         providers = ProviderPool(cfg)
         channels: ChannelManager | None = None
         scheduler: Scheduler | None = None
+        listeners: Listeners | None = None
+        watcher: asyncio.Task[None] | None = None
         try:
             book = TaskBook(store)
             budget = Budget(store, cfg.budget.daily_usd)
@@ -211,35 +213,11 @@ class Server:
             api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
 
             first_call = FirstCall(providers.warm)
-            server = grpc.aio.server(
-                interceptors=[first_call, DecodeGuard()],
-                options=[
-                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ],
-            )
-            chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(api), server)
-            streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(api), server)
-            tasks_pb2_grpc.add_TasksServicer_to_server(TasksServicer(api), server)
-            costs_pb2_grpc.add_CostsServicer_to_server(CostsServicer(api), server)
-            system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
-            store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
-            channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
             health_servicer = health.aio.HealthServicer()
-            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-            reflection.enable_server_reflection(
-                [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+            listeners = Listeners(
+                self.socket, lambda: build_grpc_server(api, first_call, health_servicer)
             )
-
-            old_umask = os.umask(0o177)
-            try:
-                with contextlib.suppress(FileNotFoundError):
-                    self.socket.unlink()  # stale: we hold the lock, so no live daemon owns it
-                server.add_insecure_port(f"unix:{self.socket}")
-                await server.start()
-            finally:
-                os.umask(old_umask)
-            os.chmod(self.socket, 0o600)
+            await listeners.bind()
             for name in ["", *SERVICES]:
                 await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
             await store.append(
@@ -268,6 +246,15 @@ class Server:
                 cfg.data_path,
                 "/".join(providers.chain()[0]),
             )
+            if cfg.server.socket_check_s > 0:
+                watcher = asyncio.create_task(
+                    listeners.watch(
+                        self._stop,
+                        lambda info: self._record_socket_recreated(store, info),
+                        cfg.server.socket_check_s,
+                    ),
+                    name="socket-watch",
+                )
             self.ready.set()
             await self._stop.wait()
 
@@ -279,7 +266,7 @@ class Server:
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
             await scheduler.stop()  # no new runs while the turns wind down
-            await asyncio.gather(turns.shutdown(grace), server.stop(grace + 1))
+            await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1))
             await channels.stop()
             await store.append(
                 "events",
@@ -293,6 +280,12 @@ class Server:
                 ],
             )
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            if listeners is not None:
+                await listeners.close()  # while the loop runs: no shutdown left to grpc's __del__
             if scheduler is not None:
                 await scheduler.stop()
             if channels is not None:
@@ -300,3 +293,45 @@ class Server:
             await providers.aclose()
             await store.close()
         log.info("stopped")
+
+    @staticmethod
+    async def _record_socket_recreated(store: Store, info: dict[str, Any]) -> None:
+        """Write the ``socket_recreated`` event (severity warning) for a re-bound socket."""
+        await store.append(
+            "events",
+            [
+                rows.event(
+                    "socket_recreated",
+                    source="pulsed",
+                    severity="warning",
+                    payload={"pid": os.getpid(), **info},
+                    tags=["lifecycle"],
+                )
+            ],
+        )
+
+
+def build_grpc_server(
+    api: ApiDeps, first_call: FirstCall, health_servicer: health.aio.HealthServicer
+) -> grpc.aio.Server:
+    """A gRPC server with every servicer, health and reflection added, no port yet (each
+    listener of the socket gets its own; they share the servicers and their state)."""
+    server = grpc.aio.server(
+        interceptors=[first_call, DecodeGuard()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    chat_pb2_grpc.add_ChatServicer_to_server(ChatServicer(api), server)
+    streams_pb2_grpc.add_StreamsServicer_to_server(StreamsServicer(api), server)
+    tasks_pb2_grpc.add_TasksServicer_to_server(TasksServicer(api), server)
+    costs_pb2_grpc.add_CostsServicer_to_server(CostsServicer(api), server)
+    system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
+    store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
+    channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    return server

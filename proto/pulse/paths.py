@@ -18,6 +18,11 @@ import platformdirs
 APP = "pulse"
 
 
+class PathError(Exception):
+    """A Pulse path cannot be worked out; ``str()`` is one line for the person saying
+    which folder is not usable and what to set instead."""
+
+
 def config_path() -> Path:
     """Path of the TOML config file (which need not exist)."""
     env = os.environ.get("PULSE_CONFIG")
@@ -35,11 +40,25 @@ def data_dir(configured: str = "") -> Path:
 
 
 def socket_path(configured: str = "") -> Path:
-    """Path of the daemon's Unix socket; ``configured`` is [server] socket."""
+    """Path of the daemon's Unix socket; ``configured`` is [server] socket.
+
+    Raises:
+        PathError: neither is set and platformdirs' runtime dir is not usable (with
+            XDG_RUNTIME_DIR unset, its fallback ``runtime-<uid>`` in the temp dir may be
+            owned by another user, a symlink, or not a folder).
+    """
     env = os.environ.get("PULSE_SOCKET") or configured
     if env:
         return Path(env).expanduser()
-    return Path(platformdirs.user_runtime_dir(APP)) / "pulsed.sock"
+    try:
+        return Path(platformdirs.user_runtime_dir(APP)) / "pulsed.sock"
+    except OSError as err:
+        reason = str(err).split("; set XDG_RUNTIME_DIR", 1)[0]
+        raise PathError(
+            f"no usable folder for the socket: {reason}; set XDG_RUNTIME_DIR to a folder "
+            f"of yours with mode 0700, or the socket path with PULSE_SOCKET or "
+            f"[server] socket in {config_path()}"
+        ) from None
 
 
 def _configured(key: str) -> str:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, TypeVar
 import grpc
 import grpc.aio
 from grpc_health.v1 import health_pb2
-from pulse import paths
 from pulse.v1 import (
     chat_pb2,
     chat_pb2_grpc,
@@ -41,6 +40,7 @@ from pulsectl.client.errors import (
     DaemonUnreachable,
     ServerError,
     no_daemon,
+    socket_gone,
     translate,
 )
 from pulsectl.client.filters import Filter
@@ -156,7 +156,7 @@ class AsyncPulseClient:
         client_name: str,
         timeout: float = CALL_TIMEOUT_S,
     ) -> None:
-        self.socket = Path(socket).expanduser() if socket else paths.client_socket_path()
+        self.socket = Path(socket).expanduser() if socket else daemon.default_socket()
         self.client_name = client_name
         self.timeout = timeout
         self.online = asyncio.Event()
@@ -248,6 +248,22 @@ class AsyncPulseClient:
         """
         if await asyncio.to_thread(daemon.probe, self.socket):
             return
+        holder = None if self.socket.exists() else daemon.lock_holder(self.socket)
+        if holder is not None:
+            # A live daemon whose socket file was deleted: it binds it again shortly, and a
+            # second daemon would only be refused by its lock.
+            if not autostart:
+                raise socket_gone(self.socket, holder)
+            if notify is not None:
+                notify(
+                    f"pulsed (pid {holder}) is running but its socket {self.socket} is gone; "
+                    "waiting for it to re-create it"
+                )
+            try:
+                await self.wait_ready(daemon.START_TIMEOUT_S)
+            except DaemonUnreachable:
+                raise socket_gone(self.socket, holder) from None
+            return
         if not autostart:
             raise no_daemon(self.socket, hint)
         await self.start_daemon(notify)
@@ -290,9 +306,14 @@ class AsyncPulseClient:
             watch = health_watch(channel)
             while True:
                 if spawned is not None and (code := spawned.exit_code()) is not None:
-                    if not await asyncio.to_thread(daemon.probe, self.socket):
+                    answers = await asyncio.to_thread(daemon.probe, self.socket)
+                    if not answers and (
+                        code != daemon.EXIT_HELD or not daemon.lock_holder(self.socket)
+                    ):
                         raise DaemonUnreachable(f"pulsed exited with code {code} before serving")
-                    spawned = None  # another client's daemon won the race; wait for that one
+                    # Another daemon holds the socket (it won a race, or re-creates its
+                    # deleted socket file): wait for that one.
+                    spawned = None
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise DaemonUnreachable(

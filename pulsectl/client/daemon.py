@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pulse import paths
 
-from pulsectl.client.errors import DaemonUnreachable
+from pulsectl.client.errors import ClientError, DaemonUnreachable
 
 START_TIMEOUT_S = 10.0
 """How long a daemon started by a client gets to begin serving, seconds."""
@@ -23,6 +23,21 @@ PROBE_TIMEOUT_S = 2.0
 
 LOG_TAIL_LINES = 20
 """Lines of the daemon's log shown when it failed to start."""
+
+EXIT_HELD = 3
+"""pulsed's exit code when another daemon already holds the socket or the data dir."""
+
+
+def default_socket() -> Path:
+    """The socket to dial when none was given: ``pulse.paths.client_socket_path()``.
+
+    Raises:
+        ClientError: no usable folder for it (one line saying which and what to set).
+    """
+    try:
+        return paths.client_socket_path()
+    except paths.PathError as err:
+        raise ClientError(str(err)) from None
 
 
 def probe(path: Path) -> bool:
@@ -44,6 +59,31 @@ def probe(path: Path) -> bool:
         raise DaemonUnreachable(f"cannot connect to {path}: {err.strerror or err}") from None
     finally:
         sock.close()
+
+
+def lock_holder(socket: Path) -> int | None:
+    """The pid of the live daemon that holds ``socket``'s lock file (``<socket>.lock``,
+    which pulsed keeps flocked and removes on a clean stop), or None.
+
+    Read only (taking the lock, even shared, could make a starting daemon fail), so a
+    lock file left by a killed daemon counts when its pid was reused: callers only word
+    their errors with it.
+    """
+    lock = socket.with_name(socket.name + ".lock")
+    try:
+        text = lock.read_text(encoding="ascii", errors="replace").strip()
+        pid = int(text)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return pid
 
 
 def log_path() -> Path:

@@ -93,6 +93,17 @@ def no_daemon(socket: Path | str, hint: str = START_HINT) -> DaemonUnreachable:
     return DaemonUnreachable(f"no daemon answers on {socket}", hint)
 
 
+def socket_gone(socket: Path | str, pid: int) -> DaemonUnreachable:
+    """The error for "a daemon holds the socket's lock but its socket file is missing"
+    (deleted from under it): what happened and how to recover."""
+    return DaemonUnreachable(
+        f"pulsed (pid {pid}) is running but its socket {socket} is gone",
+        "it re-creates the socket within a few seconds; if it does not, restart it: "
+        "`systemctl --user restart pulsed` when it runs as a service, "
+        f"else `kill {pid}` and start `pulsed` again",
+    )
+
+
 def _text(value: str | bytes) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
