@@ -49,7 +49,11 @@ def to_iso(dt: datetime) -> str:
         raise InvalidArgument(
             f"{dt.isoformat()} is out of range: times must lie within {TIME_RANGE}"
         ) from None
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    # Not strftime: its %Y writes year 1 as "1", and schema text must sort as it reads.
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
+        f"{dt.second:02d}.{dt.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_iso(text: str) -> datetime:

@@ -205,3 +205,30 @@ def test_history_limits(d: Daemon) -> None:
     finally:
         stub.Remove(tasks_pb2.RemoveTaskRequest(name="hist"), timeout=5)
     still_answers(d)
+
+
+def test_range_ends_are_values(d: Daemon) -> None:
+    """The ends of the ranges are accepted and compare as times (year 999 is before 2026:
+    schema text keeps four year digits)."""
+    stub = d.tasks()
+    stub.Add(
+        tasks_pb2.AddTaskRequest(task=tasks_pb2.Task(name="ends", schedule="every 1h", prompt="p")),
+        timeout=5,
+    )
+    try:
+        for op, value, found in (
+            ("lt", "0999-01-01T00:00:00Z", 0),
+            ("gt", "0001-01-01T00:00:00Z", 1),
+            ("lt", "9999-12-31T23:59:59.999Z", 1),
+            ("ge", "9999-12-31T23:59:59-00:00", 0),
+        ):
+            req = q(
+                "tasks", F(column="timestamp", op=op, value=value), F(column="name", value="ends")
+            )
+            assert len(d.streams().Query(req, timeout=5).rows) == found, (op, value)
+        req = q("llm_logs", F(column="input_tokens", op="le", value=str(2**63 - 1)))
+        d.streams().Query(req, timeout=5)
+        d.costs().Summary(costs_pb2.CostSummaryRequest(since_ms=1, until_ms=253402300799000))
+    finally:
+        stub.Remove(tasks_pb2.RemoveTaskRequest(name="ends"), timeout=5)
+    still_answers(d)
