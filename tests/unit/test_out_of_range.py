@@ -125,3 +125,14 @@ def test_schedule_ends_work_in_every_zone(tz: str) -> None:
     runs = preview("every 36525d", tz, count=50, now=NOW)
     assert len(runs) == 50 and runs[-1].year == 2026 + 5000
     assert preview("in 36525d", tz, now=NOW)[0].year == 2126
+
+
+def test_timeplus_filter_binds_clamped_datetime() -> None:
+    from pulsed.store.base import Filter, check_filters
+    from pulsed.store.timeplus.filters import where_sql
+    from pulsed.store.timeplus.sqlparts import Params
+
+    checks = check_filters(LLM, [Filter("timestamp", "gt", "9999-12-31T23:59:59Z")])
+    params = Params()
+    assert where_sql(checks, params) == ["`timestamp` > {p0:datetime64(3, 'UTC')}"]
+    assert params.values == {"p0": "2299-12-31 23:59:59.999"}
