@@ -48,17 +48,39 @@ class SystemClock:
             await asyncio.wait_for(wake.wait(), nap)
 
 
-def parse_duration(text: str) -> timedelta:
-    """``"90s"``, ``"15m"``, ``"1h30m"``, ``"7d"`` → timedelta.
+MAX_DURATION = timedelta(days=36525)
+"""The longest duration ``parse_duration`` accepts: 100 years (36525d)."""
+
+
+def parse_duration(text: str, longest: timedelta = MAX_DURATION) -> timedelta:
+    """``"90s"``, ``"15m"``, ``"1h30m"``, ``"7d"`` → timedelta, at most ``longest``.
 
     Raises:
-        InvalidArgument: not a duration.
+        InvalidArgument: not a duration, or longer than ``longest`` (the message names
+            the value and the limit).
     """
     compact = text.strip().lower().replace(" ", "")
     if not compact or not re.fullmatch(r"(\d+[smhdw])+", compact):
-        raise InvalidArgument(f"{text!r} is not a duration (e.g. 90s, 15m, 2h, 1h30m, 7d)")
-    seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION.findall(compact))
+        raise InvalidArgument(f"{_cut(text)} is not a duration (e.g. 90s, 15m, 2h, 1h30m, 7d)")
+    limit = int(longest.total_seconds())
+    try:
+        seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION.findall(compact))
+    except ValueError:  # more digits than int() converts
+        seconds = limit + 1
+    if seconds > limit:
+        raise InvalidArgument(
+            f"{_cut(text)} is too long: a duration is at most {limit // 86400}d "
+            f"({limit // 86400 // 365} years)"
+            if limit % 86400 == 0
+            else f"{_cut(text)} is too long: a duration is at most {limit}s"
+        )
     return timedelta(seconds=seconds)
+
+
+def _cut(text: str) -> str:
+    """``repr(text)`` cut to 60 characters, for error messages."""
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def local_zone() -> tzinfo:

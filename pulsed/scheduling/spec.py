@@ -7,7 +7,9 @@ Accepted forms (the error for anything else shows these):
 - ``at <ISO 8601 datetime>``, e.g. ``at 2026-12-01T09:00`` (no offset: the task's zone);
 - ``in <duration>``, e.g. ``in 20m``: once, that long after the schedule was set.
 
-Durations are one or more ``<number><unit>`` with unit s, m, h, d or w.
+Durations are one or more ``<number><unit>`` with unit s, m, h, d or w, at most 100 years
+(``timeutil.MAX_DURATION``); ``at`` times lie from 0001-01-02 to 9999-12-30
+(``AT_EARLIEST``, ``AT_LATEST``). Anything out of range is refused with InvalidArgument.
 
 Daylight saving time is handled as Vixie cron (the cron of most Linux systems) does, see
 cron(8) "Special considerations exist when the clock is changed by less than 3 hours":
@@ -32,6 +34,10 @@ from pulsed.errors import InvalidArgument
 from pulsed.timeutil import parse_duration, zone
 
 MIN_INTERVAL_S = 10
+AT_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+AT_LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+"""The range of ``at`` times: a day inside Python's datetime range, so a time exists in
+every zone (offsets are under a day) and its runs can be computed and shown."""
 EXAMPLES = '"0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"'
 
 _MAX_SHIFT = timedelta(hours=3)
@@ -194,16 +200,46 @@ class Schedule:
         return min(gaps) if gaps else None
 
 
+def _cut(text: str) -> str:
+    """``repr(text)`` cut to 60 characters, for error messages."""
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
 def _bad(spec: str, why: str) -> InvalidArgument:
-    return InvalidArgument(f"invalid schedule {spec!r}: {why}. Valid examples: {EXAMPLES}")
+    return InvalidArgument(f"invalid schedule {_cut(spec)}: {why}. Valid examples: {EXAMPLES}")
+
+
+def check_at(spec: str, text: str, when: datetime) -> None:
+    """Refuse an ``at`` time outside ``AT_EARLIEST``..``AT_LATEST``: its wall time when it
+    has no offset (so it exists in every zone), else its instant in UTC (so it can be
+    shown in every zone).
+
+    Raises:
+        InvalidArgument: out of range; the message names the time and the range.
+    """
+    if when.tzinfo is None:
+        ok = AT_EARLIEST.replace(tzinfo=None) <= when <= AT_LATEST.replace(tzinfo=None)
+    else:
+        try:
+            ok = AT_EARLIEST <= when.astimezone(UTC) <= AT_LATEST
+        except OverflowError:  # beyond year 1..9999 in UTC
+            ok = False
+    if not ok:
+        raise _bad(
+            spec,
+            f"{_cut(text)} is out of range: give a time from {AT_EARLIEST:%Y-%m-%dT%H:%M} to "
+            f"{AT_LATEST:%Y-%m-%dT%H:%M} (UTC when it has an offset)",
+        )
 
 
 def parse(spec: str) -> Schedule:
     """Parse and validate a schedule spec.
 
     Raises:
-        InvalidArgument: the spec is malformed; the message says what is wrong and shows
-            valid examples.
+        InvalidArgument: the spec is malformed or out of range (a duration over 100
+            years, an ``at`` time outside ``AT_EARLIEST``..``AT_LATEST``); the message
+            names the value, says what is wrong and shows valid examples.
     """
     text = " ".join(spec.split())
     if not text:
@@ -215,10 +251,13 @@ def parse(spec: str) -> Schedule:
             raise _bad(spec, f'"{head}" needs a duration such as 30m')
         try:
             interval = parse_duration(rest)
-        except InvalidArgument:
-            raise _bad(
-                spec, f"{rest!r} is not a duration (use e.g. 90s, 15m, 2h, 1h30m, 1d)"
-            ) from None
+        except InvalidArgument as e:
+            why = (
+                e.message
+                if "too long" in e.message
+                else (f"{_cut(rest)} is not a duration (use e.g. 90s, 15m, 2h, 1h30m, 1d)")
+            )
+            raise _bad(spec, why) from None
         if head == "every" and interval.total_seconds() < MIN_INTERVAL_S:
             raise _bad(spec, f"the shortest interval is {MIN_INTERVAL_S}s")
         if interval.total_seconds() <= 0:
@@ -229,8 +268,9 @@ def parse(spec: str) -> Schedule:
             when = datetime.fromisoformat(rest.replace("Z", "+00:00"))
         except ValueError:
             raise _bad(
-                spec, f"{rest!r} is not an ISO 8601 datetime such as 2026-12-01T09:00"
+                spec, f"{_cut(rest)} is not an ISO 8601 datetime such as 2026-12-01T09:00"
             ) from None
+        check_at(spec, rest, when)
         return Schedule(text, "at", at=when)
     fields = text.split(" ")
     if len(fields) != 5:

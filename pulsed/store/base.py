@@ -46,6 +46,10 @@ from typing import Any
 from pulsed.errors import InvalidArgument, StoreError
 from pulsed.store import schema
 from pulsed.store.schema import Column, Stream
+from pulsed.store.values import INT64_MAX as INT64_MAX
+from pulsed.store.values import convert_value as convert_value
+from pulsed.store.values import parse_iso as parse_iso
+from pulsed.store.values import to_iso as to_iso
 
 OPS = ("eq", "ne", "contains", "gt", "ge", "lt", "le")
 """Filter operators. ``contains`` is a substring match on the column's text."""
@@ -60,29 +64,6 @@ TAIL_STARTS = ("earliest", "latest", "after")
 def now_iso() -> str:
     """The current time as schema datetime text: ISO 8601, UTC, milliseconds, ``Z``."""
     return to_iso(datetime.now(UTC))
-
-
-def to_iso(dt: datetime) -> str:
-    """``dt`` as schema datetime text (naive datetimes are taken as UTC)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-def parse_iso(text: str) -> datetime:
-    """Parse ISO 8601 text to an aware datetime (no zone = UTC).
-
-    Raises:
-        InvalidArgument: not an ISO 8601 datetime.
-    """
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidArgument(
-            f"{text!r} is not an ISO 8601 datetime (e.g. 2026-11-21T09:00:00Z)"
-        ) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def new_id() -> str:
@@ -125,39 +106,6 @@ class Filter:
     op: str
     """One of ``OPS``."""
     value: Any
-
-
-def convert_value(col: Column, text: Any, op: str) -> Any:
-    """Convert a filter value (usually text from a client) to ``col``'s Python type.
-
-    Raises:
-        InvalidArgument: the value does not fit the column's type, or the operator does
-            not apply to it.
-    """
-    if op == "contains":
-        return str(text)
-    t = col.type
-    if t in ("json", "array(string)", "array(float)") and op not in ("eq", "ne"):
-        raise InvalidArgument(f"column {col.name} ({t}) only supports eq, ne and contains")
-    try:
-        if t == "int":
-            return int(text)
-        if t == "float":
-            return float(text)
-        if t == "bool":
-            if isinstance(text, bool):
-                return text
-            low = str(text).lower()
-            if low in ("true", "1", "yes"):
-                return True
-            if low in ("false", "0", "no"):
-                return False
-            raise ValueError
-        if t == "datetime":
-            return to_iso(parse_iso(str(text)))
-    except (ValueError, TypeError):
-        raise InvalidArgument(f"column {col.name} is {t}: {text!r} does not fit") from None
-    return str(text) if not isinstance(text, str) else text
 
 
 def _check_op(op: str) -> None:
@@ -373,12 +321,17 @@ def check_tail(start: TailStart, max_batch: int) -> TailStart:
     ``max_batch`` are checked.
 
     Raises:
-        InvalidArgument: ``max_batch`` below 1, or an unknown start kind.
+        InvalidArgument: ``max_batch`` below 1, an unknown start kind, or a seq above
+            ``INT64_MAX`` (no row can have it).
     """
     if max_batch < 1:
         raise InvalidArgument(f"max_batch must be at least 1, not {max_batch}")
     if start.kind not in TAIL_STARTS:
         raise InvalidArgument(f"unknown tail start {start.kind!r} (earliest, latest, after)")
+    if start.kind == "after" and start.seq > INT64_MAX:
+        raise InvalidArgument(
+            f"tail after seq {start.seq} is out of range: sequence numbers are 0..{INT64_MAX}"
+        )
     if start.kind == "after" and start.seq < 0:
         return TailStart.after(0)
     return start

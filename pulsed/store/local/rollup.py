@@ -35,16 +35,25 @@ SUMS = (
 )
 
 
+LAST_HOUR = "9999-12-31T23" + HOUR_SUFFIX
+"""The start of the last hour a datetime can name."""
+END_OF_TIME = "9999-12-31T24" + HOUR_SUFFIX
+"""Sorts after every schema datetime text: the bound past ``LAST_HOUR``."""
+
+
 def floor_hour(iso: str) -> str:
     """The start of the hour of schema datetime text ``iso``."""
     return iso[:13] + HOUR_SUFFIX
 
 
 def ceil_hour(iso: str) -> str:
-    """``iso`` if it starts an hour, else the start of the next hour."""
+    """``iso`` if it starts an hour, else the start of the next hour; in the last hour
+    of 9999-12-31, which has no next hour, ``END_OF_TIME`` (after every hour's text)."""
     floor = floor_hour(iso)
     if floor == iso:
         return iso
+    if floor >= LAST_HOUR:
+        return END_OF_TIME
     return to_iso(parse_iso(floor) + timedelta(hours=1))
 
 

@@ -33,6 +33,24 @@ def tp_datetime(iso: str) -> str:
     return iso[:10] + " " + iso[11:23]
 
 
+TP_EARLIEST = "1900-01-01T00:00:00.000Z"
+TP_LATEST = "2299-12-31T23:59:59.999Z"
+"""The range of Timeplus' datetime64(3) (schema datetime text)."""
+
+
+def tp_bound(iso: str) -> str:
+    """A datetime to compare with (a filter value or a time bound; schema text, which the
+    contract allows from year 1 to 9999) as Timeplus datetime64(3) text, clamped to the
+    type's range (1900 to 2299), which holds every value Timeplus stores: comparisons
+    keep their result (but for a row stored at the very edge of the range) and Timeplus
+    is never sent a value it cannot parse."""
+    if iso and iso < TP_EARLIEST:
+        iso = TP_EARLIEST
+    elif iso > TP_LATEST:
+        iso = TP_LATEST
+    return tp_datetime(iso)
+
+
 def iso_datetime(text: str) -> str:
     """Timeplus datetime64 text (``2026-11-21 09:00:00.123``) as schema datetime text."""
     if len(text) >= 19 and text[10] == " ":

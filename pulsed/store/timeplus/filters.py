@@ -16,7 +16,7 @@ from typing import Any
 from pulsed.errors import InvalidArgument
 from pulsed.store.base import Check, Filter, check_filters
 from pulsed.store.schema import Column, Stream
-from pulsed.store.timeplus.codec import check_value, dumps, tp_datetime
+from pulsed.store.timeplus.codec import check_value, dumps, tp_bound, tp_datetime
 from pulsed.store.timeplus.sqlparts import DT_TYPE, TYPES, Params, ident
 
 _SQL_OPS = {"eq": "=", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -113,7 +113,7 @@ def where_sql(cs: Sequence[Check], params: Params) -> list[str]:
         if t == "json":
             parts.append(f"{name} {op} {params.add(str(c.value), 'string')}")
         elif t == "datetime":
-            parts.append(f"{name} {op} {params.add(tp_datetime(c.value), DT_TYPE)}")
+            parts.append(f"{name} {op} {params.add(tp_bound(c.value), DT_TYPE)}")
         else:
             parts.append(f"{name} {op} {params.add(c.value, TYPES[t])}")
     return parts

@@ -14,7 +14,7 @@ from typing import Any
 from pulsed.store import schema
 from pulsed.store.base import Check
 from pulsed.store.schema import Stream
-from pulsed.store.timeplus.codec import tp_datetime
+from pulsed.store.timeplus.codec import tp_bound
 from pulsed.store.timeplus.filters import where_sql
 from pulsed.store.timeplus.sqlparts import (
     DT_TYPE,
@@ -53,9 +53,9 @@ def select_rows(
     if after_seq is not None:
         parts.append(f"{ident(SEQ)} > {p.add(after_seq, 'int64')}")
     if since is not None:
-        parts.append(f"{ident('timestamp')} >= {p.add(tp_datetime(since), DT_TYPE)}")
+        parts.append(f"{ident('timestamp')} >= {p.add(tp_bound(since), DT_TYPE)}")
     if until is not None:
-        parts.append(f"{ident('timestamp')} < {p.add(tp_datetime(until), DT_TYPE)}")
+        parts.append(f"{ident('timestamp')} < {p.add(tp_bound(until), DT_TYPE)}")
     where = f" WHERE {' AND '.join(parts)}" if parts else ""
     direction = "ASC" if order == "asc" else "DESC"
     sql = (
@@ -162,9 +162,9 @@ def cost_summary(
         key = "''"
     parts = [f"{ident(SEQ)} <= {p.add(upto_seq, 'int64')}"]
     if since is not None:
-        parts.append(f"{ts} >= {p.add(tp_datetime(since), DT_TYPE)}")
+        parts.append(f"{ts} >= {p.add(tp_bound(since), DT_TYPE)}")
     if until is not None:
-        parts.append(f"{ts} < {p.add(tp_datetime(until), DT_TYPE)}")
+        parts.append(f"{ts} < {p.add(tp_bound(until), DT_TYPE)}")
     ok = p.add("success", "string")
     group = " GROUP BY k" if by else ""
     sql = (
@@ -237,7 +237,7 @@ def unanswered(names: Names, since: str | None, upto_seq: int) -> Statement:
         f"{ident(SEQ)} <= {p.add(upto_seq, 'int64')}",
     ]
     if since is not None:
-        parts.append(f"{ident('timestamp')} >= {p.add(tp_datetime(since), DT_TYPE)}")
+        parts.append(f"{ident('timestamp')} >= {p.add(tp_bound(since), DT_TYPE)}")
     parts.append(
         f"{ident('id')} NOT IN (SELECT {ident('reply_to')} FROM table({msgs}) "
         f"WHERE {mt} IN {p.add(list(ANSWER_TYPES), 'array(string)')} "
