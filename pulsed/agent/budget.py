@@ -69,10 +69,10 @@ class Budget:
                 today's spend and the running calls' reservations would pass it.
         """
         amount = max(0.0, max_cost_usd)
+        if self.daily_usd <= 0:
+            return Reservation(0.0, "")  # no cap: nothing to hold, nothing to sum
         async with self._lock:
             spent = await self._refresh()
-            if self.daily_usd <= 0:
-                return Reservation(0.0, self._day)
             if spent >= self.daily_usd:
                 raise ResourceExhausted(
                     f"daily budget reached: ${spent:.4f} spent today of "
@@ -91,12 +91,12 @@ class Budget:
 
     def settle(self, reservation: Reservation, cost_usd: float) -> None:
         """Release ``reservation`` and add the call's real cost (already appended to
-        llm_logs) to today's spend. A second settle of the same reservation only adds
-        nothing; a reservation of an earlier day only counts if today is still that day."""
+        llm_logs) to today's spend. Settling twice does nothing the second time; a
+        reservation of an earlier day was already dropped when the day changed."""
         if reservation.settled:
             return
         reservation.settled = True
-        if reservation.day != self._day:
-            return
-        self._reserved = max(0.0, self._reserved - reservation.amount_usd)
-        self._spent += cost_usd
+        if reservation.day == self._day:
+            self._reserved = max(0.0, self._reserved - reservation.amount_usd)
+        if self._day == local_midnight().date().isoformat():
+            self._spent += cost_usd  # else the next read re-sums the new day from the store

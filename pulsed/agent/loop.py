@@ -29,7 +29,7 @@ from pulsed.agent.events import (
 )
 from pulsed.agent.intake import origin_of
 from pulsed.agent.prompts import build_system_prompt, is_heartbeat_ok, light_system_prompt
-from pulsed.agent.redact import redact
+from pulsed.agent.redact import MASK, redact
 from pulsed.config import Config
 from pulsed.errors import PulseError, ResourceExhausted
 from pulsed.providers import pricing
@@ -382,7 +382,9 @@ class Turn:
                 )
                 continue
             tool = self.d.tools.get(call.name)
-            if tool is not None and tool.idempotent:
+            # Stored arguments are redacted: a call whose arguments lost a secret cannot
+            # be repeated as it was made.
+            if tool is not None and tool.idempotent and MASK not in json.dumps(call.arguments):
                 text, is_error = await self._tool(call)
             else:
                 text, is_error = (
