@@ -141,6 +141,8 @@ class BudgetConfig:
 
     daily_usd: float = 5.0
     """Most estimated spend per local calendar day; 0 disables the check."""
+    monthly_usd: float = 0.0
+    """Most estimated spend per local calendar month; 0 (the default) disables it."""
 
 
 @dataclass
@@ -441,8 +443,10 @@ def _validate(cfg: Config) -> None:
     for tool, pol in cfg.tools.policy.items():
         if pol not in POLICIES:
             raise ConfigError(f'tools.policy.{tool}: "{pol}" is not one of allow, ask, deny')
-    if cfg.budget.daily_usd < 0:
-        raise ConfigError("budget.daily_usd: must be 0 (no limit) or more")
+    for key in ("daily_usd", "monthly_usd"):
+        value = getattr(cfg.budget, key)
+        if not value >= 0 or value == float("inf"):
+            raise ConfigError(f"budget.{key}: must be 0 (no limit) or a positive amount")
     _validate_scheduler(cfg.scheduler)
     _validate_channels(cfg.channels)
     if cfg.server.log_level.lower() not in ("debug", "info", "warning", "error"):

@@ -192,7 +192,7 @@ class Server:
         watcher: asyncio.Task[None] | None = None
         try:
             book = TaskBook(store)
-            budget = Budget(store, cfg.budget.daily_usd)
+            budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
             approvals = ApprovalBroker()
             deps = AgentDeps(
                 cfg=cfg,

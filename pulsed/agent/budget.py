@@ -1,102 +1,145 @@
-"""The daily spending limit ([budget] daily_usd), held by reservations.
+"""The spending caps ([budget] daily_usd, monthly_usd), held by reservations.
 
 Before an LLM call starts, its *maximum* cost (an estimate of its input plus its
-``max_tokens`` of output, at the model's price) is reserved; the call is refused when
-what was spent today plus what running calls have reserved plus this call's maximum would
-pass the cap. When the call ends the reservation is replaced by the call's real cost. So
-fifty sessions that start at once cannot pass the cap together: each sees the others'
-reservations (DESIGN.md "Semantics": budgets are checked against what the call may cost).
+``max_tokens`` of output, at the model's price) is reserved against every cap; the call is
+refused when what was spent in a cap's period plus what running calls have reserved plus
+this call's maximum would pass that cap. When the call ends the reservation is replaced by
+the call's real cost. So fifty sessions that start at once cannot pass a cap together: each
+sees the others' reservations (DESIGN.md "Semantics": budgets are checked against what the
+call may cost, daily and monthly).
+
+Periods are local: the day starts at local midnight, the month at local midnight of its
+first day.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from pulsed.errors import ResourceExhausted
 from pulsed.store.base import Store, to_iso
 from pulsed.timeutil import local_midnight
 
 
+def local_month_start(now: datetime | None = None) -> datetime:
+    """Local midnight of the first day of the month containing ``now`` (default: now)."""
+    return local_midnight(now).replace(day=1)
+
+
+@dataclass(slots=True)
+class _Cap:
+    """One cap: its period's start (a function of now), spend and reservations."""
+
+    name: str
+    """``daily`` or ``monthly``: names the config key ``<name>_usd`` and messages."""
+    limit_usd: float
+    start_of: Callable[[], datetime]
+    resets: str
+    """When the period ends, for messages: "at midnight", "on the 1st"."""
+    period: str = ""
+    spent: float = 0.0
+    reserved: float = 0.0
+
+    async def refresh(self, store: Store) -> None:
+        """At a new period, re-sum its spend from llm_logs and drop old reservations."""
+        start = self.start_of()
+        period = start.isoformat()
+        if period != self.period:
+            summary = await store.cost_summary(since=to_iso(start))
+            self.spent = summary.total.cost_usd
+            self.reserved = 0.0  # the previous period's calls settle into it
+            self.period = period
+
+
 @dataclass(slots=True)
 class Reservation:
-    """Money held for one running call: ``amount_usd`` on local day ``day`` (ISO date).
-    Settle it exactly once with ``Budget.settle``."""
+    """Money held for one running call: ``amount_usd`` in each cap's period (cap name →
+    period key). Settle it exactly once with ``Budget.settle``."""
 
     amount_usd: float
-    day: str
+    periods: dict[str, str] = field(default_factory=dict)
     settled: bool = False
 
 
 class Budget:
-    """Today's spend: summed from llm_logs once per day, then kept up to date in memory
-    as calls settle, so a check costs no query; plus the reservations of running calls."""
+    """Spend per cap period: summed from llm_logs once per period, then kept up to date in
+    memory as calls settle, so a check costs no query; plus the reservations of running
+    calls. A cap of 0 is off."""
 
-    def __init__(self, store: Store, daily_usd: float) -> None:
+    def __init__(self, store: Store, daily_usd: float, monthly_usd: float = 0.0) -> None:
         self.store = store
         self.daily_usd = daily_usd
-        self._day: str = ""
-        self._spent = 0.0
-        self._reserved = 0.0
+        self.monthly_usd = monthly_usd
+        self._day = _Cap("daily", daily_usd, local_midnight, "at local midnight")
+        self._month = _Cap("monthly", monthly_usd, local_month_start, "on the 1st, local time")
         self._lock = asyncio.Lock()
-
-    async def _refresh(self) -> float:
-        """Today's spend; at a new day, re-summed from the store. Call under the lock."""
-        midnight = local_midnight()
-        day = midnight.date().isoformat()
-        if day != self._day:
-            summary = await self.store.cost_summary(since=to_iso(midnight))
-            self._spent = summary.total.cost_usd
-            self._reserved = 0.0  # yesterday's reservations settle into yesterday
-            self._day = day
-        return self._spent
 
     async def spent_today(self) -> float:
         """Estimated USD spent since local midnight (settled calls only)."""
         async with self._lock:
-            return await self._refresh()
+            await self._day.refresh(self.store)
+            return self._day.spent
+
+    async def spent_this_month(self) -> float:
+        """Estimated USD spent since the local start of this month (settled calls only)."""
+        async with self._lock:
+            await self._month.refresh(self.store)
+            return self._month.spent
 
     @property
     def reserved_usd(self) -> float:
-        """USD held by calls that are running now."""
-        return self._reserved
+        """USD held by calls that are running now (as seen by the daily cap)."""
+        return self._day.reserved
+
+    def _caps(self) -> list[_Cap]:
+        return [c for c in (self._day, self._month) if c.limit_usd > 0]
 
     async def reserve(self, max_cost_usd: float) -> Reservation:
-        """Hold ``max_cost_usd`` (≥ 0) for a call about to start.
+        """Hold ``max_cost_usd`` (≥ 0) for a call about to start, against every cap.
 
         Raises:
-            ResourceExhausted: the cap is reached, or this call's maximum on top of
-                today's spend and the running calls' reservations would pass it.
+            ResourceExhausted: a cap is reached, or this call's maximum on top of the
+                period's spend and the running calls' reservations would pass it; the
+                message names the cap, the figures and when it resets.
         """
         amount = max(0.0, max_cost_usd)
-        if self.daily_usd <= 0:
-            return Reservation(0.0, "")  # no cap: nothing to hold, nothing to sum
+        caps = self._caps()
+        if not caps:
+            return Reservation(0.0)  # no cap: nothing to hold, nothing to sum
         async with self._lock:
-            spent = await self._refresh()
-            if spent >= self.daily_usd:
-                raise ResourceExhausted(
-                    f"daily budget reached: ${spent:.4f} spent today of "
-                    f"${self.daily_usd:.2f}. Raise [budget] daily_usd in the config "
-                    "(0 = no limit) or wait until midnight."
-                )
-            if spent + self._reserved + amount > self.daily_usd:
-                raise ResourceExhausted(
-                    f"daily budget too low for this call: ${spent:.4f} spent today and "
-                    f"${self._reserved:.4f} held by running calls, of ${self.daily_usd:.2f}; "
-                    f"this call may cost up to ${amount:.4f}. Raise [budget] daily_usd "
-                    "(0 = no limit), lower max_tokens, or wait until midnight."
-                )
-            self._reserved += amount
-            return Reservation(amount, self._day)
+            for cap in caps:
+                await cap.refresh(self.store)
+            for cap in caps:
+                if cap.spent >= cap.limit_usd:
+                    raise ResourceExhausted(
+                        f"{cap.name} budget reached: ${cap.spent:.4f} spent of "
+                        f"${cap.limit_usd:.2f}; it resets {cap.resets}. Raise [budget] "
+                        f"{cap.name}_usd in the config (0 = no limit)."
+                    )
+                if cap.spent + cap.reserved + amount > cap.limit_usd:
+                    raise ResourceExhausted(
+                        f"{cap.name} budget too low for this call: ${cap.spent:.4f} spent "
+                        f"and ${cap.reserved:.4f} held by running calls, of "
+                        f"${cap.limit_usd:.2f}; this call may cost up to ${amount:.4f}. "
+                        f"Raise [budget] {cap.name}_usd (0 = no limit), lower max_tokens, "
+                        f"or wait: it resets {cap.resets}."
+                    )
+            for cap in caps:
+                cap.reserved += amount
+            return Reservation(amount, {cap.name: cap.period for cap in caps})
 
     def settle(self, reservation: Reservation, cost_usd: float) -> None:
         """Release ``reservation`` and add the call's real cost (already appended to
-        llm_logs) to today's spend. Settling twice does nothing the second time; a
-        reservation of an earlier day was already dropped when the day changed."""
+        llm_logs) to each period's spend. Settling twice does nothing the second time; a
+        reservation of an earlier period was already dropped when the period changed."""
         if reservation.settled:
             return
         reservation.settled = True
-        if reservation.day == self._day:
-            self._reserved = max(0.0, self._reserved - reservation.amount_usd)
-        if self._day == local_midnight().date().isoformat():
-            self._spent += cost_usd  # else the next read re-sums the new day from the store
+        for cap in (self._day, self._month):
+            if reservation.periods.get(cap.name) == cap.period:
+                cap.reserved = max(0.0, cap.reserved - reservation.amount_usd)
+            if cap.period and cap.period == cap.start_of().isoformat():
+                cap.spent += cost_usd  # else the next read re-sums the new period

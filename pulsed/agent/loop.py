@@ -255,6 +255,7 @@ class Turn:
                         "turn_id": self.ctx.turn_id,
                         "origin": self.ctx.origin,
                         "daily_usd": self.d.budget.daily_usd,
+                        "monthly_usd": self.d.budget.monthly_usd,
                         "message": e.message,
                     },
                     tags=["budget", "cost"],

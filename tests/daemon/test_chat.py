@@ -369,3 +369,19 @@ def test_concurrent_calls_cannot_pass_the_cap_together(fake_llm: FakeLLM) -> Non
     finally:
         d.stop()
         d.cleanup()
+
+
+def test_monthly_cap_refuses_before_calling_the_llm(fake_llm: FakeLLM) -> None:
+    d = Daemon(fake_llm_config(fake_llm.url, extra="[budget]\nmonthly_usd = 0.01\n"))
+    try:
+        d.start()
+        events = send(d, "hello")
+        assert events[-1].error.code == "budget_exceeded"
+        assert "monthly budget too low for this call" in events[-1].error.message
+        assert "resets on the 1st" in events[-1].error.message
+        assert fake_llm.requests == []
+        ev = rows(d, "events", event_type="budget_exceeded")
+        assert ev[0]["payload"]["monthly_usd"] == 0.01
+    finally:
+        d.stop()
+        d.cleanup()

@@ -73,6 +73,8 @@ def test_env_overrides_file(tmp_path: Path) -> None:
             'tools.policy.shell: "maybe" is not one of allow, ask, deny',
         ),
         ("[budget]\ndaily_usd = -1\n", "budget.daily_usd"),
+        ("[budget]\nmonthly_usd = -1\n", "budget.monthly_usd"),
+        ("[budget]\nmonthly_usd = nan\n", "budget.monthly_usd"),
         ("[agent\n", "not valid TOML"),
         ('[store]\nbackend = "postgres"\n', "store.backend"),
         ('[agent]\nfallback = ["nope:model"]\n', "agent.fallback[0]"),
