@@ -505,6 +505,7 @@ class Turn:
         """Run one tool call under its policy; returns (text for the model, is_error)."""
         ctx = self.ctx
         args_json = json.dumps(call.arguments, ensure_ascii=False)
+        stored_args = redact(call.arguments, PREVIEW_CHARS)  # for both rows below
         ctx.emit(
             ToolCallStarted(
                 turn_id=ctx.turn_id,
@@ -522,7 +523,7 @@ class Turn:
                     turn_id=ctx.turn_id,
                     call_id=call.id,
                     name=call.name,
-                    arguments=redact(call.arguments, PREVIEW_CHARS),
+                    arguments=stored_args,
                 )
             ],
         )
@@ -561,7 +562,7 @@ class Turn:
                     turn_id=ctx.turn_id,
                     call_id=call.id,
                     tool=call.name,
-                    arguments=redact(call.arguments, PREVIEW_CHARS),
+                    arguments=stored_args,
                     status=status,
                     duration_ms=duration_ms,
                     result_preview=preview,
