@@ -409,9 +409,14 @@ class AsyncPulseClient:
         )
         return self._stream(lambda: self._chat.Send, request, droppable=False)
 
-    async def approve(self, request_id: str, approved: bool) -> chat_pb2.ApproveResponse:
-        """Chat.Approve: answer a tool approval request."""
-        request = chat_pb2.ApproveRequest(request_id=request_id, approved=approved)
+    async def approve(
+        self, request_id: str, approved: bool, for_session: bool = False
+    ) -> chat_pb2.ApproveResponse:
+        """Chat.Approve: answer a tool approval request; ``for_session`` also allows the
+        same call unasked for the rest of the session."""
+        request = chat_pb2.ApproveRequest(
+            request_id=request_id, approved=approved or for_session, for_session=for_session
+        )
         return await self._unary(self._chat.Approve, request)
 
     async def cancel(self, turn_id: str) -> chat_pb2.CancelResponse:

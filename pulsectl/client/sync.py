@@ -250,9 +250,11 @@ class PulseClient:
             self._core.send(text, session_id=session_id, interactive=interactive, user_id=user_id)
         )
 
-    def approve(self, request_id: str, approved: bool) -> chat_pb2.ApproveResponse:
-        """Chat.Approve: answer a tool approval request."""
-        return self._run(self._core.approve(request_id, approved))
+    def approve(
+        self, request_id: str, approved: bool, for_session: bool = False
+    ) -> chat_pb2.ApproveResponse:
+        """Chat.Approve: answer a tool approval request (see the core's ``approve``)."""
+        return self._run(self._core.approve(request_id, approved, for_session))
 
     def cancel(self, turn_id: str) -> chat_pb2.CancelResponse:
         """Chat.Cancel: stop a running or queued turn."""

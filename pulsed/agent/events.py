@@ -75,12 +75,14 @@ class ToolCallStarted(_Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalRequested(_Event):
-    """An "ask" tool waits for ``Chat.Approve(request_id)`` for up to ``timeout_s``."""
+    """An "ask" tool waits for ``Chat.Approve(request_id)`` for up to ``timeout_s``;
+    ``approval_key`` is what an "allow for this session" answer binds to."""
 
     request_id: str
     tool: str
     arguments_json: str
     timeout_s: float
+    approval_key: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,11 +12,12 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget, Reservation
+from pulsed.agent.context import ContextBuilder, text_of
 from pulsed.agent.events import (
     ApprovalRequested,
     Delta,
@@ -28,7 +29,7 @@ from pulsed.agent.events import (
     TurnUsage,
 )
 from pulsed.agent.intake import origin_of
-from pulsed.agent.prompts import build_system_prompt, is_heartbeat_ok, light_system_prompt
+from pulsed.agent.prompts import is_heartbeat_ok
 from pulsed.agent.redact import MASK, redact
 from pulsed.config import Config
 from pulsed.errors import PulseError, ResourceExhausted
@@ -45,12 +46,12 @@ from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters
 from pulsed.store.schema import MESSAGES
 from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolRegistry
+from pulsed.tools.prompt import PromptSource
 
 log = logging.getLogger("pulsed.agent")
 
 Emit = Callable[[TurnEvent], None]
 
-INPUT_TYPES = ("user_input", "scheduled_task")
 PREVIEW_CHARS = 200
 RESULT_PREVIEW_CHARS = 500
 MAX_TOOL_RESULT_CHARS = 50_000
@@ -66,6 +67,8 @@ class AgentDeps:
     providers: ProviderPool
     budget: Budget
     approvals: ApprovalBroker
+    prompt_sources: Sequence[PromptSource] = ()
+    """What adds parts to full turns' prompts (memory recall, skills index, identity)."""
 
 
 @dataclass
@@ -126,17 +129,6 @@ class TurnStopped(PulseError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def text_of(row: Row) -> str:
-    """The text of a messages row's content (``{"text": ...}``), or its JSON."""
-    content = row.get("content")
-    if isinstance(content, dict):
-        if isinstance(content.get("text"), str):
-            return str(content["text"])
-        if isinstance(content.get("prompt"), str):
-            return str(content["prompt"])
-    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
 
 
 def answer_target(row: Row) -> str:
@@ -264,59 +256,20 @@ class Turn:
         )
         await self.finish_error("budget_exceeded", e.message)
 
-    async def _context(self) -> list[ChatMessage]:
-        """Earlier exchanges of the session (each input before this one, followed by its
-        answer, which may have been stored after this input was queued), then the input
-        itself, taken from memory rather than re-read from the store."""
-        n = 0 if self.ctx.light else self.d.cfg.agent.history_messages
-        msgs: list[ChatMessage] = []
-        if n > 0:
-            filters = make_filters(MESSAGES, [("session_id", "eq", self.ctx.session_id)])
-            recent = await self.d.store.query("messages", filters, order="desc", limit=n * 4 + 20)
-            answers = {
-                str(r["reply_to"]): r
-                for r in recent
-                if r["message_type"] == "agent_response" and r["reply_to"]
-            }
-            inputs = sorted(
-                (
-                    r
-                    for r in recent
-                    if r["message_type"] in INPUT_TYPES and r.seq < self.ctx.input.seq
-                ),
-                key=lambda r: r.seq,
-            )
-            for r in inputs:
-                msgs.append(ChatMessage("user", text_of(r)))
-                answer = answers.get(str(r["id"]))
-                if answer is not None:
-                    msgs.append(ChatMessage("assistant", text_of(answer)))
-            msgs = msgs[-n:]
-            while msgs and msgs[0].role != "user":
-                msgs.pop(0)
-        msgs.append(ChatMessage("user", text_of(self.ctx.input)))
-        return _merge_roles(msgs)
-
     async def _loop(self) -> tuple[str, int]:
         problem = self.d.providers.problem()
         if problem:
             raise TurnStopped("no_provider", problem)
-        messages = await self._context()
+        specs = self.d.tools.specs()
+        prompt = await ContextBuilder(self.d.cfg, self.d.store, self.d.prompt_sources).build(
+            self.ctx.input, self.ctx.tool_context(), specs, light=self.ctx.light
+        )
+        system, messages = prompt.system, prompt.messages
         if self.ctx.recovered:
             messages.extend(await self._replay())
-        specs = self.d.tools.specs()
         max_tokens = self.d.cfg.agent.max_tokens
         if self.ctx.light:
-            system = light_system_prompt(self.d.cfg.agent.name)
             max_tokens = min(max_tokens, self.d.cfg.scheduler.light_max_tokens)
-        else:
-            system = build_system_prompt(
-                self.d.cfg.agent.name,
-                specs,
-                self.ctx.session_id,
-                str(self.ctx.input["source"]),
-                self.d.cfg.agent.instructions,
-            )
         max_iter = self.d.cfg.agent.max_iterations
         for iteration in range(1, max_iter + 1):
             request = LLMRequest(system, messages, specs, max_tokens)
@@ -469,7 +422,7 @@ class Turn:
         cost = pricing.estimate_cost(provider, model, usage) if usage else 0.0
         self.ctx.usage.add(usage, cost)
         self.d.budget.settle(held, cost)
-        last_user = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
+        last_user = text_of(self.ctx.input)  # without the turn's <context> block
         status = "success"
         if err is not None:
             status = {"rate_limited": "rate_limited", "timeout": "timeout"}.get(err.kind, "error")
@@ -540,7 +493,7 @@ class Turn:
             approval, status, text = "deny", "denied", f"tool {call.name} is disabled by policy"
         else:
             if policy == "ask":
-                approval = await self._ask(call, args_json)
+                approval = await self._ask(tool, call, args_json)
             if approval in ("denied", "timeout"):
                 status = "denied"
                 text = (
@@ -602,11 +555,20 @@ class Turn:
             ],
         )
 
-    async def _ask(self, call: ToolCall, args_json: str) -> str:
+    async def _ask(self, tool: Tool, call: ToolCall, args_json: str) -> str:
+        """The approval of an "ask" call: ``pre_approved`` (the tool allows these
+        arguments), ``session`` (allowed for the session earlier), ``approved``,
+        ``approved_session``, ``denied`` (also: nobody is watching) or ``timeout``."""
+        tctx = self.ctx.tool_context()
+        if tool.pre_approved(call.arguments, tctx):
+            return "pre_approved"
+        key = tool.approval_key(call.arguments, tctx)
+        if self.d.approvals.allowed(self.ctx.session_id, call.name, key):
+            return "session"
         if not self.ctx.interactive:
             return "denied"
         timeout = self.d.cfg.tools.approval_timeout_s
-        rid, fut = self.d.approvals.open()
+        rid, fut = self.d.approvals.open(self.ctx.session_id, call.name, key)
         self.ctx.emit(
             ApprovalRequested(
                 turn_id=self.ctx.turn_id,
@@ -615,6 +577,7 @@ class Turn:
                 tool=call.name,
                 arguments_json=args_json,
                 timeout_s=timeout,
+                approval_key=key,
             )
         )
         return await self.d.approvals.wait(rid, fut, timeout)
@@ -636,20 +599,3 @@ class Turn:
             log.exception("tool %s crashed", call.name)
             return "error", f"{call.name} failed: {type(e).__name__}: {e}"
         return ("error" if out.is_error else "ok"), out.text
-
-
-def _merge_roles(msgs: list[ChatMessage]) -> list[ChatMessage]:
-    """Join consecutive user (or assistant) text messages: providers want alternation,
-    and a crash can leave two user messages in a row."""
-    out: list[ChatMessage] = []
-    for m in msgs:
-        if (
-            out
-            and out[-1].role == m.role
-            and m.role in ("user", "assistant")
-            and not out[-1].tool_calls
-        ):
-            out[-1] = ChatMessage(m.role, out[-1].text + "\n\n" + m.text)
-        else:
-            out.append(m)
-    return out

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pulsed.providers.base import ToolSpec
+from pulsed.tools.prompt import PromptPart
 
 TEMPLATE = """You are {agent_name}, a personal AI assistant running on the user's own server.
 
 ## Current Context
-- Current time: {current_time}
 - Session: {session_id}
-- Channel: {channel}
+- Each user message may begin with a <context> block (current time, channel, relevant
+  memories) added by the system, not typed by the user.
 
 ## Available Tools
 {tools_list}
@@ -34,32 +36,50 @@ TEMPLATE = """You are {agent_name}, a personal AI assistant running on the user'
 - You cannot reach the internet unless a tool for it is listed above.
 - You cannot run programs unless a shell tool is listed above.
 - Do not reveal the contents of other sessions.
-{instructions}"""
+{parts}{instructions}"""
 
 
 def build_system_prompt(
     agent_name: str,
     tools: list[ToolSpec],
     session_id: str,
-    channel: str,
     instructions: str = "",
-    now: datetime | None = None,
+    parts: Sequence[PromptPart] = (),
 ) -> str:
-    """The system prompt for one turn. ``now`` defaults to the local time."""
+    """The system prompt of a full turn: byte-identical for the same inputs, and nothing
+    in it changes per turn (no clock), so provider prompt caches hit across a session.
+    ``tools`` are listed in the order given (the registry sorts them by name); ``parts``
+    are the stable prompt parts, each under its own heading, in the order given."""
     tools_list = (
         "\n".join(f"- **{t.name}**: {t.description}" for t in tools) if tools else "(no tools)"
     )
     extra = (
         f"\n## Instructions from the user\n{instructions.strip()}\n" if instructions.strip() else ""
     )
+    body = "".join(f"\n## {p.title}\n{p.text.strip()}\n" for p in parts if p.text.strip())
     return TEMPLATE.format(
         agent_name=agent_name,
-        current_time=(now or datetime.now().astimezone()).isoformat(timespec="seconds"),
         session_id=session_id,
-        channel=channel,
         tools_list=tools_list,
+        parts=body,
         instructions=extra,
     )
+
+
+def volatile_block(now: datetime, channel: str, parts: Sequence[PromptPart] = ()) -> str:
+    """The ``<context>`` block put before the text of a turn's new user message: what
+    changes per turn (the time to the second, the channel, the volatile parts such as
+    recalled memories). Sent with the request only; never stored."""
+    lines = [
+        "<context>",
+        f"Current time: {now.isoformat(timespec='seconds')}",
+        f"Channel: {channel}",
+    ]
+    for p in parts:
+        if p.text.strip():
+            lines += ["", f"## {p.title}", p.text.strip()]
+    lines += ["</context>", "", ""]
+    return "\n".join(lines)
 
 
 HEARTBEAT_OK = "HEARTBEAT_OK"

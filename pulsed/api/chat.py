@@ -84,7 +84,8 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
     async def Approve(
         self, request: chat_pb2.ApproveRequest, context: Context
     ) -> chat_pb2.ApproveResponse:
-        self.d.approvals.resolve(request.request_id, request.approved)
+        decision = "session" if request.for_session else ("once" if request.approved else "deny")
+        self.d.approvals.resolve(request.request_id, decision)
         return chat_pb2.ApproveResponse()
 
     @unary

@@ -82,6 +82,7 @@ def turn_event_pb(ev: TurnEvent) -> chat_pb2.TurnEvent:
                     tool=ev.tool,
                     arguments_json=ev.arguments_json,
                     timeout_s=ev.timeout_s,
+                    approval_key=ev.approval_key,
                 )
             )
         case ToolResultReady():

@@ -7,6 +7,7 @@ act on are returned as ``ToolOutput(is_error=True)``, not raised.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,17 @@ class Tool(ABC):
     def spec(self) -> ToolSpec:
         """The tool as the model sees it."""
         return ToolSpec(self.name, self.description, self.parameters)
+
+    def pre_approved(self, args: dict[str, Any], ctx: ToolContext) -> bool:
+        """Whether this call may run unasked although the tool's policy is "ask" (the
+        shell: every command matches a ``[tools.shell] allow`` pattern). Also decides
+        for unattended turns, which never ask. Default: never."""
+        return False
+
+    def approval_key(self, args: dict[str, Any], ctx: ToolContext) -> str:
+        """What an approval of this call binds to; "allow for this session" remembers
+        exactly this key. Default: the arguments as canonical JSON."""
+        return json.dumps(args, sort_keys=True, ensure_ascii=False)
 
     @abstractmethod
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:

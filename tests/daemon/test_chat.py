@@ -12,7 +12,7 @@ from pulse.v1 import chat_pb2, costs_pb2
 
 from pulsed.providers import pricing
 from tests.daemon.util import deltas, kinds, rows, send, wait_for
-from tests.fakes.llm import Fail, FakeLLM, Hang, Reply
+from tests.fakes.llm import Fail, FakeLLM, Hang, Reply, context_block, strip_context
 from tests.harness import Daemon, fake_llm_config
 
 
@@ -105,7 +105,8 @@ def test_history_is_context_for_next_turn(daemon: Daemon, fake_llm: FakeLLM) -> 
     sid = first[0].session_id
     send(daemon, "what is my name?", session=sid)
     msgs = fake_llm.requests[-1].body["messages"]
-    contents = [(m["role"], m.get("content")) for m in msgs if m["role"] != "system"]
+    contents = [(m["role"], strip_context(m.get("content"))) for m in msgs if m["role"] != "system"]
+    assert context_block(msgs[-1]["content"]).startswith("<context>\nCurrent time: ")
     assert contents == [
         ("user", "my name is Ada"),
         ("assistant", "Nice to meet you, Ada."),

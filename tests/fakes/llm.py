@@ -40,6 +40,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import re
 import signal
 import socket
 import sys
@@ -326,10 +327,26 @@ def _text_of(content: Any, *, skip_tool_results: bool = True) -> str:
     return ""
 
 
+_CONTEXT_BLOCK = re.compile(r"\A<context>\n.*?\n</context>\n\n", re.DOTALL)
+
+
+def strip_context(text: str) -> str:
+    """A user message without the ``<context>`` block the daemon puts before the text of
+    each turn's new message (pulsed.agent.prompts.volatile_block)."""
+    return _CONTEXT_BLOCK.sub("", text, count=1)
+
+
+def context_block(text: str) -> str:
+    """The ``<context>`` block of a user message, or '' when it has none."""
+    m = _CONTEXT_BLOCK.match(text)
+    return m.group(0) if m else ""
+
+
 def _last_user_text(body: dict[str, Any]) -> str:
+    """What the person typed last (without the daemon's <context> block)."""
     for msg in reversed(body.get("messages") or []):
         if isinstance(msg, dict) and msg.get("role") == "user":
-            text = _text_of(msg.get("content"))
+            text = strip_context(_text_of(msg.get("content")))
             if text:
                 return text
     return ""

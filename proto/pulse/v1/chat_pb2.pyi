@@ -181,10 +181,15 @@ class ApprovalRequest(_message.Message):
     TOOL_FIELD_NUMBER: _builtins.int
     ARGUMENTS_JSON_FIELD_NUMBER: _builtins.int
     TIMEOUT_S_FIELD_NUMBER: _builtins.int
+    APPROVAL_KEY_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     tool: _builtins.str
     arguments_json: _builtins.str
     timeout_s: _builtins.float
+    approval_key: _builtins.str
+    """What an approval binds to (for the shell: the exact command and working
+    directory); "allow for this session" remembers exactly this.
+    """
     def __init__(
         self,
         *,
@@ -192,10 +197,11 @@ class ApprovalRequest(_message.Message):
         tool: _builtins.str = ...,
         arguments_json: _builtins.str = ...,
         timeout_s: _builtins.float = ...,
+        approval_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arguments_json", b"arguments_json", "request_id", b"request_id", "timeout_s", b"timeout_s", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_key", b"approval_key", "arguments_json", b"arguments_json", "request_id", b"request_id", "timeout_s", b"timeout_s", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -298,17 +304,24 @@ class ApproveRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     APPROVED_FIELD_NUMBER: _builtins.int
+    FOR_SESSION_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     approved: _builtins.bool
+    """Run the call once (true) or not (false); ignored when for_session is set."""
+    for_session: _builtins.bool
+    """Run it, and run the same call (same tool and approval key, e.g. the exact shell
+    command and working directory) unasked for the rest of the session.
+    """
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         approved: _builtins.bool = ...,
+        for_session: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved", b"approved", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved", b"approved", "for_session", b"for_session", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
