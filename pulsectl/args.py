@@ -20,6 +20,7 @@ from pulsectl.client.filters import FORMS, Filter
 from pulsectl.commands import (
     channels,
     chat,
+    context,
     costs,
     service,
     sessions,
@@ -332,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_sessions,
         _add_streams,
         _add_costs,
+        _add_context,
         _add_tasks,
         _add_channels,
         _add_store,
@@ -372,6 +374,13 @@ def _add_chat(cmds: _Commands) -> None:
     p.add_argument("message", nargs="?", metavar="MESSAGE", help="the message; - reads stdin")
     p.add_argument("-s", "--session", default="", metavar="SESSION", help="continue this session")
     p.add_argument("-y", "--yes", action="store_true", help="approve every tool request")
+    p.add_argument(
+        "-m",
+        "--model",
+        default="",
+        metavar="[PROVIDER:]MODEL",
+        help="use this model for the session from now on (other sessions keep theirs)",
+    )
 
 
 def _add_sessions(cmds: _Commands) -> None:
@@ -436,6 +445,24 @@ def _add_streams(cmds: _Commands) -> None:
     _add_time_flags(p)
     p.add_argument("--limit", type=positive_int, default=0, help="at most N rows (default 100)")
     p.add_argument("--asc", action="store_true", help="oldest first")
+
+
+def _add_context(cmds: _Commands) -> None:
+    """``context``."""
+    p = cmds.add(
+        "context",
+        "show what the next turn's prompt of a session is made of, in tokens and dollars",
+        "pulsectl context\npulsectl context -s s-1234 --json | jq '.parts[] | [.name, .tokens]'",
+        context.cmd_context,
+        details=(
+            "Each part of the prompt (system prompt, each tool's schema, MCP servers,\n"
+            "identity files, skills index, memories, history, the new message) with its\n"
+            "estimated tokens and dollars per turn at the session model's input price, and\n"
+            "the model's context window. Without -s: the most recently active session."
+        ),
+    )
+    p.add_argument("-s", "--session", default="", metavar="SESSION", help="the session")
+    p.add_argument("--text", default="", help="count this as the next message")
 
 
 def _add_costs(cmds: _Commands) -> None:

@@ -192,7 +192,9 @@ class Server:
         watcher: asyncio.Task[None] | None = None
         try:
             book = TaskBook(store)
-            budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
+            budget = Budget(
+                store, cfg.budget.daily_usd, cfg.budget.monthly_usd, cfg.budget.session_usd
+            )
             approvals = ApprovalBroker()
             deps = AgentDeps(
                 cfg=cfg,

@@ -397,15 +397,22 @@ class AsyncPulseClient:
     # -- Chat ---------------------------------------------------------------------------
 
     def send(
-        self, text: str, *, session_id: str = "", interactive: bool = False, user_id: str = ""
+        self,
+        text: str,
+        *,
+        session_id: str = "",
+        interactive: bool = False,
+        user_id: str = "",
+        model: str = "",
     ) -> AsyncIterator[chat_pb2.TurnEvent]:
         """Chat.Send: the turn's events, accepted first and final or error last.
 
         ``interactive``: the person can answer approval requests (else "ask" tools are
-        denied); an empty ``session_id`` starts a new session.
+        denied); an empty ``session_id`` starts a new session; ``model``
+        (``[PROVIDER:]MODEL``) becomes the session's model from this message on.
         """
         request = chat_pb2.SendRequest(
-            session_id=session_id, text=text, user_id=user_id, interactive=interactive
+            session_id=session_id, text=text, user_id=user_id, interactive=interactive, model=model
         )
         return self._stream(lambda: self._chat.Send, request, droppable=False)
 
@@ -437,6 +444,18 @@ class AsyncPulseClient:
         """Chat.RenameSession ("" goes back to the derived title)."""
         request = chat_pb2.RenameSessionRequest(session_id=session_id, title=title)
         return await self._unary(self._chat.RenameSession, request)
+
+    async def context(self, session_id: str, text: str = "") -> chat_pb2.ContextResponse:
+        """Chat.Context: the next turn's prompt of a session, part by part."""
+        request = chat_pb2.ContextRequest(session_id=session_id, text=text)
+        return await self._unary(self._chat.Context, request)
+
+    async def set_session_model(
+        self, session_id: str, model: str
+    ) -> chat_pb2.SetSessionModelResponse:
+        """Chat.SetSessionModel (``""`` returns the session to the configured chain)."""
+        request = chat_pb2.SetSessionModelRequest(session_id=session_id, model=model)
+        return await self._unary(self._chat.SetSessionModel, request)
 
     # -- Streams ------------------------------------------------------------------------
 

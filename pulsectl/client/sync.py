@@ -243,12 +243,28 @@ class PulseClient:
     # -- Chat ---------------------------------------------------------------------------
 
     def send(
-        self, text: str, *, session_id: str = "", interactive: bool = False, user_id: str = ""
+        self,
+        text: str,
+        *,
+        session_id: str = "",
+        interactive: bool = False,
+        user_id: str = "",
+        model: str = "",
     ) -> SyncStream[chat_pb2.TurnEvent]:
         """Chat.Send: the turn's events, accepted first and final or error last."""
         return self._stream(
-            self._core.send(text, session_id=session_id, interactive=interactive, user_id=user_id)
+            self._core.send(
+                text, session_id=session_id, interactive=interactive, user_id=user_id, model=model
+            )
         )
+
+    def context(self, session_id: str, text: str = "") -> chat_pb2.ContextResponse:
+        """Chat.Context: the next turn's prompt of a session, part by part."""
+        return self._run(self._core.context(session_id, text))
+
+    def set_session_model(self, session_id: str, model: str) -> chat_pb2.SetSessionModelResponse:
+        """Chat.SetSessionModel (``""`` returns the session to the configured chain)."""
+        return self._run(self._core.set_session_model(session_id, model))
 
     def approve(
         self, request_id: str, approved: bool, for_session: bool = False

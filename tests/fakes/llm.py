@@ -372,12 +372,38 @@ def _tool_calls(reply: Reply, prefix: str, fake: FakeLLM) -> list[tuple[str, str
     return calls
 
 
+def _prompt_chars(body: dict[str, Any]) -> int:
+    """Characters a tokenizer would read from a request's prompt: the system text, each
+    message's text and tool-call arguments, and each tool's name, description and JSON
+    Schema (both wire formats)."""
+    chars = 0
+    system = body.get("system")
+    chars += len(_text_of(system)) if system else 0
+    for msg in body.get("messages") or []:
+        if not isinstance(msg, dict):
+            continue
+        chars += len(_text_of(msg.get("content"), skip_tool_results=False))
+        for call in msg.get("tool_calls") or []:
+            fn = call.get("function") or {}
+            chars += len(str(fn.get("name", ""))) + len(str(fn.get("arguments", "")))
+        if isinstance(msg.get("content"), list):
+            for block in msg["content"]:
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    chars += len(str(block.get("name", ""))) + len(json.dumps(block.get("input")))
+    for tool in body.get("tools") or []:
+        spec = tool.get("function", tool)
+        schema = spec.get("parameters", spec.get("input_schema", {}))
+        chars += len(spec.get("name", "")) + len(spec.get("description", ""))
+        chars += len(json.dumps(schema))
+    return chars
+
+
 def _usage(reply: Reply, body: dict[str, Any], out_text: str) -> dict[str, int]:
+    """The usage the fake reports: ``reply.usage`` where it says, else the prompt's
+    characters / 4 (see ``_prompt_chars``) and the answer's."""
     given = reply.usage or {}
     return {
-        "input_tokens": given.get(
-            "input_tokens", _estimate_tokens(json.dumps(body.get("messages")))
-        ),
+        "input_tokens": given.get("input_tokens", max(1, _prompt_chars(body) // 4)),
         "output_tokens": given.get("output_tokens", _estimate_tokens(out_text)),
         "cache_read_tokens": given.get("cache_read_tokens", 0),
         "cache_write_tokens": given.get("cache_write_tokens", 0),
