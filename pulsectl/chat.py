@@ -171,18 +171,29 @@ def _note_width() -> int:
 
 CHAT_HELP = (
     "/new starts a new session, /model [PROVIDER:]MODEL switches this session's model, "
-    "/context shows what the next prompt is made of, /exit or Ctrl+D quits, Ctrl+C "
+    "/context shows what the next prompt is made of, /compact [FOCUS] summarises older "
+    "history, /exit or Ctrl+D quits, Ctrl+C "
     "cancels a turn"
 )
 
 
 def _slash(runner: TurnRunner, text: str, session_id: str) -> bool:
-    """Run a /model or /context command; False when ``text`` is neither."""
+    """Run a /model, /context or /compact command; False when ``text`` is none of them."""
     name, _, rest = text.partition(" ")
-    if name not in ("/model", "/context"):
+    if name not in ("/model", "/context", "/compact"):
         return False
     try:
-        if name == "/context":
+        if name == "/compact":
+            if not session_id:
+                diagnostics.note("no session yet: send a message first")
+            else:
+                compacted = runner.client.compact(session_id, rest.strip())
+                diagnostics.note(
+                    f"compacted: {compacted.covered_messages} earlier messages summarised"
+                    if compacted.summary_id
+                    else "too little history to compact"
+                )
+        elif name == "/context":
             if not session_id:
                 diagnostics.note("no session yet: send a message first")
             else:

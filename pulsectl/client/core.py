@@ -457,6 +457,11 @@ class AsyncPulseClient:
         request = chat_pb2.SetSessionModelRequest(session_id=session_id, model=model)
         return await self._unary(self._chat.SetSessionModel, request)
 
+    async def compact(self, session_id: str, instructions: str = "") -> chat_pb2.CompactResponse:
+        """Chat.Compact: summarise the session's older history now."""
+        request = chat_pb2.CompactRequest(session_id=session_id, instructions=instructions)
+        return await self._unary(self._chat.Compact, request)
+
     # -- Streams ------------------------------------------------------------------------
 
     async def list_streams(self) -> streams_pb2.ListStreamsResponse:

@@ -262,6 +262,10 @@ class PulseClient:
         """Chat.Context: the next turn's prompt of a session, part by part."""
         return self._run(self._core.context(session_id, text))
 
+    def compact(self, session_id: str, instructions: str = "") -> chat_pb2.CompactResponse:
+        """Chat.Compact: summarise the session's older history now."""
+        return self._run(self._core.compact(session_id, instructions))
+
     def set_session_model(self, session_id: str, model: str) -> chat_pb2.SetSessionModelResponse:
         """Chat.SetSessionModel (``""`` returns the session to the configured chain)."""
         return self._run(self._core.set_session_model(session_id, model))

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget, BudgetRefused, Reservation
-from pulsed.agent.context import ContextBuilder, text_of
+from pulsed.agent.compaction import compact, needs_compaction
+from pulsed.agent.context import ContextBuilder, Prompt, fit, text_of
 from pulsed.agent.events import (
     ApprovalRequested,
     Delta,
@@ -34,13 +35,14 @@ from pulsed.agent.prompts import is_heartbeat_ok
 from pulsed.agent.redact import MASK, redact
 from pulsed.config import Config
 from pulsed.errors import PulseError, ResourceExhausted
-from pulsed.providers import pricing
+from pulsed.providers import pricing, windows
 from pulsed.providers.base import (
     ChatMessage,
     LLMRequest,
     LLMResponse,
     ProviderError,
     ToolCall,
+    ToolSpec,
 )
 from pulsed.providers.pool import ProviderPool
 from pulsed.store import rows
@@ -276,9 +278,7 @@ class Turn:
         if problem:
             raise TurnStopped("no_provider", problem)
         specs = self.d.tools.specs()
-        prompt = await ContextBuilder(self.d.cfg, self.d.store, self.d.prompt_sources).build(
-            self.ctx.input, self.ctx.tool_context(), specs, light=self.ctx.light
-        )
+        prompt = await self._prompt(specs)
         system, messages = prompt.system, prompt.messages
         if self.ctx.recovered:
             messages.extend(await self._replay())
@@ -304,6 +304,37 @@ class Turn:
             f"stopped after {max_iter} LLM calls without a final answer "
             "(raise [agent] max_iterations to allow longer tool chains)",
         )
+
+    async def _prompt(self, specs: list[ToolSpec]) -> Prompt:
+        """The turn's first prompt: compacted first when it would pass ``[agent]
+        compact_at`` of the window, and cut (oldest history first) to fit the window."""
+        builder = ContextBuilder(self.d.cfg, self.d.store, self.d.prompt_sources)
+        tctx = self.ctx.tool_context()
+        prompt = await builder.build(self.ctx.input, tctx, specs, light=self.ctx.light)
+        if self.ctx.light:
+            return prompt
+        sid = self.ctx.session_id
+        _, model = self.d.providers.chain(self.ctx.model)[0]
+        if needs_compaction(self.d, sid, model, prompt.system, prompt.messages, specs):
+            try:
+                row = await compact(
+                    self.d,
+                    sid,
+                    before=self.ctx.input,
+                    model_spec=self.ctx.model,
+                    turn_id=self.ctx.turn_id,
+                )
+            except ProviderError as e:  # answer anyway, on a cut history
+                log.warning("compaction of session %s failed: %s", sid, e.message)
+                row = None
+            if row is not None:
+                prompt = await builder.build(self.ctx.input, tctx, specs)
+        window = windows.window_for(model, self.d.cfg.agent.context_window).tokens
+        cpt = self.d.calibration.get(sid) or pricing.CHARS_PER_TOKEN_ESTIMATE
+        prompt, dropped = fit(prompt, specs, window, self.d.cfg.agent.max_tokens, cpt)
+        if dropped:
+            log.warning("session %s: %d oldest history messages left out to fit", sid, dropped)
+        return prompt
 
     async def _replay(self) -> list[ChatMessage]:
         """What this turn recorded before it was interrupted, as conversation: each

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from pulse.v1 import chat_pb2, chat_pb2_grpc
 
+from pulsed.agent.compaction import compact
 from pulsed.agent.inspect import context_report
 from pulsed.agent.intake import TurnInput
 from pulsed.api.convert import row_pb, turn_event_pb
@@ -18,7 +19,7 @@ from pulsed.errors import FailedPrecondition, InvalidArgument, NotFound
 from pulsed.providers import pricing, registry
 from pulsed.providers.pool import parse_model
 from pulsed.store import rows
-from pulsed.store.base import make_filters
+from pulsed.store.base import Row, make_filters
 from pulsed.store.schema import EVENTS, MESSAGES
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -191,6 +192,37 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
             ],
             total_tokens=r.total_tokens,
             total_usd=r.total_usd,
+        )
+
+    @unary
+    async def Compact(
+        self, request: chat_pb2.CompactRequest, context: GrpcContext
+    ) -> chat_pb2.CompactResponse:
+        session = check_session_id(request.session_id)
+        if self.d.turns.session_busy(session):
+            raise FailedPrecondition(
+                f"a turn of session {session} is running; compact it when the turn ends"
+            )
+        filters = make_filters(MESSAGES, [("session_id", "eq", session)])
+        latest = await self.d.store.query("messages", filters, order="desc", limit=1)
+        if not latest:
+            raise NotFound(f"no session {session!r}")
+        end = Row("messages", latest[0].seq + 1, {"session_id": session})
+        model = await self.d.turns.session_models.get(session)
+        row = await compact(
+            self.d.turns.deps,
+            session,
+            before=end,
+            model_spec=model,
+            instructions=request.instructions[:2000],
+        )
+        if row is None:
+            return chat_pb2.CompactResponse()
+        content = row["content"]
+        return chat_pb2.CompactResponse(
+            summary_id=str(row["id"]),
+            covered_messages=int(content.get("covered_messages") or 0),
+            text=str(content.get("text") or ""),
         )
 
     async def _renames(self) -> dict[str, str]:

@@ -105,3 +105,50 @@ def test_a_session_cap_refuses_with_a_refused_row(fake_llm: FakeLLM) -> None:
     finally:
         d.stop()
         d.cleanup()
+
+
+def _prompt_tokens(body: dict) -> int:  # type: ignore[type-arg]
+    from tests.fakes.llm import _prompt_chars
+
+    return _prompt_chars(body) // 4
+
+
+def test_a_long_session_compacts_and_stays_within_its_window(fake_llm: FakeLLM) -> None:
+    window = 3000
+    config = fake_llm_config(fake_llm.url).replace(
+        'model = "fake-model"',
+        f'model = "fake-model"\ncontext_window = {window}\ncompact_at = 0.6\nmax_tokens = 200',
+    )
+    d = Daemon(config)
+    try:
+        d.start()
+        sid = "s-long"
+        for i in range(14):
+            events = send(d, f"message {i}: " + "lorem ipsum dolor sit amet " * 20, session=sid)
+            assert events[-1].WhichOneof("event") == "final", events[-1]
+        summaries = rows(d, "messages", session_id=sid, message_type="summary")
+        assert summaries, "the session was never compacted"
+        logs = rows(d, "llm_logs", session_id=sid)
+        assert any(r["origin"] == "compaction" for r in logs)
+
+        def is_compaction(body: dict) -> bool:  # type: ignore[type-arg]
+            return str(body["messages"][0]["content"]).startswith("You compact a conversation")
+
+        chat_requests = [r.body for r in fake_llm.requests if not is_compaction(r.body)]
+        compactions = [r.body for r in fake_llm.requests if is_compaction(r.body)]
+        assert compactions
+        assert max(_prompt_tokens(b) for b in chat_requests) + 200 <= window
+        assert max(_prompt_tokens(b) for b in compactions) + 1024 <= window
+        last = chat_requests[-1]["messages"]
+        assert any(
+            "<summary of the earlier conversation>" in str(m.get("content")) for m in last
+        ), [(m["role"], str(m.get("content"))[:50]) for m in last]
+        # nothing was deleted: every input is still in the stream
+        assert len(rows(d, "messages", session_id=sid, message_type="user_input")) == 14
+        out = d.pulsectl("chat", "-s", sid, "/compact")  # a slash command is text here
+        assert out.returncode == 0
+        done = d.chat().Compact(chat_pb2.CompactRequest(session_id=sid, instructions="names"))
+        assert done.summary_id and done.covered_messages >= 10
+    finally:
+        d.stop()
+        d.cleanup()

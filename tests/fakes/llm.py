@@ -26,7 +26,8 @@ Scripting: ``fake.script(...)`` queues behaviours, consumed one per request, in 
         Hang(0.5),                              # a slow server: the answer comes after 0.5 s
     )
 
-With an empty queue a request gets ``Reply(text="echo: <last user text>")`` (zero latency
+With an empty queue a request gets ``Reply(text="echo: <last user text>")`` (a compaction
+request: a short "summary of N exchanges" instead) (zero latency
 unless ``default_delay_s`` is set). ``fake.requests`` lists what was received.
 
 Standalone: ``python -m tests.fakes.llm [--port N] [--delay-s X]`` prints its OpenAI base
@@ -778,6 +779,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _echo(self, body: dict[str, Any]) -> Reply:
         """The reply to a request nothing was scripted for."""
         fake = self.server.fake
+        system = body.get("system") or next(
+            (m.get("content") for m in body.get("messages") or [] if m.get("role") == "system"),
+            "",
+        )
+        if _text_of(system).startswith("You compact a conversation"):
+            # a summariser's answer is short: name the first and last lines it read
+            lines = [ln for ln in _last_user_text(body).splitlines() if ln.startswith("USER:")]
+            text = f"summary of {len(lines)} exchanges: {lines[0][:60] if lines else ''} …"
+            return Reply(text=text, chunk_size=fake.default_chunk_size)
         return Reply(
             text=f"echo: {_last_user_text(body)}",
             chunk_size=fake.default_chunk_size,
