@@ -581,6 +581,17 @@ def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) ->
         lines.insert(-1, "-" * len(max(lines, key=len)))
     lines.append("")
     lines.append("spend: " + budget_line(summary.spent_today_usd, summary.budget_daily_usd))
+    for cap in summary.caps:
+        lines.append(
+            f"{cap.name} cap: {money(cap.spent_usd)} spent of ${cap.limit_usd:.2f}, "
+            f"{money(cap.left_usd)} left"
+            + (f" ({money(cap.reserved_usd)} held by running calls)" if cap.reserved_usd else "")
+            + f"; resets {cap.resets}"
+        )
+    if summary.budget_session_usd:
+        lines.append(
+            f"session cap: ${summary.budget_session_usd:.2f} per session (see --by session)"
+        )
     return "\n".join(lines)
 
 

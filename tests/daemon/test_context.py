@@ -152,3 +152,22 @@ def test_a_long_session_compacts_and_stays_within_its_window(fake_llm: FakeLLM) 
     finally:
         d.stop()
         d.cleanup()
+
+
+def test_costs_show_each_cap_with_what_is_left(fake_llm: FakeLLM) -> None:
+    d = Daemon(fake_llm_config(fake_llm.url, extra="[budget]\ndaily_usd = 3\nmonthly_usd = 40\n"))
+    try:
+        d.start()
+        fake_llm.script(Reply(text="hi", usage={"input_tokens": 1000, "output_tokens": 100}))
+        send(d, "hello")
+        out = json.loads(d.pulsectl("costs", "--json").stdout)
+        caps = {c["name"]: c for c in out["caps"]}
+        assert set(caps) == {"daily", "monthly"}
+        spent = caps["daily"]["spent_usd"]
+        assert spent > 0 and abs(caps["daily"]["left_usd"] - (3 - spent)) < 1e-9
+        assert caps["monthly"]["limit_usd"] == 40
+        text = d.pulsectl("costs").stdout
+        assert "monthly cap:" in text and "left; resets on the 1st" in text
+    finally:
+        d.stop()
+        d.cleanup()
