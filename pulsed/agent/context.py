@@ -40,6 +40,9 @@ class Prompt:
     parts: list[PromptPart] = field(default_factory=list)
     history_messages: int = 0
     """How many of ``messages`` are earlier history (the rest is the new message)."""
+    context_block: str = ""
+    """The volatile ``<context>`` block put before the new message's text; stored with
+    the answer so later turns resend the message byte for byte (the cached prefix)."""
 
 
 def text_of(row: Row) -> str:
@@ -89,7 +92,9 @@ class ContextBuilder:
         history = await self.history(input_row)
         block = volatile_block(now, tctx.source, [p for p in parts if not p.stable])
         messages = merge_roles([*history, ChatMessage("user", block + text)])
-        return Prompt(system, messages, parts, history_messages=len(messages) - 1)
+        return Prompt(
+            system, messages, parts, history_messages=len(messages) - 1, context_block=block
+        )
 
     async def _parts(self, tctx: ToolContext, query: str) -> list[PromptPart]:
         out: list[PromptPart] = []
@@ -153,7 +158,9 @@ class ContextBuilder:
             msgs.append(ChatMessage("assistant", SUMMARY_ACK))
         earlier: list[ChatMessage] = []
         for r, answer in await self.exchanges(input_row, after):
-            earlier.append(ChatMessage("user", _cut(text_of(r))))
+            sent = (answer.get("content") or {}).get("context", "") if answer else ""
+            block = sent if isinstance(sent, str) else ""
+            earlier.append(ChatMessage("user", block + _cut(text_of(r))))
             if answer is not None:
                 earlier.append(ChatMessage("assistant", _cut(text_of(answer))))
         earlier = earlier[-n:]
@@ -205,7 +212,16 @@ def fit(
             dropped += 1
     if not dropped:
         return prompt, 0
-    return Prompt(prompt.system, messages, prompt.parts, history_messages=history), dropped
+    return (
+        Prompt(
+            prompt.system,
+            messages,
+            prompt.parts,
+            history_messages=history,
+            context_block=prompt.context_block,
+        ),
+        dropped,
+    )
 
 
 def merge_roles(msgs: list[ChatMessage]) -> list[ChatMessage]:

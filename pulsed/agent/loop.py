@@ -158,6 +158,8 @@ class Turn:
     """Runs one turn. Create per input; ``await run()``."""
 
     def __init__(self, deps: AgentDeps, ctx: TurnContext) -> None:
+        self.context_block = ""
+        """The turn's <context> block, stored with its answer (see ``Prompt``)."""
         self.d = deps
         self.ctx = ctx
 
@@ -197,6 +199,7 @@ class Turn:
                         content={
                             "text": text,
                             "usage": self.ctx.usage.to_dict(),
+                            "context": self.context_block,
                             "iterations": iterations,
                         },
                         reply_to=self.ctx.turn_id,
@@ -279,6 +282,7 @@ class Turn:
             raise TurnStopped("no_provider", problem)
         specs = self.d.tools.specs()
         prompt = await self._prompt(specs)
+        self.context_block = prompt.context_block
         system, messages = prompt.system, prompt.messages
         if self.ctx.recovered:
             messages.extend(await self._replay())

@@ -26,8 +26,10 @@ def test_the_system_prompt_is_byte_identical_across_turns(
     first, second = fake_llm.requests[-2].body, fake_llm.requests[-1].body
     assert _system(first) == _system(second)
     assert "Current time" not in _system(first)
-    # the earlier exchange is sent back as it was: the cached prefix holds
-    assert second["messages"][1]["content"] == "first"
+    # the earlier exchange is sent back byte for byte as it was sent: the cached prefix
+    # (system + history) of the second turn is the first turn's request plus its answer
+    assert second["messages"][: len(first["messages"])] == first["messages"]
+    assert second["messages"][1]["content"].endswith("\n\nfirst")
     assert second["messages"][-1]["content"].startswith("<context>\nCurrent time: ")
 
 
