@@ -32,13 +32,16 @@ class ListenerState:
 
     ``state``: serving | disabled | off (enabled but cannot start, ``detail`` says why,
     e.g. no token) | error (it failed to bind; ``detail`` has the error) | stopped.
-    ``address`` is the URL it serves on, with the bound port (``http://127.0.0.1:8788``).
+    ``address`` is the URL it serves on, with the bound port (``http://127.0.0.1:8788``);
+    ``detail`` says what is wrong and what to do.
     """
 
     name: str
     state: str
     address: str = ""
     detail: str = ""
+    reason: str = ""
+    """A few words for a status bar when down: "no token", "cannot listen"..."""
 
 
 @dataclass(frozen=True, slots=True)

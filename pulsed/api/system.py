@@ -40,7 +40,7 @@ def status_pb(s: DaemonStatus) -> system_pb2.StatusResponse:
         ],
         listeners=[
             system_pb2.ListenerSummary(
-                name=x.name, state=x.state, address=x.address, detail=x.detail
+                name=x.name, state=x.state, address=x.address, detail=x.detail, reason=x.reason
             )
             for x in s.listeners
         ],

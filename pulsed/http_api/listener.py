@@ -50,7 +50,9 @@ class HttpApi:
         self.turns = turns
         self.providers = providers
         self._runner: web.AppRunner | None = None
-        self._state = ListenerState(NAME, "disabled", detail="enable it in [api.http]")
+        self._state = ListenerState(
+            NAME, "disabled", detail="enable it in [api.http]", reason="disabled"
+        )
 
     def state(self) -> ListenerState:
         """The listener now: serving (with its address) or why it is down."""
@@ -76,6 +78,7 @@ class HttpApi:
         if not h.token:
             await self._down(
                 "off",
+                "no token",
                 "no token: set token in [api.http] or $PULSE_API_TOKEN (every request must "
                 "carry it); the listener stays down",
             )
@@ -83,7 +86,9 @@ class HttpApi:
         try:
             context = self._tls() if h.tls else None
         except (OSError, ssl.SSLError) as e:
-            await self._down("error", f"cannot load cert {h.cert} and key {h.key}: {e}")
+            await self._down(
+                "error", "bad certificate", f"cannot load cert {h.cert} and key {h.key}: {e}"
+            )
             return
         from aiohttp import web
 
@@ -97,7 +102,9 @@ class HttpApi:
             await web.TCPSite(runner, host, port, ssl_context=context).start()
         except OSError as e:
             await runner.cleanup()
-            await self._down("error", f"cannot listen on {h.listen}: {e.strerror or e}")
+            await self._down(
+                "error", "cannot listen", f"cannot listen on {h.listen}: {e.strerror or e}"
+            )
             return
         self._runner = runner
         address = url_of(host, self.port, h.tls)
@@ -117,8 +124,8 @@ class HttpApi:
         context.load_cert_chain(h.cert, h.key)
         return context
 
-    async def _down(self, state: str, detail: str) -> None:
-        self._state = ListenerState(NAME, state, detail=detail)
+    async def _down(self, state: str, reason: str, detail: str) -> None:
+        self._state = ListenerState(NAME, state, detail=detail, reason=reason)
         log.warning("HTTP API not serving: %s", detail)
         await self._event("http_api_down", "warning", {"state": state, "reason": detail})
 

@@ -42,9 +42,7 @@ class Api:
 
     def client(self, token: str = TOKEN, **kw: object) -> openai.OpenAI:
         """An openai client; no retries, so a 429 or 5xx answer is seen as it is."""
-        return openai.OpenAI(
-            base_url=self.base_url, api_key=token, max_retries=0, timeout=30, **kw
-        )
+        return openai.OpenAI(base_url=self.base_url, api_key=token, max_retries=0, timeout=30, **kw)
 
     def async_client(self, token: str = TOKEN) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(base_url=self.base_url, api_key=token, max_retries=0, timeout=30)
@@ -58,14 +56,36 @@ def start_api(config: str, env: dict[str, str] | None = None) -> Api:
     return Api(d, state.address + "/v1")
 
 
-@pytest.fixture
-def api(fake_llm: FakeLLM) -> Iterator[Api]:
-    """pulsed with the HTTP API on a free port and its agent on ``fake_llm``."""
-    a = start_api(api_config(fake_llm.url))
-    try:
-        yield a
-    finally:
+@dataclass
+class Served:
+    """One daemon and its fake LLM, shared by the tests of a module."""
+
+    api: Api
+    llm: FakeLLM
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    with FakeLLM() as fake:
+        a = start_api(api_config(fake.url, extra="[budget]\ndaily_usd = 0\n"))
         try:
-            a.daemon.stop()
+            yield Served(a, fake)
         finally:
-            a.daemon.cleanup()
+            try:
+                a.daemon.stop()
+            finally:
+                a.daemon.cleanup()
+
+
+@pytest.fixture
+def api(served: Served) -> Api:
+    """pulsed with the HTTP API on a free port, its agent on ``llm`` (shared by the
+    module's tests: each uses sessions of its own)."""
+    served.llm.reset()
+    return served.api
+
+
+@pytest.fixture
+def llm(served: Served) -> FakeLLM:
+    """The fake LLM behind ``api`` (its script and request log reset per test)."""
+    return served.llm

@@ -151,12 +151,16 @@ class ListenerSummary(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     ADDRESS_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     state: _builtins.str
     """serving | disabled | off (cannot start: detail says why, e.g. no token) | error | stopped"""
     address: _builtins.str
     """The URL it serves on, with the bound port, e.g. http://127.0.0.1:8788"""
     detail: _builtins.str
+    """What is wrong and what to do, when it is not serving."""
+    reason: _builtins.str
+    """A few words for a status bar when it is not serving: "no token", "cannot listen"..."""
     def __init__(
         self,
         *,
@@ -164,10 +168,11 @@ class ListenerSummary(_message.Message):
         state: _builtins.str = ...,
         address: _builtins.str = ...,
         detail: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "detail", b"detail", "name", b"name", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "detail", b"detail", "name", b"name", "reason", b"reason", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
