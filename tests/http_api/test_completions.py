@@ -13,7 +13,7 @@ import pytest
 
 from tests.daemon.util import rows
 from tests.fakes.llm import Drop, FakeLLM, Hang, Reply
-from tests.http_api.conftest import TOKEN, Api
+from tests.http_api.conftest import TOKEN, Api, listener
 
 USAGE = {"input_tokens": 100, "output_tokens": 7, "cache_read_tokens": 20, "cache_write_tokens": 3}
 
@@ -335,3 +335,13 @@ def test_ignored_settings_are_accepted(api: Api, llm: FakeLLM) -> None:
     assert done.choices[0].message.content == "echo: with settings"
     sent = llm.requests[-1].body
     assert "temperature" not in sent and "top_p" not in sent  # the agent's settings apply
+
+
+def test_status_shows_the_bound_address(api: Api) -> None:
+    state = listener(api.daemon)
+    assert state.state == "serving" and state.address.startswith("http://127.0.0.1:")
+    assert not state.address.endswith(":0")
+    out = api.daemon.pulsectl("status")
+    assert f"{state.address}/v1" in out.stdout
+    started = rows(api.daemon, "events", event_type="http_api_started")
+    assert started[0]["payload"]["address"] == state.address
