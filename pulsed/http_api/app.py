@@ -119,12 +119,18 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     return await completions.handle(request, request.app[DEPS])
 
 
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Name the server without the versions of Python and aiohttp."""
+    response.headers["Server"] = "pulsed"
+
+
 def build_app(deps: HttpDeps) -> web.Application:
     """The application serving ``deps``; bodies over ``max_body_bytes`` get 413."""
     app = web.Application(
         middlewares=[errors_and_auth], client_max_size=deps.cfg.api.http.max_body_bytes
     )
     app[DEPS] = deps
+    app.on_response_prepare.append(_server_header)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model:.+}", get_model)
     app.router.add_post("/v1/chat/completions", chat_completions)
