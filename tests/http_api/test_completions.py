@@ -345,3 +345,12 @@ def test_status_shows_the_bound_address(api: Api) -> None:
     assert f"{state.address}/v1" in out.stdout
     started = rows(api.daemon, "events", event_type="http_api_started")
     assert started[0]["payload"]["address"] == state.address
+
+
+def test_unknown_paths_and_methods_get_error_objects(api: Api) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    missing = httpx.post(api.base_url + "/completions", headers=auth, json={}, timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    wrong = httpx.get(api.base_url + "/chat/completions", headers=auth, timeout=10)
+    assert wrong.status_code == 405 and "POST" in wrong.json()["error"]["message"]
+    assert wrong.headers["server"] == "pulsed"
