@@ -8,6 +8,7 @@ error object (``pulsed.http_api.errors``).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,12 +27,16 @@ DEPS = web.AppKey("deps", HttpDeps)
 
 
 def token_matches(header: str, token: str) -> bool:
-    """Whether an ``Authorization`` header value carries ``token`` as a bearer token
-    (constant-time comparison; an empty ``token`` matches nothing)."""
+    """Whether an ``Authorization`` header value carries ``token`` as a bearer token.
+
+    The SHA-256 digests are compared with ``hmac.compare_digest``, so the time taken
+    tells neither the token's characters nor its length; an empty ``token`` matches
+    nothing."""
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token:
         return False
-    return hmac.compare_digest(value.strip().encode(), token.encode())
+    given = hashlib.sha256(value.strip().encode()).digest()
+    return hmac.compare_digest(given, hashlib.sha256(token.encode()).digest())
 
 
 def error_response(err: ApiError) -> web.Response:
