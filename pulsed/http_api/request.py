@@ -6,6 +6,8 @@ session when no ``X-Pulse-Session`` header or ``user`` field names one:
 
 - ``X-Pulse-Session: NAME`` → session ``api:NAME`` (1-120 of ``A-Z a-z 0-9 . _ : @ -``,
   else 400);
+- else Open WebUI's ``X-OpenWebUI-Chat-Id`` (sent with its
+  ``ENABLE_FORWARD_USER_INFO_HEADERS``) → ``api:owui-<chat id>``, one session per chat;
 - else the ``user`` field → ``api:USER`` (a value with other characters becomes
   ``api:u-<16 hex of its SHA-256>``);
 - else the conversation → ``api:c-<16 hex>``, a SHA-256 of its messages up to and
@@ -30,6 +32,7 @@ from typing import Any
 from pulsed.http_api.errors import ApiError, bad_request
 
 SESSION_HEADER = "X-Pulse-Session"
+OPEN_WEBUI_CHAT_HEADER = "X-OpenWebUI-Chat-Id"
 SHOW_TOOLS_HEADER = "X-Pulse-Show-Tools"
 SESSION_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,120}$")
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -61,7 +64,7 @@ class ChatRequest:
         model: the requested model id (``pulse`` or ``pulse:<provider:model>``).
         text: the last user message: the turn's input.
         session_id: the Pulse session (``api:...``).
-        session_from: header | user | conversation: what chose the session.
+        session_from: header | open-webui | user | conversation: what chose the session.
         stream: answer as SSE chunks.
         include_usage: ``stream_options.include_usage``: a last chunk with usage.
         user: the ``user`` field ('' when absent).
@@ -160,8 +163,19 @@ def _messages(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def session_for(header: str | None, user: str, messages: list[tuple[str, str]]) -> tuple[str, str]:
-    """(session id, what chose it): the header, the user field, or the conversation.
+def _named(prefix: str, value: str) -> str:
+    """``prefix`` + ``value``, or + a hash of it when it holds other characters."""
+    if SESSION_NAME.match(prefix + value):
+        return prefix + value
+    return prefix + "h-" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def session_for(
+    header: str | None, user: str, messages: list[tuple[str, str]], chat_id: str | None = None
+) -> tuple[str, str]:
+    """(session id, what chose it): the ``X-Pulse-Session`` ``header`` (header), Open
+    WebUI's ``chat_id`` header (open-webui), the ``user`` field (user), or the
+    conversation's opening (conversation).
 
     Raises:
         ApiError: 400 for a header value that is not a session name.
@@ -175,6 +189,8 @@ def session_for(header: str | None, user: str, messages: list[tuple[str, str]]) 
                 SESSION_HEADER,
             )
         return f"api:{name}", "header"
+    if chat_id is not None and chat_id.strip():
+        return _named("api:owui-", chat_id.strip()), "open-webui"
     if user:
         if SESSION_NAME.match(user):
             return f"api:{user}", "user"
@@ -232,7 +248,9 @@ def parse_request(
         value = body.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise bad_request(f"{key} should be a number", key)
-    session_id, chosen_by = session_for(headers.get(SESSION_HEADER), user, messages)
+    session_id, chosen_by = session_for(
+        headers.get(SESSION_HEADER), user, messages, headers.get(OPEN_WEBUI_CHAT_HEADER)
+    )
     return ChatRequest(
         model=model.strip(),
         text=text,

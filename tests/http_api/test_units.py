@@ -116,6 +116,11 @@ def test_the_conversation_session_is_its_opening() -> None:
     assert session_for(None, "", [("user", "hello")])[0] != sid
     assert session_for(" work ", "someone", opening) == ("api:work", "header")
     assert session_for("", "ada", opening) == ("api:ada", "user")
+    chat = "7f3c1a2e-0000-4000-8000-000000000001"
+    assert session_for(None, "ada", opening, chat) == (f"api:owui-{chat}", "open-webui")
+    assert session_for("work", "ada", opening, chat) == ("api:work", "header")
+    odd, _ = session_for(None, "", opening, "a chat/with spaces")
+    assert odd.startswith("api:owui-h-") and len(odd) == len("api:owui-h-") + 16
 
 
 @pytest.mark.parametrize(
