@@ -28,6 +28,10 @@ class HttpApiConfig:
     """Allow plain HTTP on a non-loopback address."""
     max_body_bytes: int = 1024 * 1024
     """Largest request body accepted (larger: 413)."""
+    keepalive_s: float = 15.0
+    """Seconds of silence after which a streamed answer gets an SSE comment line (so
+    proxies keep the connection), and after which a stream starts even before the
+    turn's first event."""
 
     @property
     def tls(self) -> bool:
@@ -82,6 +86,8 @@ def validate_api(api: ApiConfig) -> None:
         raise ConfigError("api.http: set both cert and key for TLS, or neither")
     if h.max_body_bytes < 1024:
         raise ConfigError("api.http.max_body_bytes: must be at least 1024")
+    if not 0.1 <= h.keepalive_s <= 3600:
+        raise ConfigError("api.http.keepalive_s: must be from 0.1 to 3600 seconds")
     if h.enabled and not h.tls and not h.allow_insecure and not is_loopback(host):
         raise ConfigError(
             f'api.http.listen: "{h.listen}" is not a loopback address, so the API would be '

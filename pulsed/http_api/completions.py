@@ -14,7 +14,7 @@ the turn's events are followed:
   an error after that comes as a ``data: {"error": {...}}`` line, which the openai SDKs
   raise as ``APIError``. A tool round's text is followed by a blank line before the next
   round's, and while nothing happens a ``: keep-alive`` comment goes out every
-  ``KEEPALIVE_S`` seconds.
+  ``[api.http] keepalive_s`` seconds (also the longest wait for the first event).
 
 With ``X-Pulse-Show-Tools: 1`` each tool call and its result also appear in the text as
 annotations (``[tool current_time {"tz": "UTC"}]``, ``[tool current_time: ok, 3 ms]``).
@@ -54,10 +54,6 @@ from pulsed.store.base import Store
 
 log = logging.getLogger("pulsed.http_api")
 
-KEEPALIVE_S = 15.0
-"""Seconds of silence after which a stream gets a comment line (proxies and clients
-time out idle connections); also how long a stream waits for the turn's first event
-before it starts anyway."""
 ARGS_SHOWN = 200
 """Characters of a tool call's arguments shown in an annotation."""
 USER_AGENT_KEPT = 120
@@ -154,6 +150,7 @@ class _Follow:
         """A tool ran since text was last streamed."""
         self.tail = ""
         """The last content sent."""
+        self.keepalive_s = deps.cfg.api.http.keepalive_s
 
     async def usage(self, final: Final) -> dict[str, Any]:
         return await shapes.turn_usage(self.deps.store, self.turn.row, final.usage)
@@ -193,7 +190,7 @@ class _Follow:
     async def _stream(self, events: TurnEvents) -> None:
         while True:
             try:
-                ev = await asyncio.wait_for(events.next(), KEEPALIVE_S)
+                ev = await asyncio.wait_for(events.next(), self.keepalive_s)
             except TimeoutError:
                 if self.resp is None:
                     await self._open()

@@ -3,10 +3,12 @@ the body limit, budget caps as 429, fallback models, TLS, and what the status sh
 
 from __future__ import annotations
 
+import json
 import shutil
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import openai
 import pytest
 
 from tests.daemon.util import rows
-from tests.fakes.llm import FakeLLM, Reply
+from tests.fakes.llm import FakeLLM, Hang, Reply
 from tests.harness import ROOT, Daemon, fake_llm_config
 from tests.http_api.conftest import TOKEN, Api, api_config, listener, start_api
 
@@ -241,3 +243,31 @@ def test_a_request_running_at_shutdown_gets_an_answer(
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text == "finished in time"
     assert api.daemon.proc.wait(20) == 0
+
+
+def test_a_quiet_stream_starts_and_keeps_alive(fake_llm: FakeLLM, daemons: list[Daemon]) -> None:
+    api = serve(daemons, api_config(fake_llm.url, http="keepalive_s = 0.2"))
+    release, started = threading.Event(), threading.Event()
+    fake_llm.script(Hang(20, until=release, started=started, reply=Reply(text="at last")))
+    with httpx.stream(
+        "POST",
+        api.base_url + "/chat/completions",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={"model": "pulse", "stream": True, "messages": [{"role": "user", "content": "slow"}]},
+        timeout=30,
+    ) as resp:
+        assert resp.status_code == 200  # started before the turn's first event
+        lines = resp.iter_lines()
+        seen: list[str] = []
+        for line in lines:
+            seen.append(line)
+            if seen.count(": keep-alive") == 2:
+                break
+        assert started.wait(15)  # the LLM call is still held
+        release.set()
+        seen += list(lines)
+    body = [x for x in seen if x]
+    assert json.loads(body[0][6:])["choices"][0]["delta"]["role"] == "assistant"
+    assert body[1] == ": keep-alive" and body[-1] == "data: [DONE]"
+    chunks = [json.loads(x[6:]) for x in body if x.startswith("data: {")]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "at last"

@@ -59,6 +59,8 @@ def test_the_tls_rule_is_checked_at_load(tmp_path: Path) -> None:
         config(tmp_path, text)  # accepted
     with pytest.raises(ConfigError, match="both cert and key"):
         config(tmp_path, '[api.http]\ncert = "c.pem"\n')
+    with pytest.raises(ConfigError, match="keepalive_s"):
+        config(tmp_path, "[api.http]\nkeepalive_s = 0\n")
 
 
 def test_the_token_falls_back_to_the_environment(tmp_path: Path) -> None:
