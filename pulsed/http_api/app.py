@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -70,7 +71,21 @@ def _http_error(e: web.HTTPException, max_body: int) -> ApiError:
 @web.middleware
 async def errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Check the token, run the handler, and turn whatever it raises into an OpenAI
-    error object (an unexpected exception: 500, logged with its traceback)."""
+    error object (an unexpected exception: 500, logged with its traceback). Each
+    request is logged at debug level with its status and duration."""
+    started = time.monotonic()
+    resp = await _answer(request, handler)
+    log.debug(
+        "http api: %s %s -> %d in %.0f ms",
+        request.method,
+        request.path,
+        resp.status,
+        (time.monotonic() - started) * 1000,
+    )
+    return resp
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     deps = request.app[DEPS]
     max_body = deps.cfg.api.http.max_body_bytes
     try:
