@@ -3,7 +3,9 @@ the body limit, budget caps as 429, fallback models, TLS, and what the status sh
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import ssl
 import subprocess
@@ -271,3 +273,36 @@ def test_a_quiet_stream_starts_and_keeps_alive(fake_llm: FakeLLM, daemons: list[
     assert body[1] == ": keep-alive" and body[-1] == "data: [DONE]"
     chunks = [json.loads(x[6:]) for x in body if x.startswith("data: {")]
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "at last"
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("mount") is None,
+    reason="mounting a tmpfs for the data dir needs root and mount(8) (CI runs as root)",
+)
+def test_a_store_that_cannot_write_is_a_503(fake_llm: FakeLLM, daemons: list[Daemon]) -> None:
+    d = Daemon(api_config(fake_llm.url))
+    d.data_dir.mkdir(parents=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", str(d.data_dir)], check=True
+    )
+    try:
+        d.start()
+        daemons.append(d)
+        client = openai.OpenAI(
+            base_url=listener(d).address + "/v1", api_key=TOKEN, max_retries=0, timeout=30
+        )
+        filler = d.data_dir / "filler"
+        with open(filler, "wb") as f, contextlib.suppress(OSError):
+            while True:
+                f.write(b"\0" * (256 * 1024))
+                f.flush()
+        with pytest.raises(openai.InternalServerError) as down:
+            client.chat.completions.create(
+                model="pulse", messages=[{"role": "user", "content": "is anyone writing?"}]
+            )
+        assert down.value.status_code == 503 and down.value.type == "service_unavailable"
+        filler.unlink()
+    finally:
+        with contextlib.suppress(RuntimeError):
+            d.stop()
+        subprocess.run(["umount", "-l", str(d.data_dir)], check=False)
