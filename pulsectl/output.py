@@ -302,8 +302,16 @@ def render_status(st: system_pb2.StatusResponse) -> str:
             ("turns", f"{st.active_turns} active, {st.queued_turns} queued"),
             ("spend", budget_line(st.spent_today_usd, st.budget_daily_usd)),
             ("channels", channels_line(st.channels)),
+            *[(x.name.replace("_", " "), listener_line(x)) for x in st.listeners],
         ]
     )
+
+
+def listener_line(x: system_pb2.ListenerSummary) -> str:
+    """``http://127.0.0.1:8788/v1`` when it serves, else its state and why."""
+    if x.state == "serving":
+        return x.address + ("/v1" if x.name == "http_api" else "")
+    return f"{x.state}: {x.detail}" if x.detail else x.state
 
 
 def channels_line(channels: Sequence[system_pb2.ChannelSummary]) -> str:
@@ -330,6 +338,9 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
         warnings.append(f"store: {st.store_health}")
     if st.budget_daily_usd > 0 and st.spent_today_usd >= st.budget_daily_usd:
         warnings.append("today's budget is spent: LLM calls are refused until tomorrow")
+    for x in st.listeners:
+        if x.state in ("off", "error"):
+            warnings.append(f"{x.name.replace('_', ' ')} not serving: {x.detail}")
     for c in st.channels:
         if c.failed_deliveries:
             warnings.append(

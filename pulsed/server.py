@@ -55,6 +55,7 @@ from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
+from pulsed.http_api.listener import HttpApi
 from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
@@ -189,6 +190,7 @@ class Server:
         channels: ChannelManager | None = None
         scheduler: Scheduler | None = None
         listeners: Listeners | None = None
+        http_api: HttpApi | None = None
         watcher: asyncio.Task[None] | None = None
         try:
             book = TaskBook(store)
@@ -220,6 +222,10 @@ class Server:
                 self.socket, lambda: build_grpc_server(api, first_call, health_servicer)
             )
             await listeners.bind()
+            http_api = HttpApi(cfg, store, turns, providers)
+            status.listener_states.append(http_api.state)
+            # Once gRPC is bound, before health says SERVING: ready means both are up.
+            await http_api.start(cfg.server.shutdown_grace_s + 1)
             for name in ["", *SERVICES]:
                 await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
             await store.append(
@@ -268,7 +274,7 @@ class Server:
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
             await scheduler.stop()  # no new runs while the turns wind down
-            await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1))
+            await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1), http_api.stop())
             await channels.stop()
             await store.append(
                 "events",
@@ -288,6 +294,8 @@ class Server:
                     await watcher
             if listeners is not None:
                 await listeners.close()  # while the loop runs: no shutdown left to grpc's __del__
+            if http_api is not None:
+                await http_api.stop()  # idempotent
             if scheduler is not None:
                 await scheduler.stop()
             if channels is not None:
