@@ -11,8 +11,8 @@ The SDK retries 429, 408/409, 5xx, connection errors and timeouts itself (honour
 Prompt caching: the system prompt (or, without one, the last tool), the last block of the
 message before the last (the end of the history) and the last block of the last message
 carry ``cache_control: ephemeral`` breakpoints (Anthropic allows four), so the next turn
-and an agent loop re-read their growing prefix at the cache-read rate. Prompts below the model's minimum cacheable
-length are simply not cached.
+and an agent loop re-read their growing prefix at the cache-read rate. Prompts below the
+model's minimum cacheable length are simply not cached.
 """
 
 from __future__ import annotations
