@@ -60,6 +60,8 @@ from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
+from pulsed.skills.catalog import SkillCatalog
+from pulsed.skills.tools import SkillsPrompt, skill_tools
 from pulsed.store import rows
 from pulsed.store.base import Store
 from pulsed.store.factory import make_store
@@ -194,13 +196,20 @@ class Server:
             book = TaskBook(store)
             budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
             approvals = ApprovalBroker()
+            skills = SkillCatalog.from_config(cfg)
+            on = cfg.skills.enabled
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=builtin_tools(cfg, BookReminders(book)),
+                tools=builtin_tools(
+                    cfg,
+                    BookReminders(book),
+                    extra=skill_tools(skills, cfg.tools.max_read_bytes) if on else (),
+                ),
                 providers=providers,
                 budget=budget,
                 approvals=approvals,
+                prompt_sources=[SkillsPrompt(skills)] if on else [],
             )
             turns = TurnManager(deps)
             status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))

@@ -1,0 +1,237 @@
+"""Finding skills: the bundled ones, the person's and the workspace's, and which apply.
+
+A skills root holds one folder per skill, each with its ``SKILL.md``. Roots, from the
+lowest precedence to the highest: bundled (the repository's ``skills/``, shipped with
+the package), the person's (``skills/`` in the config dir), the workspace's
+(``skills/`` in ``[tools] workspace``). A skill of a higher root replaces the one of the
+same name below it. ``[skills] disabled`` leaves names out wherever they are.
+
+``SkillCatalog.current()`` rescans only when something changed: it compares the
+mtimes (and sizes) of the roots, the skill folders and their SKILL.md files, a few
+``stat`` calls per skill, and re-checks requirements (PATH lookups) each call, so a
+binary installed meanwhile counts at the next turn. A SKILL.md that does not parse makes
+its skill ``invalid`` with the reason; nothing here raises for a bad skill.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from pulsed.config import Config
+from pulsed.skills.parse import MAX_SKILL_BYTES, SKILL_FILE, SkillDoc, SkillInvalid, parse_skill
+
+log = logging.getLogger("pulsed.skills")
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+"""The bundled skills: a symlink to the repository's ``skills/`` in a source tree or an
+editable install, a folder of copies in an installed wheel."""
+
+Source = Literal["bundled", "person", "workspace"]
+State = Literal["available", "unavailable", "invalid", "disabled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """A folder of skills and its place in the precedence (later roots win)."""
+
+    source: Source
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Skill:
+    """One skill as found.
+
+    Attributes:
+        name: the folder's name (the skill's name when valid).
+        source, path: the root it came from and its folder (absolute).
+        state: available (in the prompt), unavailable (requirements not met: ``missing``
+            says why), invalid (``error`` says why), disabled (``[skills] disabled``).
+        doc: the parsed SKILL.md (None when invalid).
+        overrides: folders of same-named skills of lower roots that this one replaces.
+    """
+
+    name: str
+    source: Source
+    path: Path
+    state: State
+    doc: SkillDoc | None = None
+    missing: tuple[str, ...] = ()
+    error: str = ""
+    overrides: tuple[Path, ...] = ()
+
+    @property
+    def description(self) -> str:
+        return self.doc.description if self.doc else ""
+
+    @property
+    def has_scripts(self) -> bool:
+        return (self.path / "scripts").is_dir()
+
+
+@dataclass(frozen=True, slots=True)
+class SkillSet:
+    """The skills of one scan, by name (each name once: the winning root's)."""
+
+    skills: tuple[Skill, ...] = ()
+    roots: tuple[Root, ...] = ()
+    by_name: Mapping[str, Skill] = field(default_factory=dict)
+
+    @property
+    def available(self) -> list[Skill]:
+        """The skills in the prompt, sorted by name."""
+        return [s for s in self.skills if s.state == "available"]
+
+    def get(self, name: str) -> Skill | None:
+        return self.by_name.get(name)
+
+
+def default_roots(cfg: Config) -> list[Root]:
+    """bundled, the config dir's ``skills/``, the workspace's ``skills/`` (lowest first)."""
+    return [
+        Root("bundled", BUNDLED_DIR.resolve()),
+        Root("person", cfg.config_dir / "skills"),
+        Root("workspace", cfg.workspace_path / "skills"),
+    ]
+
+
+class SkillCatalog:
+    """The skills of a set of roots, rescanned when their files change.
+
+    Args:
+        roots: lowest precedence first (``default_roots``).
+        disabled: names left out.
+        environ: where PATH and the variables of requirements come from (default
+            ``os.environ``, read at each check).
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[Root],
+        disabled: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.roots = tuple(roots)
+        self.disabled = frozenset(disabled)
+        self.environ = environ
+        self._lock = threading.Lock()
+        self._stamp: tuple[object, ...] | None = None
+        self._parsed: SkillSet = SkillSet()
+        self._current: SkillSet = SkillSet()
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> SkillCatalog:
+        """The catalog of ``default_roots(cfg)`` with ``[skills] disabled``."""
+        return cls(default_roots(cfg), cfg.skills.disabled)
+
+    def current(self) -> SkillSet:
+        """The skills now: rescanned if any SKILL.md, folder or root changed since the
+        last call, requirements checked again. Safe from any thread."""
+        with self._lock:
+            stamp = self._fingerprint()
+            if stamp != self._stamp:
+                self._parsed = self._scan()
+                self._stamp = stamp
+            self._current = self._check(self._parsed)
+            return self._current
+
+    # -- scanning -------------------------------------------------------------------------
+
+    def _fingerprint(self) -> tuple[object, ...]:
+        out: list[object] = []
+        for root in self.roots:
+            out.append(_stat_key(root.path, follow=True))
+            for entry in _folders(root.path):
+                out.append((_stat_key(entry), _stat_key(entry / SKILL_FILE)))
+        return tuple(out)
+
+    def _scan(self) -> SkillSet:
+        found: dict[str, Skill] = {}
+        for root in self.roots:
+            for folder in _folders(root.path):
+                skill = self._load(root, folder)
+                below = found.get(skill.name)
+                if below is not None:
+                    skill = replace(skill, overrides=(*below.overrides, below.path))
+                found[skill.name] = skill
+        for skill in found.values():
+            if skill.state == "invalid":
+                log.warning("skill %s (%s) is invalid: %s", skill.name, skill.path, skill.error)
+        skills = tuple(sorted(found.values(), key=lambda s: s.name))
+        return SkillSet(skills, self.roots, {s.name: s for s in skills})
+
+    def _load(self, root: Root, folder: Path) -> Skill:
+        name = folder.name
+        try:
+            doc = parse_skill(_read_skill_file(folder), name)
+        except SkillInvalid as e:
+            return Skill(name, root.source, folder, "invalid", error=str(e))
+        state: State = "disabled" if name in self.disabled else "available"
+        return Skill(name, root.source, folder, state, doc)
+
+    def _check(self, parsed: SkillSet) -> SkillSet:
+        """``parsed`` with the requirements of each enabled valid skill checked now."""
+        environ = os.environ if self.environ is None else self.environ
+        skills = []
+        for s in parsed.skills:
+            if s.doc is not None and s.state != "disabled":
+                missing = tuple(s.doc.requires.missing(environ))
+                s = replace(s, state="unavailable" if missing else "available", missing=missing)
+            skills.append(s)
+        return SkillSet(tuple(skills), parsed.roots, {s.name: s for s in skills})
+
+
+def _stat_key(path: Path, follow: bool = False) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path, follow_symlinks=follow)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _folders(root: Path) -> list[Path]:
+    """The skill folders of ``root`` sorted by name: real directories (no symlinks), not
+    hidden ones."""
+    try:
+        with os.scandir(root) as it:
+            entries = [e for e in it if not e.name.startswith(".")]
+    except OSError:
+        return []
+    return sorted(
+        (Path(root) / e.name for e in entries if e.is_dir(follow_symlinks=False)),
+        key=lambda p: p.name,
+    )
+
+
+def _read_skill_file(folder: Path) -> str:
+    """The text of ``folder``'s SKILL.md.
+
+    Raises:
+        SkillInvalid: missing, a symlink, not a regular file, too big, not UTF-8.
+    """
+    path = folder / SKILL_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise SkillInvalid(f"no {SKILL_FILE} in the folder") from None
+    except OSError as e:
+        if os.path.islink(path):
+            raise SkillInvalid(f"{SKILL_FILE} is a symlink; symlinks are not followed") from None
+        raise SkillInvalid(f"{SKILL_FILE}: {e.strerror}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise SkillInvalid(f"{SKILL_FILE} is not a regular file")
+        data = f.read(MAX_SKILL_BYTES + 1)
+    if len(data) > MAX_SKILL_BYTES:
+        raise SkillInvalid(f"{SKILL_FILE} is over {MAX_SKILL_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SkillInvalid(f"{SKILL_FILE} is not UTF-8 (byte {e.start})") from None
