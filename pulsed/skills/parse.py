@@ -144,7 +144,10 @@ def _string(front: dict[Any, Any], key: str, *, required: bool = False) -> str:
             raise SkillInvalid(f"{key} is missing")
         return ""
     if not isinstance(value, str):
-        raise SkillInvalid(f"{key} must be a string, got {type(value).__name__}")
+        raise SkillInvalid(
+            f"{key} must be a string, got {type(value).__name__} {value!r} "
+            f'(YAML reads yes/no/on/off and numbers so; quote it: {key}: "...")'
+        )
     return value
 
 

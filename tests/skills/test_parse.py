@@ -64,6 +64,7 @@ def test_names(name: str, ok: bool) -> None:
         (doc("name: x\ndescription: " + "d" * 1025), "x", "at most 1024"),
         (doc("name: x\ndescription: d\ncompatibility: " + "c" * 501), "x", "at most 500"),
         (doc("name: x\ndescription: 42"), "x", "description must be a string"),
+        (doc("name: off\ndescription: d"), "off", "got bool False .*quote it"),
         (doc("name: x\ndescription: d\nmetadata: [1]"), "x", "metadata must be a map"),
         (doc("name: x\ndescription: d\nmetadata:\n  requires-bins: 3"), "x", "requires-bins"),
         (doc("name: x\ndescription: d\nallowed-tools: {a: 1}"), "x", "allowed-tools"),
