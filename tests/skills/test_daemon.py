@@ -126,3 +126,16 @@ def test_pulsectl_skills_list_and_show(skilled: Daemon) -> None:
     assert doc["metadata"]["requires-bins"] == "git" and "SKILL.md" in doc["files"]
     missing = skilled.pulsectl("skills", "show", "nope")
     assert missing.returncode == 1 and "no skill 'nope'" in missing.stderr
+
+
+def test_a_new_skill_shows_at_the_next_turn(skilled: Daemon, llm: FakeLLM) -> None:
+    # The person's skills/ sits beside the config file in use.
+    write_skill(skilled.config_path.parent / "skills", "from-person", "The person's own skill.")
+    write_skill(skilled.config_path.parent / "skills", "release-notes", "Shadowed by the ws.")
+    assert kinds(send(skilled, "anything new?"))[-1] == "final"
+    prompt = system_prompt(llm.requests[-1].body)
+    assert "- **from-person**: The person's own skill." in prompt
+    assert "Shadowed" not in prompt and "- **release-notes**: Write release notes" in prompt
+    section = prompt.split("## Skills\n", 1)[1].split("\n## ", 1)[0]
+    names = [line.split("**")[1] for line in section.splitlines() if line.startswith("- **")]
+    assert "from-person" in names and names == sorted(names)
