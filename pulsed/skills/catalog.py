@@ -8,8 +8,9 @@ same name below it. ``[skills] disabled`` leaves names out wherever they are.
 
 ``SkillCatalog.current()`` rescans only when something changed: it compares the
 mtimes (and sizes) of the roots, the skill folders and their SKILL.md files, a few
-``stat`` calls per skill, and re-checks requirements (PATH lookups) each call, so a
-binary installed meanwhile counts at the next turn. A SKILL.md that does not parse makes
+``stat`` calls per skill; requirements are checked again when PATH, a folder of PATH
+(installing a program changes its mtime) or a variable they name changes, so a binary
+installed meanwhile counts at the next turn. A SKILL.md that does not parse makes
 its skill ``invalid`` with the reason; nothing here raises for a bad skill.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 import threading
 from collections.abc import Mapping, Sequence
@@ -123,8 +125,11 @@ class SkillCatalog:
         self.environ = environ
         self._lock = threading.Lock()
         self._stamp: tuple[object, ...] | None = None
+        self._env_stamp: tuple[object, ...] | None = None
         self._parsed: SkillSet = SkillSet()
         self._current: SkillSet = SkillSet()
+        self._loaded: dict[str, tuple[object, Skill]] = {}
+        """Skills as last parsed, by folder, with the stat keys they were parsed at."""
 
     @classmethod
     def from_config(cls, cfg: Config) -> SkillCatalog:
@@ -139,17 +144,34 @@ class SkillCatalog:
             if stamp != self._stamp:
                 self._parsed = self._scan()
                 self._stamp = stamp
-            self._current = self._check(self._parsed)
+                self._env_stamp = None
+            environ = os.environ if self.environ is None else self.environ
+            env_stamp = _environment_stamp(self._parsed, environ)
+            if env_stamp != self._env_stamp:
+                self._current = self._check(self._parsed, environ)
+                self._env_stamp = env_stamp
             return self._current
 
     # -- scanning -------------------------------------------------------------------------
 
     def _fingerprint(self) -> tuple[object, ...]:
+        """Stat keys of every root, skill folder and SKILL.md (plain strings and
+        ``os.scandir``: this runs every turn)."""
         out: list[object] = []
         for root in self.roots:
-            out.append(_stat_key(root.path, follow=True))
-            for entry in _folders(root.path):
-                out.append((_stat_key(entry), _stat_key(entry / SKILL_FILE)))
+            top = str(root.path)
+            out.append(_stat_key(top, follow=True))
+            try:
+                with os.scandir(top) as it:
+                    entries = sorted(
+                        (e for e in it if not e.name.startswith(".")), key=lambda e: e.name
+                    )
+            except OSError:
+                continue
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):
+                    skill_md = os.path.join(e.path, SKILL_FILE)
+                    out.append((e.name, _stat_key(e.path), _stat_key(skill_md)))
         return tuple(out)
 
     def _scan(self) -> SkillSet:
@@ -165,30 +187,59 @@ class SkillCatalog:
             if skill.state == "invalid":
                 log.warning("skill %s (%s) is invalid: %s", skill.name, skill.path, skill.error)
         skills = tuple(sorted(found.values(), key=lambda s: s.name))
+        folders = {str(s.path) for s in skills} | {str(p) for s in skills for p in s.overrides}
+        self._loaded = {k: v for k, v in self._loaded.items() if k in folders}
         return SkillSet(skills, self.roots, {s.name: s for s in skills})
 
     def _load(self, root: Root, folder: Path) -> Skill:
+        """The skill of ``folder``, parsed again only when it or its SKILL.md changed."""
+        key = (root.source, _stat_key(folder), _stat_key(folder / SKILL_FILE))
+        cached = self._loaded.get(str(folder))
+        if cached is not None and cached[0] == key:
+            return cached[1]
         name = folder.name
         try:
             doc = parse_skill(_read_skill_file(folder), name)
         except SkillInvalid as e:
-            return Skill(name, root.source, folder, "invalid", error=str(e))
-        state: State = "disabled" if name in self.disabled else "available"
-        return Skill(name, root.source, folder, state, doc)
+            skill = Skill(name, root.source, folder, "invalid", error=str(e))
+        else:
+            state: State = "disabled" if name in self.disabled else "available"
+            skill = Skill(name, root.source, folder, state, doc)
+        self._loaded[str(folder)] = (key, skill)
+        return skill
 
-    def _check(self, parsed: SkillSet) -> SkillSet:
+    def _check(self, parsed: SkillSet, environ: Mapping[str, str]) -> SkillSet:
         """``parsed`` with the requirements of each enabled valid skill checked now."""
-        environ = os.environ if self.environ is None else self.environ
         skills = []
+        path = environ.get("PATH", "")
+        found: dict[str, bool] = {}
+
+        def on_path(program: str) -> bool:
+            if program not in found:
+                found[program] = shutil.which(program, path=path) is not None
+            return found[program]
+
         for s in parsed.skills:
             if s.doc is not None and s.state != "disabled":
-                missing = tuple(s.doc.requires.missing(environ))
+                missing = tuple(s.doc.requires.missing(environ, on_path=on_path))
                 s = replace(s, state="unavailable" if missing else "available", missing=missing)
             skills.append(s)
         return SkillSet(tuple(skills), parsed.roots, {s.name: s for s in skills})
 
 
-def _stat_key(path: Path, follow: bool = False) -> tuple[int, int, int] | None:
+def _environment_stamp(parsed: SkillSet, environ: Mapping[str, str]) -> tuple[object, ...]:
+    """What the requirements of ``parsed`` depend on: PATH and the mtime of each of its
+    folders (installing a program changes its folder's), and the variables named."""
+    path = environ.get("PATH", "")
+    names = sorted({v for s in parsed.skills if s.doc for v in s.doc.requires.env})
+    return (
+        path,
+        tuple(_stat_key(d, follow=True) for d in path.split(os.pathsep) if d),
+        tuple(bool(environ.get(n)) for n in names),
+    )
+
+
+def _stat_key(path: str | Path, follow: bool = False) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path, follow_symlinks=follow)
     except OSError:

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,17 +45,27 @@ class Requirements:
     os: tuple[str, ...] = ()
 
     def missing(
-        self, environ: Mapping[str, str] | None = None, platform: str | None = None
+        self,
+        environ: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        on_path: Callable[[str], bool] | None = None,
     ) -> list[str]:
         """Why this machine does not meet them, one reason a line ([] when it does).
 
         ``environ`` (default ``os.environ``) gives PATH and the variables; ``platform``
-        (default ``sys.platform``) the system.
+        (default ``sys.platform``) the system; ``on_path`` says whether a program is on
+        PATH (default: ``shutil.which`` over ``environ``'s PATH; a caller checking many
+        skills passes a memo).
         """
         env = os.environ if environ is None else environ
-        path = env.get("PATH", "")
-        out = [f"{b}: not found on PATH" for b in self.bins if not shutil.which(b, path=path)]
-        if self.any_bins and not any(shutil.which(b, path=path) for b in self.any_bins):
+        if on_path is None:
+            path = env.get("PATH", "")
+
+            def on_path(program: str) -> bool:
+                return shutil.which(program, path=path) is not None
+
+        out = [f"{b}: not found on PATH" for b in self.bins if not on_path(b)]
+        if self.any_bins and not any(on_path(b) for b in self.any_bins):
             out.append(f"none of {', '.join(self.any_bins)} found on PATH (needs one)")
         out += [f"${name}: not set" for name in self.env if not env.get(name)]
         if self.os:

@@ -96,3 +96,18 @@ def test_default_roots_follow_the_config(tmp_path: Path) -> None:
     catalog = SkillCatalog.from_config(cfg)
     skill = catalog.current().get("git-github")
     assert skill is not None and skill.state == "disabled" and skill.source == "bundled"
+
+
+def test_requirements_checked_again_when_a_variable_or_path_changes(tmp_path: Path) -> None:
+    write_skill(tmp_path / "ws", "env", metadata='{"requires-env": "TOKEN", "requires-bins": "t"}')
+    env = {"PATH": fake_bin(tmp_path / "bin")}
+    catalog = SkillCatalog(roots(tmp_path), environ=env)
+    assert catalog.current().get("env").missing == (  # type: ignore[union-attr]
+        "t: not found on PATH",
+        "$TOKEN: not set",
+    )
+    env["TOKEN"] = "x"
+    fake_bin(tmp_path / "bin", "t")  # a program installed into a PATH folder
+    assert catalog.current().get("env").state == "available"  # type: ignore[union-attr]
+    (tmp_path / "bin" / "t").unlink()
+    assert catalog.current().get("env").state == "unavailable"  # type: ignore[union-attr]
