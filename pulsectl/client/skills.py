@@ -13,8 +13,22 @@ if TYPE_CHECKING:
     import grpc.aio
     from pulse.v1 import skills_pb2, skills_pb2_grpc
 
+STATES = ("available", "unavailable", "invalid", "disabled")
+"""A skill's states: in the prompt, requirements not met, SKILL.md invalid, switched off."""
+
 Q = TypeVar("Q")
 R = TypeVar("R")
+
+
+def why_not(skill: skills_pb2.Skill) -> str:
+    """What keeps ``skill`` out of the agent's prompt, in words ("" when it is in)."""
+    if skill.state == "unavailable":
+        return "; ".join(skill.missing)
+    if skill.state == "invalid":
+        return skill.error
+    if skill.state == "disabled":
+        return "in [skills] disabled"
+    return ""
 
 
 class SkillsCalls:

@@ -9,25 +9,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pulsectl import diagnostics, output
+from pulsectl.client.skills import STATES, why_not
 from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_ERROR, EXIT_OK
 from pulsectl.output import Output
 
 if TYPE_CHECKING:
     from pulse.v1 import skills_pb2
-
-STATES = ("available", "unavailable", "invalid", "disabled")
-
-
-def why(s: skills_pb2.Skill) -> str:
-    """What keeps a skill out of the prompt ("" for an available one)."""
-    if s.state == "unavailable":
-        return "; ".join(s.missing)
-    if s.state == "invalid":
-        return s.error
-    if s.state == "disabled":
-        return "in [skills] disabled"
-    return ""
 
 
 def cmd_list(args: argparse.Namespace, out: Output) -> int:
@@ -48,7 +36,7 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
 
 def render_list(skills: Sequence[skills_pb2.Skill], width: int) -> str:
     """skill, state, source, then the description (or why it is not available)."""
-    rows = [[s.name, s.state, s.source, why(s) or s.description] for s in skills]
+    rows = [[s.name, s.state, s.source, why_not(s) or s.description] for s in skills]
     return output.table(
         ["skill", "state", "source", "description / why"], rows, width=width, min_widths={3: 20}
     )
@@ -80,7 +68,7 @@ def render_show(resp: skills_pb2.ShowSkillResponse) -> str:
     ]
     pairs = [
         ("skill", s.name),
-        ("state", s.state + (f": {why(s)}" if why(s) else "")),
+        ("state", s.state + (f": {why_not(s)}" if why_not(s) else "")),
         ("source", f"{s.source}  {s.path}"),
         ("description", s.description or "-"),
         ("needs", ", ".join(needs) or "nothing"),
@@ -113,6 +101,8 @@ def cmd_check(args: argparse.Namespace, out: Output) -> int:
     if not resp.enabled:
         diagnostics.warn("[skills] enabled = false: the agent sees no skills")
     out.line(render_check(resp, by_state))
+    for name in resp.unknown_disabled:
+        diagnostics.warn(f"[skills] disabled names {name!r}, which no skills folder holds")
     if not ok:
         n = len(by_state["invalid"])
         diagnostics.error(
@@ -138,6 +128,7 @@ def check_dict(
             for s in by_state["invalid"]
         ],
         "disabled": [s.name for s in by_state["disabled"]],
+        "unknown_disabled": list(resp.unknown_disabled),
         "roots": [output.to_dict(r) for r in resp.roots],
     }
 

@@ -62,6 +62,7 @@ class SkillsServicer(skills_pb2_grpc.SkillsServicer):
                 skills_pb2.SkillRoot(source=r.source, path=str(r.path), exists=r.path.is_dir())
                 for r in skills.roots
             ],
+            unknown_disabled=sorted(set(self.d.cfg.skills.disabled) - set(skills.by_name)),
         )
 
     @unary

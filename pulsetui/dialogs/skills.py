@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from pulsectl.client import AsyncPulseClient
+from pulsectl.client.skills import why_not
 
 if TYPE_CHECKING:
     from pulse.v1 import skills_pb2
@@ -23,17 +24,6 @@ STATE_STYLE = {
     "invalid": "red",
     "disabled": "dim",
 }
-
-
-def why(s: skills_pb2.Skill) -> str:
-    """What keeps ``s`` out of the prompt ("" when it is in)."""
-    if s.state == "unavailable":
-        return "; ".join(s.missing)
-    if s.state == "invalid":
-        return s.error
-    if s.state == "disabled":
-        return "in [skills] disabled"
-    return ""
 
 
 class SkillsDialog(ModalScreen[None]):
@@ -95,7 +85,7 @@ class SkillsDialog(ModalScreen[None]):
         table.clear()
         for s in self.skills:
             state = f"[{STATE_STYLE.get(s.state, '')}]{s.state}[/]"
-            table.add_row(s.name, state, s.source, why(s) or s.description, key=s.name)
+            table.add_row(s.name, state, s.source, why_not(s) or s.description, key=s.name)
         available = sum(1 for s in self.skills if s.state == "available")
         box = self.query_one(Vertical)
         box.border_title = f"Skills — {available} of {len(self.skills)} available"
@@ -114,8 +104,8 @@ class SkillsDialog(ModalScreen[None]):
             return
         s = self.skills[min(max(row, 0), len(self.skills) - 1)]
         lines = [f"{s.name} · {s.state} · {s.path}"]
-        if why(s):
-            lines.append(why(s))
+        if why_not(s):
+            lines.append(why_not(s))
         lines += [f"overrides {p}" for p in s.overrides]
         detail.update("\n".join(lines))
 

@@ -25,7 +25,8 @@ def llm() -> Iterator[FakeLLM]:
 def skilled(llm: FakeLLM) -> Iterator[Daemon]:
     """One daemon for the module, its workspace holding the skill ``release-notes`` and
     an invalid one, ``broken``."""
-    d = Daemon(fake_llm_config(llm.url))
+    extra = '[skills]\ndisabled = ["daily-briefing", "no-such-skill"]\n'
+    d = Daemon(fake_llm_config(llm.url, extra=extra))
     folder = write_skill(
         d.workspace / "skills", "release-notes", "Write release notes from git history."
     )
@@ -62,6 +63,7 @@ def test_index_in_the_system_prompt_is_stable(skilled: Daemon, llm: FakeLLM) -> 
     assert a.encode() == b.encode()
     # bundled skills are there too (those needing nothing of the machine)
     assert "- **summarize-web-page**:" in a
+    assert "daily-briefing" not in a  # [skills] disabled
     tools = {t["function"]["name"] for t in llm.requests[-1].body["tools"]}
     assert {"load_skill", "read_skill_file"} <= tools
 
@@ -100,9 +102,12 @@ def test_pulsectl_skills_check_reports_the_invalid_skill(skilled: Daemon) -> Non
     assert "    - description is missing" in r.stdout
     assert "release-notes" in r.stdout.splitlines()[0]
     assert "1 invalid skill" in r.stderr
+    assert "\ndisabled: daily-briefing\n" in r.stdout
+    assert "'no-such-skill', which no skills folder holds" in r.stderr
     data = json.loads(skilled.pulsectl("skills", "check", "--json").stdout)
     assert data["ok"] is False and "release-notes" in data["available"]
     assert data["invalid"][0]["name"] == "broken"
+    assert data["disabled"] == ["daily-briefing"] and data["unknown_disabled"] == ["no-such-skill"]
     assert [r["source"] for r in data["roots"]] == ["bundled", "person", "workspace"]
     # chat still works with the broken skill there
     assert kinds(send(skilled, "still fine?"))[-1] == "final"

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pulse/v1/skills.proto\x12\x08pulse.v1\"\x13\n\x11ListSkillsRequest\"L\n\x11SkillRequirements\x12\x0c\n\x04\x62ins\x18\x01 \x03(\t\x12\x10\n\x08\x61ny_bins\x18\x02 \x03(\t\x12\x0b\n\x03\x65nv\x18\x03 \x03(\t\x12\n\n\x02os\x18\x04 \x03(\t\"\x9f\x02\n\x05Skill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\t\x12\x0f\n\x07missing\x18\x06 \x03(\t\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x11\n\toverrides\x18\x08 \x03(\t\x12\x0f\n\x07license\x18\t \x01(\t\x12\x15\n\rcompatibility\x18\n \x01(\t\x12\x15\n\rallowed_tools\x18\x0b \x03(\t\x12\x10\n\x08warnings\x18\x0c \x03(\t\x12-\n\x08requires\x18\r \x01(\x0b\x32\x1b.pulse.v1.SkillRequirements\x12\x13\n\x0bhas_scripts\x18\x0e \x01(\x08\"9\n\tSkillRoot\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06\x65xists\x18\x03 \x01(\x08\"j\n\x12ListSkillsResponse\x12\x1f\n\x06skills\x18\x01 \x03(\x0b\x32\x0f.pulse.v1.Skill\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\"\n\x05roots\x18\x03 \x03(\x0b\x32\x13.pulse.v1.SkillRoot\" \n\x10ShowSkillRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"g\n\x11ShowSkillResponse\x12\x1e\n\x05skill\x18\x01 \x01(\x0b\x32\x0f.pulse.v1.Skill\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\r\n\x05\x66iles\x18\x03 \x03(\t\x12\x15\n\rmetadata_json\x18\x04 \x01(\t2\x8c\x01\n\x06Skills\x12\x41\n\x04List\x12\x1b.pulse.v1.ListSkillsRequest\x1a\x1c.pulse.v1.ListSkillsResponse\x12?\n\x04Show\x12\x1a.pulse.v1.ShowSkillRequest\x1a\x1b.pulse.v1.ShowSkillResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pulse/v1/skills.proto\x12\x08pulse.v1\"\x13\n\x11ListSkillsRequest\"L\n\x11SkillRequirements\x12\x0c\n\x04\x62ins\x18\x01 \x03(\t\x12\x10\n\x08\x61ny_bins\x18\x02 \x03(\t\x12\x0b\n\x03\x65nv\x18\x03 \x03(\t\x12\n\n\x02os\x18\x04 \x03(\t\"\x9f\x02\n\x05Skill\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\t\x12\x0f\n\x07missing\x18\x06 \x03(\t\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x11\n\toverrides\x18\x08 \x03(\t\x12\x0f\n\x07license\x18\t \x01(\t\x12\x15\n\rcompatibility\x18\n \x01(\t\x12\x15\n\rallowed_tools\x18\x0b \x03(\t\x12\x10\n\x08warnings\x18\x0c \x03(\t\x12-\n\x08requires\x18\r \x01(\x0b\x32\x1b.pulse.v1.SkillRequirements\x12\x13\n\x0bhas_scripts\x18\x0e \x01(\x08\"9\n\tSkillRoot\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06\x65xists\x18\x03 \x01(\x08\"\x84\x01\n\x12ListSkillsResponse\x12\x1f\n\x06skills\x18\x01 \x03(\x0b\x32\x0f.pulse.v1.Skill\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\"\n\x05roots\x18\x03 \x03(\x0b\x32\x13.pulse.v1.SkillRoot\x12\x18\n\x10unknown_disabled\x18\x04 \x03(\t\" \n\x10ShowSkillRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"g\n\x11ShowSkillResponse\x12\x1e\n\x05skill\x18\x01 \x01(\x0b\x32\x0f.pulse.v1.Skill\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\r\n\x05\x66iles\x18\x03 \x03(\t\x12\x15\n\rmetadata_json\x18\x04 \x01(\t2\x8c\x01\n\x06Skills\x12\x41\n\x04List\x12\x1b.pulse.v1.ListSkillsRequest\x1a\x1c.pulse.v1.ListSkillsResponse\x12?\n\x04Show\x12\x1a.pulse.v1.ShowSkillRequest\x1a\x1b.pulse.v1.ShowSkillResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,12 +39,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SKILL']._serialized_end=422
   _globals['_SKILLROOT']._serialized_start=424
   _globals['_SKILLROOT']._serialized_end=481
-  _globals['_LISTSKILLSRESPONSE']._serialized_start=483
-  _globals['_LISTSKILLSRESPONSE']._serialized_end=589
-  _globals['_SHOWSKILLREQUEST']._serialized_start=591
-  _globals['_SHOWSKILLREQUEST']._serialized_end=623
-  _globals['_SHOWSKILLRESPONSE']._serialized_start=625
-  _globals['_SHOWSKILLRESPONSE']._serialized_end=728
-  _globals['_SKILLS']._serialized_start=731
-  _globals['_SKILLS']._serialized_end=871
+  _globals['_LISTSKILLSRESPONSE']._serialized_start=484
+  _globals['_LISTSKILLSRESPONSE']._serialized_end=616
+  _globals['_SHOWSKILLREQUEST']._serialized_start=618
+  _globals['_SHOWSKILLREQUEST']._serialized_end=650
+  _globals['_SHOWSKILLRESPONSE']._serialized_start=652
+  _globals['_SHOWSKILLRESPONSE']._serialized_end=755
+  _globals['_SKILLS']._serialized_start=758
+  _globals['_SKILLS']._serialized_end=898
 # @@protoc_insertion_point(module_scope)

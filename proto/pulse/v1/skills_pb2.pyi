@@ -182,6 +182,7 @@ class ListSkillsResponse(_message.Message):
     SKILLS_FIELD_NUMBER: _builtins.int
     ENABLED_FIELD_NUMBER: _builtins.int
     ROOTS_FIELD_NUMBER: _builtins.int
+    UNKNOWN_DISABLED_FIELD_NUMBER: _builtins.int
     enabled: _builtins.bool
     """[skills] enabled: whether the agent sees the available ones."""
     @_builtins.property
@@ -190,16 +191,21 @@ class ListSkillsResponse(_message.Message):
     def roots(self) -> _containers.RepeatedCompositeFieldContainer[Global___SkillRoot]:
         """Lowest precedence first."""
 
+    @_builtins.property
+    def unknown_disabled(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Names in [skills] disabled that no folder holds (a typo, or a skill since removed)."""
+
     def __init__(
         self,
         *,
         skills: _abc.Iterable[Global___Skill] | None = ...,
         enabled: _builtins.bool = ...,
         roots: _abc.Iterable[Global___SkillRoot] | None = ...,
+        unknown_disabled: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled", "roots", b"roots", "skills", b"skills"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["enabled", b"enabled", "roots", b"roots", "skills", b"skills", "unknown_disabled", b"unknown_disabled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
