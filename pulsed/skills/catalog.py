@@ -96,12 +96,16 @@ class SkillSet:
 
 
 def default_roots(cfg: Config) -> list[Root]:
-    """bundled, the config dir's ``skills/``, the workspace's ``skills/`` (lowest first)."""
-    return [
+    """bundled, the config dir's ``skills/``, the workspace's ``skills/`` (lowest first);
+    a folder that is also a later root is left to the later one (a workspace inside the
+    config dir, say)."""
+    roots = [
         Root("bundled", BUNDLED_DIR.resolve()),
         Root("person", cfg.config_dir / "skills"),
         Root("workspace", cfg.workspace_path / "skills"),
     ]
+    later = [r.path.resolve() for r in roots]
+    return [r for i, r in enumerate(roots) if r.path.resolve() not in later[i + 1 :]]
 
 
 class SkillCatalog:
@@ -138,7 +142,8 @@ class SkillCatalog:
 
     def current(self) -> SkillSet:
         """The skills now: rescanned if any SKILL.md, folder or root changed since the
-        last call, requirements checked again. Safe from any thread."""
+        last call, requirements checked again if PATH, its folders or the variables they
+        name changed. Safe from any thread."""
         with self._lock:
             stamp = self._fingerprint()
             if stamp != self._stamp:

@@ -111,3 +111,8 @@ def test_requirements_checked_again_when_a_variable_or_path_changes(tmp_path: Pa
     assert catalog.current().get("env").state == "available"  # type: ignore[union-attr]
     (tmp_path / "bin" / "t").unlink()
     assert catalog.current().get("env").state == "unavailable"  # type: ignore[union-attr]
+
+
+def test_a_config_dir_that_is_the_workspace_is_one_root(tmp_path: Path) -> None:
+    cfg = Config(tools=ToolsConfig(workspace=str(tmp_path)), source=str(tmp_path / "c.toml"))
+    assert [r.source for r in default_roots(cfg)] == ["bundled", "workspace"]
