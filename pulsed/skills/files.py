@@ -20,6 +20,8 @@ from pulsed.tools.files import Workspace
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 MAX_LISTED = 200
 """Most entries a folder listing shows."""
+MAX_WALKED = 5000
+"""Most entries a listing looks at (a skill holding a node_modules stays cheap)."""
 
 
 def read_text(folder: Path, rel: str, max_bytes: int, *, strict: bool) -> str:
@@ -73,6 +75,8 @@ def listing(folder: Path, limit: int = MAX_LISTED) -> list[str]:
     out: list[str] = []
     more = 0
     for top, dirs, files in os.walk(folder, followlinks=False):
+        if len(out) + more >= MAX_WALKED:
+            break
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         base = Path(top).relative_to(folder)
         names = [f for f in files if not f.startswith(".")]
@@ -87,5 +91,9 @@ def listing(folder: Path, limit: int = MAX_LISTED) -> list[str]:
                 more += 1
     out.sort()
     if more:
-        out.append(f"[{more} more files not shown]")
+        out.append(
+            f"[{more} more files not shown]"
+            if len(out) + more < MAX_WALKED
+            else f"[{more}+ more files not shown]"
+        )
     return out

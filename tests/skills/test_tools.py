@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pulsed.skills.catalog import Root, SkillCatalog
+from pulsed.skills.files import listing
 from pulsed.skills.tools import LoadSkill, ReadSkillFile, SkillsPrompt
 from pulsed.tools.base import ToolContext, ToolFailure
 from tests.skills.util import write_skill
@@ -115,3 +116,12 @@ async def test_bundled_skills_skip_the_hard_link_check(tmp_path: Path) -> None:
 def test_tools_are_read_only_and_allowed(catalog: SkillCatalog) -> None:
     for tool in (LoadSkill(catalog), ReadSkillFile(catalog, 10)):
         assert tool.default_policy == "allow" and tool.idempotent
+
+
+def test_listing_is_capped(tmp_path: Path) -> None:
+    for i in range(210):
+        (tmp_path / f"f{i:03d}.txt").write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("x")
+    out = listing(tmp_path, limit=200)
+    assert len(out) == 201 and out[0] == "f000.txt" and out[-1] == "[10 more files not shown]"
