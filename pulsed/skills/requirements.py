@@ -5,7 +5,8 @@ whether this machine has it.
   strings (the spec's ``metadata`` is a map of strings).
 - OpenClaw: ``metadata.openclaw.requires`` with ``bins`` (all), ``anyBins`` (at least
   one), ``env`` (all set), and ``metadata.openclaw.os`` (``darwin`` | ``linux`` |
-  ``win32``; also accepted under ``requires``).
+  ``win32``; also accepted under ``requires``). ``metadata.clawdbot``, its earlier
+  name, is read the same way; ``requires.config`` (OpenClaw's own config keys) is not.
 - nanobot: ``metadata.nanobot.requires`` with ``bins`` and ``env``, and
   ``metadata.nanobot.os``. nanobot (like OpenClaw) also writes ``metadata`` as one line of
   JSON; a string that parses as a JSON object is read the same way.
@@ -93,7 +94,7 @@ def parse_requirements(metadata: Mapping[str, Any]) -> Requirements:
     bins = _words(metadata, "requires-bins", "metadata.requires-bins")
     env = _words(metadata, "requires-env", "metadata.requires-env")
     any_bins: list[str] = []
-    oses = _words(metadata, "requires-os", "metadata.requires-os")
+    oses: list[str] = []
     for key in ("openclaw", "nanobot", "clawdbot"):
         block = _block(metadata.get(key), f"metadata.{key}")
         if block is None:
