@@ -71,10 +71,12 @@ class Skill:
 
     @property
     def description(self) -> str:
+        """The front matter's description ("" when invalid)."""
         return self.doc.description if self.doc else ""
 
     @property
     def has_scripts(self) -> bool:
+        """Whether the folder has a ``scripts/`` folder (looked at now)."""
         return (self.path / "scripts").is_dir()
 
 
@@ -92,6 +94,7 @@ class SkillSet:
         return [s for s in self.skills if s.state == "available"]
 
     def get(self, name: str) -> Skill | None:
+        """The skill named ``name`` in any state, or None."""
         return self.by_name.get(name)
 
 

@@ -31,6 +31,14 @@ def read_text(folder: Path, rel: str, max_bytes: int, *, strict: bool) -> str:
         ToolFailure: a path outside the folder, a symlink on the way, not a regular
             file, binary, missing; with ``strict``, also hard-linked or another user's.
     """
+    try:
+        return _read_text(folder, rel, max_bytes, strict)
+    except ToolFailure as e:
+        # Workspace's wording, said of the skill's folder
+        raise ToolFailure(str(e).replace("the workspace", "the skill's folder")) from None
+
+
+def _read_text(folder: Path, rel: str, max_bytes: int, strict: bool) -> str:
     parts = Workspace.parts(rel)
     if not parts:
         raise ToolFailure("path names the skill's folder itself, not a file")

@@ -80,7 +80,7 @@ async def test_read_skill_file_inside_the_folder(catalog: SkillCatalog) -> None:
 @pytest.mark.parametrize(
     ("path", "why"),
     [
-        ("../../secret.txt", "outside"),
+        ("../../secret.txt", "resolves outside the skill's folder"),
         ("/etc/passwd", "absolute"),
         ("references/missing.md", "no such file"),
         ("references", "not a regular file"),
