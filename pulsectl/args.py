@@ -24,6 +24,7 @@ from pulsectl.commands import (
     costs,
     service,
     sessions,
+    skills,
     status,
     store,
     streams,
@@ -336,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_context,
         _add_tasks,
         _add_channels,
+        _add_skills,
         _add_store,
         _add_service,
     ):
@@ -603,6 +605,40 @@ def _add_channels(cmds: _Commands) -> None:
         "code; approving it lets them talk to the agent (kept across restarts).",
     )
     p.add_argument("code", metavar="CODE")
+
+
+def _add_skills(cmds: _Commands) -> None:
+    """``skills list | show | check``."""
+    group = cmds.group(
+        "skills",
+        "show the agent's SKILL.md skills: which are in its prompt, which are not and why",
+        "pulsectl skills check",
+    )
+    group.add(
+        "list",
+        "list every skill found with its state (available, unavailable, invalid, disabled)",
+        "pulsectl skills list\npulsectl skills list --json | jq -r '.[] | select(.state == "
+        '"available") | .name\'',
+        skills.cmd_list,
+        details="Skills come from the bundled set, skills/ in the config dir and skills/ in\n"
+        "the workspace; a workspace skill replaces a same-named one of the person, which\n"
+        "replaces a bundled one. [skills] disabled leaves names out.",
+    )
+    p = group.add(
+        "show",
+        "show one skill: its fields, requirements, files and instructions",
+        "pulsectl skills show git-github\npulsectl skills show git-github --json | jq .files",
+        skills.cmd_show,
+    )
+    p.add_argument("name", metavar="NAME", help="the skill's name (see: pulsectl skills list)")
+    group.add(
+        "check",
+        "say what is available, what is missing and why; exit 1 if a SKILL.md is invalid",
+        "pulsectl skills check\npulsectl skills check --json | jq .unavailable",
+        skills.cmd_check,
+        details="Unmet requirements (a binary not on PATH, an unset variable, another OS)\n"
+        "keep a skill out of the prompt but are not an error; an invalid SKILL.md is.",
+    )
 
 
 def _add_store(cmds: _Commands) -> None:

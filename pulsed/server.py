@@ -26,6 +26,8 @@ from pulse.v1 import (
     chat_pb2_grpc,
     costs_pb2,
     costs_pb2_grpc,
+    skills_pb2,
+    skills_pb2_grpc,
     store_pb2,
     store_pb2_grpc,
     streams_pb2,
@@ -47,6 +49,7 @@ from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
+from pulsed.api.skills import SkillsServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
@@ -61,6 +64,8 @@ from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
+from pulsed.skills.catalog import SkillCatalog
+from pulsed.skills.tools import SkillsPrompt, skill_tools
 from pulsed.store import rows
 from pulsed.store.base import Store
 from pulsed.store.factory import make_store
@@ -76,6 +81,7 @@ SERVICES = [
     system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
+    skills_pb2.DESCRIPTOR.services_by_name["Skills"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -198,13 +204,20 @@ class Server:
                 store, cfg.budget.daily_usd, cfg.budget.monthly_usd, cfg.budget.session_usd
             )
             approvals = ApprovalBroker()
+            skills = SkillCatalog.from_config(cfg)
+            on = cfg.skills.enabled
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=builtin_tools(cfg, BookReminders(book)),
+                tools=builtin_tools(
+                    cfg,
+                    BookReminders(book),
+                    extra=skill_tools(skills, cfg.tools.max_read_bytes) if on else (),
+                ),
                 providers=providers,
                 budget=budget,
                 approvals=approvals,
+                prompt_sources=[SkillsPrompt(skills)] if on else [],
             )
             turns = TurnManager(deps)
             status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))
@@ -214,7 +227,9 @@ class Server:
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
-            api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
+            api = ApiDeps(
+                cfg, store, turns, approvals, budget, status, book, scheduler, channels, skills
+            )
 
             first_call = FirstCall(providers.warm)
             health_servicer = health.aio.HealthServicer()
@@ -340,6 +355,7 @@ def build_grpc_server(
     system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
+    skills_pb2_grpc.add_SkillsServicer_to_server(SkillsServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server

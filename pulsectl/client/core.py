@@ -45,6 +45,7 @@ from pulsectl.client.errors import (
 )
 from pulsectl.client.filters import Filter
 from pulsectl.client.rows import TailRow
+from pulsectl.client.skills import SkillsCalls
 
 CLIENT_METADATA = "x-pulse-client"
 """Metadata key naming the client on every call; the daemon maps the name to the source
@@ -134,7 +135,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient:
+class AsyncPulseClient(SkillsCalls):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:

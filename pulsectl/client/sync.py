@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         channels_pb2,
         chat_pb2,
         costs_pb2,
+        skills_pb2,
         store_pb2,
         streams_pb2,
         system_pb2,
@@ -429,3 +430,13 @@ class PulseClient:
     def approve_pairing(self, code: str) -> channels_pb2.ApprovePairingResponse:
         """Channels.ApprovePairing."""
         return self._run(self._core.approve_pairing(code))
+
+    # -- Skills -------------------------------------------------------------------------
+
+    def list_skills(self) -> skills_pb2.ListSkillsResponse:
+        """Skills.List."""
+        return self._run(self._core.list_skills())
+
+    def show_skill(self, name: str) -> skills_pb2.ShowSkillResponse:
+        """Skills.Show."""
+        return self._run(self._core.show_skill(name))

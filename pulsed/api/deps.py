@@ -3,7 +3,7 @@ serves (nothing in it is filled in later)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
@@ -13,6 +13,7 @@ from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.runner import Scheduler
+from pulsed.skills.catalog import SkillCatalog
 from pulsed.store.base import Store
 
 
@@ -30,3 +31,5 @@ class ApiDeps:
     book: TaskBook
     scheduler: Scheduler
     channels: ChannelManager
+    skills: SkillCatalog = field(default_factory=lambda: SkillCatalog(()))
+    """The SKILL.md skills the agent uses (the server passes the agent's catalog)."""
