@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from tests.daemon.util import rows
-from tests.fakes.llm import Drop, FakeLLM, Hang, Reply
+from tests.fakes.llm import Drop, FakeLLM, Hang, Reply, strip_context
 from tests.http_api.conftest import TOKEN, Api, listener
 
 USAGE = {"input_tokens": 100, "output_tokens": 7, "cache_read_tokens": 20, "cache_write_tokens": 3}
@@ -126,7 +126,7 @@ def test_only_the_last_user_message_becomes_the_turn(api: Api, llm: FakeLLM) -> 
     ]
     # The model sees Pulse's own history, not the client's copy.
     sent = [
-        (m["role"], m.get("content"))
+        (m["role"], strip_context(m.get("content")))
         for m in llm.requests[-1].body["messages"]
         if m["role"] != "system"
     ]
