@@ -151,6 +151,10 @@ def test_a_long_session_compacts_and_stays_within_its_window(fake_llm: FakeLLM) 
         assert out.returncode == 0
         done = d.chat().Compact(chat_pb2.CompactRequest(session_id=sid, instructions="names"))
         assert done.summary_id and done.covered_messages >= 10
+        # every call the loopback LLM served is an llm_logs row (chat and compaction)
+        all_logs = rows(d, "llm_logs")
+        assert len(all_logs) == len(fake_llm.requests)
+        assert {r["origin"] for r in all_logs} == {"chat", "compaction"}
     finally:
         d.stop()
         d.cleanup()
