@@ -26,6 +26,8 @@ from pulse.v1 import (
     chat_pb2_grpc,
     costs_pb2,
     costs_pb2_grpc,
+    ingest_pb2,
+    ingest_pb2_grpc,
     store_pb2,
     store_pb2_grpc,
     streams_pb2,
@@ -47,6 +49,7 @@ from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
+from pulsed.api.ingest import IngestServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
@@ -55,11 +58,13 @@ from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
+from pulsed.ingest.appender import Ingestor
 from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
+from pulsed.scheduling.triggers import Triggers
 from pulsed.store import rows
 from pulsed.store.base import Store
 from pulsed.store.factory import make_store
@@ -75,6 +80,7 @@ SERVICES = [
     system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
+    ingest_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -188,6 +194,7 @@ class Server:
         providers = ProviderPool(cfg)
         channels: ChannelManager | None = None
         scheduler: Scheduler | None = None
+        triggers: Triggers | None = None
         listeners: Listeners | None = None
         watcher: asyncio.Task[None] | None = None
         try:
@@ -207,10 +214,25 @@ class Server:
             await turns.recover()
             scheduler = Scheduler(cfg, store, book, turns)
             await scheduler.start()  # after recovery: catch-up sees the recovered runs
+            triggers = Triggers(store, book, scheduler)
+            await triggers.start()  # after recovery: recovered runs count as running
+            ingestor = Ingestor(store)
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
-            api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
+            api = ApiDeps(
+                cfg,
+                store,
+                turns,
+                approvals,
+                budget,
+                status,
+                book,
+                scheduler,
+                channels,
+                ingestor,
+                triggers,
+            )
 
             first_call = FirstCall(providers.warm)
             health_servicer = health.aio.HealthServicer()
@@ -265,6 +287,7 @@ class Server:
                 first_call.task.cancel()
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
+            await triggers.stop()  # each consumer records its position
             await scheduler.stop()  # no new runs while the turns wind down
             await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1))
             await channels.stop()
@@ -286,6 +309,8 @@ class Server:
                     await watcher
             if listeners is not None:
                 await listeners.close()  # while the loop runs: no shutdown left to grpc's __del__
+            if triggers is not None:
+                await triggers.stop()
             if scheduler is not None:
                 await scheduler.stop()
             if channels is not None:
@@ -330,6 +355,7 @@ def build_grpc_server(
     system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
+    ingest_pb2_grpc.add_IngestServicer_to_server(IngestServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server

@@ -1,5 +1,5 @@
-"""``pulsectl tasks add | list | rm | enable | disable | run | history | edit``: scheduled
-tasks (service Tasks)."""
+"""``pulsectl tasks add | list | rm | enable | disable | run | history | edit | test``:
+scheduled tasks and stream triggers (service Tasks)."""
 
 from __future__ import annotations
 
@@ -28,23 +28,43 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
     Raises:
         UsageError: NAME, --schedule or --prompt missing without --preset.
     """
+    if args.on and args.schedule:
+        raise UsageError("give --schedule or --on, not both", "--on STREAM makes a stream trigger")
+    if not args.on and (args.where or args.batch or args.max_runs_per_hour or args.overflow):
+        raise UsageError(
+            "--where, --batch, --max-runs-per-hour and --overflow need --on STREAM",
+            "e.g. pulsectl tasks add prs --on ingest --where payload.action=opened --prompt ...",
+        )
     if not args.preset:
         missing = [
             flag
             for flag, value in (
                 ("NAME", args.name),
-                ("--schedule", args.schedule),
+                ("--schedule", args.schedule or args.on),
                 ("--prompt", args.prompt),
             )
             if not value
         ]
         if missing:
             raise UsageError(
-                f"{', '.join(missing)} required (or start from a preset with --preset)",
+                f"{', '.join(missing)} required (or --on STREAM for a stream trigger, or start "
+                "from a preset with --preset)",
                 "usage: pulsectl tasks add NAME --schedule SPEC --prompt TEXT [options], "
+                "pulsectl tasks add NAME --on STREAM [--where COL=VALUE ...] --prompt TEXT, "
                 "or: pulsectl tasks add --preset heartbeat|daily-briefing|cost-alert",
             )
     from pulsectl.client.core import new_task
+    from pulsectl.client.ingest import trigger_spec
+
+    trigger = None
+    if args.on:
+        trigger = trigger_spec(
+            args.on,
+            args.where,
+            batch_s=args.batch or 0.0,
+            max_runs_per_hour=args.max_runs_per_hour or 0,
+            overflow=args.overflow or "",
+        )
 
     task = new_task(
         args.name,
@@ -56,6 +76,7 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
         catch_up=args.catch_up,
         timeout_s=args.timeout or 0.0,
         preset=args.preset,
+        trigger=trigger,
     )
     with _client(args) as client:
         task = client.add_task(task)
@@ -164,4 +185,27 @@ def cmd_edit(args: argparse.Namespace, out: Output) -> int:
     with _client(args) as client:
         task = client.update_task(args.name, **changes)
     _print_task(args, out, task)
+    return EXIT_OK
+
+
+def cmd_test(args: argparse.Namespace, out: Output) -> int:
+    """``tasks test NAME --payload JSON``: would this row fire the trigger, and with
+    what prompt; nothing is stored or run. Exit 0 either way (1: the daemon refused)."""
+    import json
+
+    try:
+        json.loads(args.payload)
+    except ValueError as e:
+        raise UsageError(
+            f"--payload is not JSON: {e}", 'e.g. --payload \'{"action": "opened"}\''
+        ) from None
+    with _client(args) as client:
+        answer = client.test_trigger(args.name, args.payload)
+    if args.json:
+        out.json_doc(output.to_dict(answer))
+    elif answer.matched:
+        diagnostics.note(f"{args.name}: the row matches; a run would get this prompt:")
+        out.line(answer.prompt)
+    else:
+        out.line(f"{args.name}: no match ({answer.reason})")
     return EXIT_OK

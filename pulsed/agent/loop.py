@@ -43,6 +43,7 @@ from pulsed.providers.base import (
 from pulsed.providers.pool import ProviderPool
 from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters
+from pulsed.store.schema import INPUT_TYPES as MESSAGE_INPUT_TYPES
 from pulsed.store.schema import MESSAGES
 from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolRegistry
 
@@ -50,7 +51,7 @@ log = logging.getLogger("pulsed.agent")
 
 Emit = Callable[[TurnEvent], None]
 
-INPUT_TYPES = ("user_input", "scheduled_task")
+INPUT_TYPES = MESSAGE_INPUT_TYPES
 PREVIEW_CHARS = 200
 RESULT_PREVIEW_CHARS = 500
 MAX_TOOL_RESULT_CHARS = 50_000
