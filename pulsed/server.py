@@ -59,6 +59,8 @@ from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
 from pulsed.ingest.appender import Ingestor
+from pulsed.ingest.feeds import Feeds
+from pulsed.ingest.webhooks import WebhookServer
 from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
@@ -195,6 +197,8 @@ class Server:
         channels: ChannelManager | None = None
         scheduler: Scheduler | None = None
         triggers: Triggers | None = None
+        webhooks: WebhookServer | None = None
+        feeds: Feeds | None = None
         listeners: Listeners | None = None
         watcher: asyncio.Task[None] | None = None
         try:
@@ -217,6 +221,10 @@ class Server:
             triggers = Triggers(store, book, scheduler)
             await triggers.start()  # after recovery: recovered runs count as running
             ingestor = Ingestor(store)
+            feeds = Feeds(cfg.ingest.feeds, ingestor, store)  # checks every feed's interval
+            webhooks = WebhookServer(cfg.ingest.webhooks, ingestor, store)
+            await webhooks.start()  # only when a route is configured
+            await feeds.start()
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
@@ -287,6 +295,8 @@ class Server:
                 first_call.task.cancel()
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
+            await webhooks.stop()  # nothing more comes in
+            await feeds.stop()
             await triggers.stop()  # each consumer records its position
             await scheduler.stop()  # no new runs while the turns wind down
             await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1))
@@ -309,6 +319,10 @@ class Server:
                     await watcher
             if listeners is not None:
                 await listeners.close()  # while the loop runs: no shutdown left to grpc's __del__
+            if webhooks is not None:
+                await webhooks.stop()
+            if feeds is not None:
+                await feeds.stop()
             if triggers is not None:
                 await triggers.stop()
             if scheduler is not None:
