@@ -516,7 +516,7 @@ def _add_tasks(cmds: _Commands) -> None:
     p.add_argument("--limit", type=positive_int, default=0, help="the most recent N runs")
     p = group.add(
         "edit",
-        "change a task's schedule, prompt, zone, delivery, catch-up or timeout",
+        "change a task's schedule, prompt, zone, delivery, catch-up, timeout or trigger",
         'pulsectl tasks edit morning --schedule "30 8 * * 1-5"',
         tasks.cmd_edit,
     )
@@ -525,6 +525,7 @@ def _add_tasks(cmds: _Commands) -> None:
     p.add_argument("--prompt", metavar="TEXT")
     p.add_argument("--tz", metavar="TZ")
     p.add_argument("--deliver-to", metavar="TARGET")
+    _add_trigger_flags(p)
     _add_task_run_flags(p)
     p = group.add(
         "test",

@@ -14,6 +14,8 @@ from pulsectl.output import Output
 if TYPE_CHECKING:
     from pulse.v1 import tasks_pb2
 
+    from pulsectl.client.sync import PulseClient
+
 
 def _print_task(args: argparse.Namespace, out: Output, task: tasks_pb2.Task) -> None:
     if args.json:
@@ -176,14 +178,19 @@ def cmd_edit(args: argparse.Namespace, out: Output) -> int:
         "catch_up": args.catch_up,
         "timeout_s": args.timeout,
     }
-    if all(v is None for v in changes.values()):
+    retrigger = bool(
+        args.on or args.where or args.batch is not None or args.max_runs_per_hour or args.overflow
+    )
+    if all(v is None for v in changes.values()) and not retrigger:
         raise UsageError(
             "nothing to change: give --schedule, --prompt, --tz, --deliver-to, "
-            "--catch-up/--no-catch-up or --timeout",
+            "--catch-up/--no-catch-up, --timeout, or a trigger's --on, --where, --batch, "
+            "--max-runs-per-hour, --overflow",
             f'example: pulsectl tasks edit {args.name} --schedule "0 9 * * *"',
         )
     with _client(args) as client:
-        task = client.update_task(args.name, **changes)
+        trigger = _edited_trigger(args, client) if retrigger else None
+        task = client.update_task(args.name, **changes, trigger=trigger)
     _print_task(args, out, task)
     return EXIT_OK
 
@@ -209,3 +216,30 @@ def cmd_test(args: argparse.Namespace, out: Output) -> int:
     else:
         out.line(f"{args.name}: no match ({answer.reason})")
     return EXIT_OK
+
+
+def _edited_trigger(args: argparse.Namespace, client: PulseClient) -> tasks_pb2.TriggerSpec:
+    """The task's trigger with the flags given applied (``--where`` replaces every filter).
+
+    Raises:
+        UsageError: the task is not a stream trigger and ``--on`` is missing.
+    """
+    from pulsectl.client.filters import Filter
+    from pulsectl.client.ingest import trigger_spec
+
+    found = [t for t in client.list_tasks().tasks if t.name == args.name]
+    base = found[0].trigger if found and found[0].HasField("trigger") else None
+    if base is None and not args.on:
+        raise UsageError(
+            f"task {args.name} runs on a schedule; give --on STREAM to make it a stream trigger"
+        )
+    where = args.where or (
+        [Filter(f.column, f.op or "eq", f.value) for f in base.where] if base else []
+    )
+    return trigger_spec(
+        args.on or (base.on if base else ""),
+        where,
+        batch_s=args.batch if args.batch is not None else (base.batch_s if base else 0.0),
+        max_runs_per_hour=args.max_runs_per_hour or (base.max_runs_per_hour if base else 0),
+        overflow=args.overflow or (base.overflow if base else ""),
+    )

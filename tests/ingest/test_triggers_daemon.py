@@ -226,3 +226,51 @@ def test_a_trigger_ignores_its_own_rows_and_chains_stop(daemon: Daemon, fake_llm
         runs = runs_of(daemon, name)
         # Depth 1 (the chat's answer), 2 and 3 (each other's answers), never their own.
         assert [r["content"]["depth"] for r in runs] == [1, 2, 3]
+
+
+def test_over_the_rate_limit_rows_queue_or_drop(daemon: Daemon, fake_llm: FakeLLM) -> None:
+    for name, overflow in (("queued", "queue"), ("dropped", "drop")):
+        ctl_json(
+            daemon,
+            "tasks",
+            "add",
+            name,
+            "--on",
+            "ingest",
+            "--where",
+            f"kind={name}",
+            "--max-runs-per-hour",
+            "1",
+            "--overflow",
+            overflow,
+            "--prompt",
+            "react",
+        )
+        assert append(daemon, {"n": 1}, kind=name).appended == 1
+        wait_for(lambda name=name: answered(daemon, name), what=f"{name}'s first run")
+        assert append(daemon, {"n": 2}, kind=name).appended == 1
+    [event] = wait_for(
+        lambda: rows(daemon, "events", event_type="trigger_dropped"), what="the drop event"
+    )
+    assert event["payload"]["task"] == "dropped" and event["payload"]["rows"] == 1
+    by_name = {t["name"]: t for t in ctl_json(daemon, "tasks", "list")}
+    assert by_name["queued"]["rows_waiting"] == 1  # waits for the next allowed run
+    assert by_name["dropped"]["rows_waiting"] == 0
+    assert len(runs_of(daemon, "queued")) == len(runs_of(daemon, "dropped")) == 1
+
+
+def test_editing_a_trigger(daemon: Daemon) -> None:
+    ctl_json(daemon, "tasks", "add", "t", "--on", "ingest", "--where", "kind=a", "--prompt", "p")
+    edited = ctl_json(daemon, "tasks", "edit", "t", "--batch", "5s")
+    assert edited["trigger"]["batch_s"] == 5 and edited["trigger"]["where"][0]["value"] == "a"
+    edited = ctl_json(daemon, "tasks", "edit", "t", "--on", "events", "--where", "severity=error")
+    assert edited["schedule"] == "on events" and edited["trigger"]["batch_s"] == 5
+    assert [f["column"] for f in edited["trigger"]["where"]] == ["severity"]
+    back = ctl_json(daemon, "tasks", "edit", "t", "--schedule", "every 1h")
+    assert back["schedule"] == "every 1h" and "trigger" not in back
+    out = daemon.pulsectl("tasks", "edit", "t", "--batch", "1s")
+    assert out.returncode == 2 and "give --on STREAM" in out.stderr
+    bad = daemon.pulsectl(
+        "tasks", "add", "u", "--on", "ingest", "--where", "nope=1", "--prompt", "p"
+    )
+    assert bad.returncode == 1 and "no column 'nope'" in bad.stderr
