@@ -519,6 +519,11 @@ def _cursors(r: Mapping[str, Any]) -> list[str]:
     return [str(r.get("consumer", "")), f"{r.get('stream', '')}@{r.get('position', '')}"]
 
 
+def _ingest(r: Mapping[str, Any]) -> list[str]:
+    payload = r.get("payload")
+    return [str(r.get("source", "")), str(r.get("kind", "")), compact_json(payload)]
+
+
 def _other(r: Mapping[str, Any]) -> list[str]:
     return [f"{k}={compact_json(v)}" for k, v in r.items() if k not in ("seq", "id", "timestamp")]
 
@@ -530,6 +535,7 @@ MAIN_COLUMNS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
     "events": _events,
     "tasks": _tasks,
     "cursors": _cursors,
+    "ingest": _ingest,
 }
 """Per stream, the few values a compact line shows after its seq and time."""
 

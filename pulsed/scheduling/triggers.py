@@ -18,9 +18,9 @@ kill -9 after a row's append and before its run's input is durable leaves P belo
 row (it fires after the restart); one after the input is durable leaves P at or above
 it (the run is recovered by the turn manager, and the row never fires again).
 
-**Guards.** A trigger never fires on rows of its own runs (session ``task:<name>``, or
-events about the task). Rows written by a trigger's run carry its chain depth; a row
-that would start a run deeper than ``MAX_CHAIN_DEPTH`` is skipped with a
+**Guards.** A trigger never fires on rows of its own runs (session ``task:<name>``), its
+own cursor rows, or events about the task. Rows written by a trigger's run carry its
+chain depth; a row that would start a run deeper than ``MAX_CHAIN_DEPTH`` is skipped with a
 ``trigger_chain_stopped`` event. ``batch_s`` gathers rows arriving within the window
 into one run; while a run goes on, rows wait for the next; over ``max_runs_per_hour``
 rows wait (``queue``) or are dropped with a ``trigger_dropped`` event (``drop``).
@@ -183,8 +183,11 @@ class Consumer:
     # -- reading ---------------------------------------------------------------------
 
     def _own(self, values: Mapping[str, Any]) -> bool:
-        """Whether a row was written by this task's runs (or is an event about it)."""
+        """Whether a row was written by this task's runs or by this consumer (its cursor
+        rows), or is an event about the task."""
         if values.get("session_id") == self.session:
+            return True
+        if values.get("consumer") == consumer_of(self.name):
             return True
         payload = values.get("payload")
         return (
