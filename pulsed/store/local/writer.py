@@ -54,6 +54,7 @@ class Writer:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock = guard.DbLock(path)
+        self._order = asyncio.Lock()
 
     async def open(self) -> int:
         """Start the thread, lock, create or open the database and migrate it.
@@ -68,6 +69,7 @@ class Writer:
                 migrated.
         """
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pulse-store-writer")
+        self._order = asyncio.Lock()  # of this loop
         return await self.call(self._open_sync)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -76,14 +78,21 @@ class Writer:
         Raises:
             StoreError: the writer is closed.
         """
+        return await self._submit(fn, *args)
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue ``fn(*args)`` on the writer thread (in call order); its future.
+
+        Raises:
+            StoreError: the writer is closed.
+        """
         executor = self._executor
         try:
             if executor is None:
                 raise RuntimeError
-            fut = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+            return asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         except RuntimeError:
             raise StoreError(f"the local store at {self.path} is closed") from None
-        return await fut
 
     async def append(
         self, codec: Codec, rows: Sequence[Mapping[str, Any]], durable: bool
@@ -95,11 +104,15 @@ class Writer:
                 that does not fit, an int beyond 64 bits included (nothing is stored).
             StoreError: SQLite failed (nothing of the batch is stored), or closed.
         """
-        if len(rows) <= LOOP_ENCODE_ROWS:
-            values, params = codec.prepare_all(rows, Fresh())
-        else:
-            values, params = await asyncio.to_thread(codec.prepare_all, rows, Fresh())
-        return await self.call(self._append_sync, codec, values, params, durable)
+        # Batches reach the writer thread in call order (the lock is FIFO), so seqs follow
+        # the order of the appends; the next batch is encoded while one is written.
+        async with self._order:
+            if len(rows) <= LOOP_ENCODE_ROWS:
+                values, params = codec.prepare_all(rows, Fresh())
+            else:
+                values, params = await asyncio.to_thread(codec.prepare_all, rows, Fresh())
+            fut = self._submit(self._append_sync, codec, values, params, durable)
+        return await fut
 
     async def close(self) -> None:
         """Close the connection and stop the thread (idempotent)."""
