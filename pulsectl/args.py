@@ -22,6 +22,7 @@ from pulsectl.commands import (
     chat,
     context,
     costs,
+    ingest,
     service,
     sessions,
     skills,
@@ -287,8 +288,10 @@ def _add_where(parser: argparse.ArgumentParser) -> None:
     )
 
 
-STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors")
-STREAM_HELP = "messages, llm_logs, tool_logs, events, tasks, cursors (see: pulsectl streams list)"
+STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "ingest")
+STREAM_HELP = (
+    "messages, llm_logs, tool_logs, events, tasks, cursors, ingest (see: pulsectl streams list)"
+)
 
 
 def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
@@ -339,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_channels,
         _add_skills,
         _add_store,
+        _add_ingest,
         _add_service,
     ):
         add(cmds)
@@ -486,19 +490,23 @@ def _add_costs(cmds: _Commands) -> None:
 
 def _add_tasks(cmds: _Commands) -> None:
     """``tasks add | list | rm | enable | disable | run | history | edit``."""
-    group = cmds.group("tasks", "manage scheduled tasks", "pulsectl tasks list")
+    group = cmds.group("tasks", "manage scheduled tasks and stream triggers", "pulsectl tasks list")
     p = group.add(
         "add",
-        "add a scheduled task",
+        "add a scheduled task or a stream trigger",
         'pulsectl tasks add morning --schedule "0 9 * * *" --prompt "Summarise my inbox"\n'
         'pulsectl tasks add nudge --schedule "in 2h" --prompt "Remind me to stretch"\n'
+        "pulsectl tasks add prs --on ingest --where source=webhook:github \\\n"
+        '    --where payload.action=opened --batch 30s --prompt "Review these pull requests"\n'
         "pulsectl tasks add --preset heartbeat\n"
         'pulsectl tasks add --preset daily-briefing --schedule "30 7 * * 1-5" --tz Europe/Paris',
         tasks.cmd_add,
         details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h".\n'
         "Presets (off until added): heartbeat (every 30m, light; HEARTBEAT_OK answers are\n"
         "not delivered), daily-briefing (0 9 * * *), cost-alert (hourly, no LLM call).\n"
-        "With --preset, NAME, --schedule and --prompt default to the preset's.",
+        "With --preset, NAME, --schedule and --prompt default to the preset's.\n"
+        "A stream trigger (--on) runs once per matching row that arrives, with the row(s)\n"
+        "as JSON after the prompt; rows arriving while a run goes on wait for the next.",
     )
     p.add_argument("name", metavar="NAME", nargs="?", default="")
     p.add_argument("--schedule", default="", metavar="SPEC", help="when it runs")
@@ -514,6 +522,7 @@ def _add_tasks(cmds: _Commands) -> None:
         default="",
         help="start from a preset; other flags override it",
     )
+    _add_trigger_flags(p)
     _add_task_run_flags(p)
     group.add(
         "list",
@@ -536,7 +545,7 @@ def _add_tasks(cmds: _Commands) -> None:
     p.add_argument("--limit", type=positive_int, default=0, help="the most recent N runs")
     p = group.add(
         "edit",
-        "change a task's schedule, prompt, zone, delivery, catch-up or timeout",
+        "change a task's schedule, prompt, zone, delivery, catch-up, timeout or trigger",
         'pulsectl tasks edit morning --schedule "30 8 * * 1-5"',
         tasks.cmd_edit,
     )
@@ -545,7 +554,76 @@ def _add_tasks(cmds: _Commands) -> None:
     p.add_argument("--prompt", metavar="TEXT")
     p.add_argument("--tz", metavar="TZ")
     p.add_argument("--deliver-to", metavar="TARGET")
+    _add_trigger_flags(p)
     _add_task_run_flags(p)
+    p = group.add(
+        "test",
+        "tell whether a row would fire a stream trigger, and the prompt its run would get",
+        'pulsectl tasks test prs --payload \'{"action": "opened"}\'',
+        tasks.cmd_test,
+        details="Nothing is stored or run. For a trigger on ingest, JSON is the row's\n"
+        "payload (or an object of ingest columns); for other streams, the row's columns.",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--payload", required=True, metavar="JSON", help="the row to test")
+
+
+def _add_trigger_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--on", default="", metavar="STREAM", help=f"a stream trigger on STREAM: {STREAM_HELP}"
+    )
+    p.add_argument(
+        "--where",
+        metavar="EXPR",
+        type=parse_where,
+        action="append",
+        default=[],
+        help=f"with --on: fire only on rows matching EXPR (repeatable, all must match): "
+        f"{WHERE_FORMS}; a column may be a path into a JSON column (payload.action=opened)",
+    )
+    p.add_argument(
+        "--batch",
+        type=timeout_seconds,
+        default=None,
+        metavar="DURATION",
+        help="with --on: gather rows arriving within DURATION (30s, 5m) into one run",
+    )
+    p.add_argument(
+        "--max-runs-per-hour",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="with --on: at most N runs per hour",
+    )
+    p.add_argument(
+        "--overflow",
+        choices=("queue", "drop"),
+        default=None,
+        help="with --on, over the limit: rows wait for the next run (queue, default) or are "
+        "dropped with a trigger_dropped event",
+    )
+
+
+def _add_ingest(cmds: _Commands) -> None:
+    """``ingest``."""
+    p = cmds.add(
+        "ingest",
+        "append rows to the ingest stream (stream triggers consume them)",
+        'pulsectl ingest --source ci --kind build --payload \'{"status": "failed"}\'\n'
+        "jq -c '.items[]' export.json | pulsectl ingest --source export",
+        ingest.cmd_ingest,
+        details="Without --payload, each line of stdin is one JSON value, one row; lines that\n"
+        "are not JSON are reported with their number and skipped, the others are stored\n"
+        "(exit 1 when a line was bad). Rows are durable when the command returns. A row\n"
+        "whose --dedupe-key was seen before is dropped (counted as a duplicate).",
+    )
+    p.add_argument("--source", required=True, metavar="NAME", help="where the rows come from")
+    p.add_argument("--kind", default="", metavar="KIND", help="what the rows are")
+    p.add_argument("--payload", default=None, metavar="JSON", help="one row's payload")
+    p.add_argument(
+        "--dedupe-key", default="", metavar="KEY", help="drop the row if KEY was seen before"
+    )
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
 
 
 def _add_service(cmds: _Commands) -> None:

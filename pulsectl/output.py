@@ -530,6 +530,11 @@ def _cursors(r: Mapping[str, Any]) -> list[str]:
     return [str(r.get("consumer", "")), f"{r.get('stream', '')}@{r.get('position', '')}"]
 
 
+def _ingest(r: Mapping[str, Any]) -> list[str]:
+    payload = r.get("payload")
+    return [str(r.get("source", "")), str(r.get("kind", "")), compact_json(payload)]
+
+
 def _other(r: Mapping[str, Any]) -> list[str]:
     return [f"{k}={compact_json(v)}" for k, v in r.items() if k not in ("seq", "id", "timestamp")]
 
@@ -541,6 +546,7 @@ MAIN_COLUMNS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
     "events": _events,
     "tasks": _tasks,
     "cursors": _cursors,
+    "ingest": _ingest,
 }
 """Per stream, the few values a compact line shows after its seq and time."""
 
@@ -684,11 +690,29 @@ def render_task(t: tasks_pb2.Task) -> str:
         pairs.append(("created by", t.created_by))
     if t.retired_at:
         pairs.append(("retired", local_time(t.retired_at)))
+    if t.HasField("trigger"):
+        pairs += trigger_pairs(t)
     if t.failures:
         until = f", backed off until {local_time(t.backoff_until)}" if t.backoff_until else ""
         pairs.append(("failures", f"{t.failures} in a row{until}"))
     pairs += [("version", str(t.version)), ("prompt", one_line(t.prompt))]
     return key_values(pairs)
+
+
+def trigger_pairs(t: tasks_pb2.Task) -> list[tuple[str, str]]:
+    """A stream trigger's fields for ``render_task``."""
+    trig = t.trigger
+    sym = {"eq": "=", "ne": "!=", "contains": "~", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    where = " ".join(f"{f.column}{sym.get(f.op or 'eq', '=')}{f.value}" for f in trig.where)
+    limit = f"{trig.max_runs_per_hour}/h ({trig.overflow or 'queue'})"
+    return [
+        ("on", trig.on),
+        ("where", where or "every row"),
+        ("batch", f"{trig.batch_s:g}s" if trig.batch_s else "none"),
+        ("rate limit", limit if trig.max_runs_per_hour else "none"),
+        ("last fired", local_time(t.last_fired) if t.last_fired else "never"),
+        ("rows waiting", str(t.rows_waiting)),
+    ]
 
 
 def render_task_runs(runs: Sequence[tasks_pb2.TaskRun], width: int) -> str:

@@ -26,6 +26,8 @@ from pulse.v1 import (
     chat_pb2_grpc,
     costs_pb2,
     costs_pb2_grpc,
+    ingest_pb2,
+    ingest_pb2_grpc,
     skills_pb2,
     skills_pb2_grpc,
     store_pb2,
@@ -49,6 +51,7 @@ from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
+from pulsed.api.ingest import IngestServicer
 from pulsed.api.skills import SkillsServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
@@ -59,11 +62,15 @@ from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
 from pulsed.http_api.listener import HttpApi
+from pulsed.ingest.appender import Ingestor
+from pulsed.ingest.feeds import Feeds
+from pulsed.ingest.webhooks import WebhookServer
 from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
+from pulsed.scheduling.triggers import Triggers
 from pulsed.skills.catalog import SkillCatalog
 from pulsed.skills.tools import SkillsPrompt, skill_tools
 from pulsed.store import rows
@@ -82,6 +89,7 @@ SERVICES = [
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
     skills_pb2.DESCRIPTOR.services_by_name["Skills"].full_name,
+    ingest_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -195,6 +203,9 @@ class Server:
         providers = ProviderPool(cfg)
         channels: ChannelManager | None = None
         scheduler: Scheduler | None = None
+        triggers: Triggers | None = None
+        webhooks: WebhookServer | None = None
+        feeds: Feeds | None = None
         listeners: Listeners | None = None
         http_api: HttpApi | None = None
         watcher: asyncio.Task[None] | None = None
@@ -224,11 +235,29 @@ class Server:
             await turns.recover()
             scheduler = Scheduler(cfg, store, book, turns)
             await scheduler.start()  # after recovery: catch-up sees the recovered runs
+            triggers = Triggers(store, book, scheduler)
+            await triggers.start()  # after recovery: recovered runs count as running
+            ingestor = Ingestor(store)
+            feeds = Feeds(cfg.ingest.feeds, ingestor, store)  # checks every feed's interval
+            webhooks = WebhookServer(cfg.ingest.webhooks, ingestor, store)
+            await webhooks.start()  # only when a route is configured
+            await feeds.start()
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
             api = ApiDeps(
-                cfg, store, turns, approvals, budget, status, book, scheduler, channels, skills
+                cfg,
+                store,
+                turns,
+                approvals,
+                budget,
+                status,
+                book,
+                scheduler,
+                channels,
+                ingestor,
+                triggers,
+                skills,
             )
 
             first_call = FirstCall(providers.warm)
@@ -288,6 +317,9 @@ class Server:
                 first_call.task.cancel()
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
+            await webhooks.stop()  # nothing more comes in
+            await feeds.stop()
+            await triggers.stop()  # each consumer records its position
             await scheduler.stop()  # no new runs while the turns wind down
             await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1), http_api.stop())
             await channels.stop()
@@ -311,6 +343,12 @@ class Server:
                 await listeners.close()  # while the loop runs: no shutdown left to grpc's __del__
             if http_api is not None:
                 await http_api.stop()  # idempotent
+            if webhooks is not None:
+                await webhooks.stop()
+            if feeds is not None:
+                await feeds.stop()
+            if triggers is not None:
+                await triggers.stop()
             if scheduler is not None:
                 await scheduler.stop()
             if channels is not None:
@@ -356,6 +394,7 @@ def build_grpc_server(
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
     skills_pb2_grpc.add_SkillsServicer_to_server(SkillsServicer(api), server)
+    ingest_pb2_grpc.add_IngestServicer_to_server(IngestServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server

@@ -44,6 +44,7 @@ from pulsectl.client.errors import (
     translate,
 )
 from pulsectl.client.filters import Filter
+from pulsectl.client.ingest import IngestCalls
 from pulsectl.client.rows import TailRow
 from pulsectl.client.skills import SkillsCalls
 
@@ -90,9 +91,11 @@ def new_task(
     catch_up: bool | None = None,
     timeout_s: float = 0.0,
     preset: str = "",
+    trigger: tasks_pb2.TriggerSpec | None = None,
 ) -> tasks_pb2.Task:
     """A task to add. With ``preset``, what is left empty comes from that preset;
-    ``catch_up`` None and ``timeout_s`` 0 (seconds) leave the daemon's defaults."""
+    ``catch_up`` None and ``timeout_s`` 0 (seconds) leave the daemon's defaults;
+    ``trigger`` (``ingest.trigger_spec``) makes it a stream trigger."""
     task = tasks_pb2.Task(
         name=name,
         schedule=schedule,
@@ -105,6 +108,8 @@ def new_task(
     )
     if catch_up is not None:
         task.catch_up = catch_up
+    if trigger is not None:
+        task.trigger.CopyFrom(trigger)
     return task
 
 
@@ -135,7 +140,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient(SkillsCalls):
+class AsyncPulseClient(SkillsCalls, IngestCalls):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:
@@ -609,10 +614,14 @@ class AsyncPulseClient(SkillsCalls):
         enabled: bool | None = None,
         catch_up: bool | None = None,
         timeout_s: float | None = None,
+        trigger: tasks_pb2.TriggerSpec | None = None,
     ) -> tasks_pb2.Task:
         """Tasks.Update: change only the fields given (None leaves one as it is;
-        ``timeout_s`` in seconds, 0 back to the daemon's default)."""
+        ``timeout_s`` in seconds, 0 back to the daemon's default; ``trigger`` replaces
+        a stream trigger's definition)."""
         request = tasks_pb2.UpdateTaskRequest(name=name)
+        if trigger is not None:
+            request.trigger.CopyFrom(trigger)
         if schedule is not None:
             request.schedule = schedule
         if prompt is not None:
@@ -652,12 +661,17 @@ class AsyncPulseClient(SkillsCalls):
         return await self._unary(self._tasks.History, request)
 
     async def preview_schedule(
-        self, schedule: str, timezone: str = "", count: int = 3
+        self,
+        schedule: str,
+        timezone: str = "",
+        count: int = 3,
+        trigger: tasks_pb2.TriggerSpec | None = None,
     ) -> tasks_pb2.PreviewScheduleResponse:
         """Tasks.Preview: the daemon's verdict on a schedule and its next ``count`` runs
-        (``timezone`` "" : the daemon's zone)."""
+        (``timezone`` "" : the daemon's zone); with ``trigger``, the newest ``count``
+        rows of its stream that match it."""
         request = tasks_pb2.PreviewScheduleRequest(
-            schedule=schedule, timezone=timezone, count=count
+            schedule=schedule, timezone=timezone, count=count, trigger=trigger
         )
         return await self._unary(self._tasks.Preview, request)
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         channels_pb2,
         chat_pb2,
         costs_pb2,
+        ingest_pb2,
         skills_pb2,
         store_pb2,
         streams_pb2,
@@ -352,6 +353,7 @@ class PulseClient:
         enabled: bool | None = None,
         catch_up: bool | None = None,
         timeout_s: float | None = None,
+        trigger: tasks_pb2.TriggerSpec | None = None,
     ) -> tasks_pb2.Task:
         """Tasks.Update: change only the fields given (None leaves one as it is)."""
         return self._run(
@@ -364,6 +366,7 @@ class PulseClient:
                 enabled=enabled,
                 catch_up=catch_up,
                 timeout_s=timeout_s,
+                trigger=trigger,
             )
         )
 
@@ -388,10 +391,25 @@ class PulseClient:
         return self._run(self._core.task_history(name, limit))
 
     def preview_schedule(
-        self, schedule: str, timezone: str = "", count: int = 3
+        self,
+        schedule: str,
+        timezone: str = "",
+        count: int = 3,
+        trigger: tasks_pb2.TriggerSpec | None = None,
     ) -> tasks_pb2.PreviewScheduleResponse:
-        """Tasks.Preview: the daemon's verdict on a schedule and its next runs."""
-        return self._run(self._core.preview_schedule(schedule, timezone, count))
+        """Tasks.Preview: the daemon's verdict on a schedule and its next runs (with
+        ``trigger``: the newest matching rows)."""
+        return self._run(self._core.preview_schedule(schedule, timezone, count, trigger))
+
+    def test_trigger(self, name: str, row_json: str) -> tasks_pb2.TestTriggerResponse:
+        """Tasks.Test: would this row fire the trigger, and with what prompt."""
+        return self._run(self._core.test_trigger(name, row_json))
+
+    # -- Ingest -------------------------------------------------------------------------
+
+    def ingest(self, rows: Sequence[ingest_pb2.IngestRow]) -> ingest_pb2.IngestAppendResponse:
+        """Ingest.Append: store rows durably; counts stored and duplicates."""
+        return self._run(self._core.ingest(rows))
 
     # -- Store --------------------------------------------------------------------------
 

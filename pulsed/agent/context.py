@@ -21,13 +21,15 @@ from pulsed.agent.prompts import build_system_prompt, light_system_prompt, volat
 from pulsed.config import Config
 from pulsed.providers.base import ChatMessage, ToolSpec
 from pulsed.store.base import Row, Store, make_filters
+from pulsed.store.schema import INPUT_TYPES as SCHEMA_INPUT_TYPES
 from pulsed.store.schema import MESSAGES
 from pulsed.tools.base import ToolContext
 from pulsed.tools.prompt import PromptPart, PromptSource
 
 log = logging.getLogger("pulsed.agent")
 
-INPUT_TYPES = ("user_input", "scheduled_task")
+INPUT_TYPES = SCHEMA_INPUT_TYPES
+"""Message types that start a turn (a person wrote, a scheduled run, a trigger run)."""
 
 
 @dataclass(frozen=True, slots=True)

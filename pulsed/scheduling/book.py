@@ -8,13 +8,16 @@ with ``deleted`` true removes it. A version's ``options`` (JSON) holds:
 - ``preset`` (``pulsed.scheduling.presets``), ``created_by`` (user | agent) and, for agent-made
   tasks, ``session`` (where the agent was asked);
 - ``schedule_set_at``: when the schedule was last set (``every`` and ``in`` count from it);
-- ``retired_at`` and ``retired_reason`` (fired | missed): a one-shot task that is done.
+- ``retired_at`` and ``retired_reason`` (fired | missed): a one-shot task that is done;
+- for a stream trigger (schedule ``on <stream>``): ``on``, ``where``, ``batch_s``,
+  ``max_runs_per_hour``, ``overflow``, ``from_seq`` (``pulsed.scheduling.where``).
 
 Runs are not a stream of their own; each is derived from rows that already say it all:
-a ``scheduled_task`` row in messages (session ``task:<name>``, source scheduler; content
-``text``, ``task``, ``trigger``, ``slot``...), answered by the ``agent_response`` or
-``error`` row whose ``reply_to`` is its id (its ``target`` says where the answer went),
-costs in llm_logs by ``turn_id``, and skipped runs as ``task_skipped`` events.
+a ``scheduled_task`` row (a trigger's run: a ``trigger`` row) in messages (session
+``task:<name>``, source scheduler; content ``text``, ``task``, ``trigger``, ``slot``...),
+answered by the ``agent_response`` or ``error`` row whose ``reply_to`` is its id (its
+``target`` says where the answer went), costs in llm_logs by ``turn_id``, and skipped
+runs as ``task_skipped`` events.
 
 Rows are built by ``pulsed.store.rows`` (``task_version``, ``scheduled_run``).
 """
@@ -31,6 +34,7 @@ from pulsed.agent.intake import TurnInput
 from pulsed.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from pulsed.scheduling import presets
 from pulsed.scheduling.spec import parse as parse_spec
+from pulsed.scheduling.where import TriggerDef
 from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters, parse_iso, to_iso
 from pulsed.store.schema import DELIVERY_TARGET, EVENTS, LLM_LOGS, MESSAGES, TASKS
@@ -42,6 +46,9 @@ MAX_TIMEOUT_S = 86_400.0
 SKIPPED = "task_skipped"
 """event_type of a run that did not start because the previous one was still going."""
 RunStatus = Literal["ok", "error", "timeout", "running", "skipped"]
+RUN_TYPES = ("scheduled_task", "trigger")
+"""messages types of a task's run rows."""
+_TRIGGER_KEYS = ("on", "where", "batch_s", "max_runs_per_hour", "overflow", "from_seq")
 
 
 @dataclass
@@ -69,6 +76,12 @@ class TaskView:
     failures: int = 0
     backoff_until: str = ""
     running: bool = False
+    trigger: TriggerDef | None = None
+    """A stream trigger's definition (None: a scheduled task)."""
+    last_fired: str = ""
+    """A trigger's newest run, ISO 8601 UTC."""
+    rows_waiting: int = 0
+    """Matching rows a trigger holds for its next run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +126,13 @@ def schedule_set_at(row: Row) -> datetime:
     """When the version's schedule was set (``every`` and ``in`` count from it)."""
     text = options_of(row).get("schedule_set_at")
     return parse_iso(text) if isinstance(text, str) and text else parse_iso(str(row["timestamp"]))
+
+
+def trigger_of(row: Row) -> TriggerDef | None:
+    """The stream trigger a version defines (None: a scheduled task)."""
+    if not str(row["schedule"]).startswith("on "):
+        return None
+    return TriggerDef.of(options_of(row))
 
 
 def is_retired(row: Row) -> bool:
@@ -237,9 +257,11 @@ class TaskBook:
         preset: str = "",
         created_by: str = "user",
         session: str = "",
+        trigger: TriggerDef | None = None,
     ) -> Row:
         """Define a new task. With ``preset``, what is left empty (name, spec, prompt,
-        deliver_to) comes from that preset.
+        deliver_to) comes from that preset. With ``trigger`` (or a spec ``on <stream>``)
+        it is a stream trigger, which fires on rows after the stream's current end.
 
         Raises:
             InvalidArgument: see ``validate``, ``check_future``, ``check_options``; an
@@ -250,7 +272,13 @@ class TaskBook:
             name, spec, prompt = name or p.name, spec or p.schedule, prompt or p.prompt
             deliver_to = deliver_to or p.deliver_to
         deliver_to = deliver_to or "none"
+        if trigger is not None:
+            spec = f"on {trigger.on}"
         validate(name, spec, prompt, tz, deliver_to)
+        sched = parse_spec(spec)
+        if sched.kind == "on":
+            trigger = trigger or TriggerDef(on=sched.stream)
+            trigger.check()
         check_options(catch_up, timeout_s)
         now = self.clock.now()
         check_future(spec, tz, now)
@@ -271,6 +299,9 @@ class TaskBook:
             options["preset"] = preset
         if session:
             options["session"] = session
+        if trigger is not None:
+            start = await self.store.last_seq(trigger.on)
+            options.update(TriggerDef(**{**trigger.options(), "from_seq": start}).options())
         return await self._write(
             rows.task_version(
                 name=name,
@@ -301,6 +332,9 @@ class TaskBook:
         changes = {k: v for k, v in changes.items() if v is not None}
         catch_up, timeout_s = changes.pop("catch_up", None), changes.pop("timeout_s", None)
         check_options(catch_up, timeout_s)
+        trigger: TriggerDef | None = changes.pop("trigger", None)
+        if trigger is not None:
+            changes["schedule"] = f"on {trigger.on}"
         unknown = set(changes) - {"schedule", "prompt", "timezone", "deliver_to", "enabled"}
         if unknown:
             raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} of a task")
@@ -327,6 +361,11 @@ class TaskBook:
                 f"{options['retired_at']}); give it a new time, e.g. "
                 f'pulsectl tasks edit {name} --schedule "in 1h"'
             )
+        await self._retrigger(cur, values["schedule"], trigger, options)
+        if "on" in options and values["enabled"] and not cur["enabled"]:
+            # A trigger switched back on fires on rows from now on, not on those that
+            # arrived while it was off.
+            options["from_seq"] = await self.store.last_seq(str(options["on"]))
         if catch_up is not None:
             options["catch_up"] = catch_up
         if timeout_s is not None:
@@ -347,6 +386,25 @@ class TaskBook:
                 timestamp=to_iso(self.clock.now()),
             )
         )
+
+    async def _retrigger(
+        self, cur: Row, schedule: str, trigger: TriggerDef | None, options: dict[str, Any]
+    ) -> None:
+        """Bring a version's trigger options in line with its new ``schedule``: none for
+        a time schedule; ``trigger`` (else the current one) for ``on <stream>``, counting
+        from the current end of a stream it did not consume before."""
+        sched = parse_spec(schedule)
+        old = trigger_of(cur)
+        if sched.kind != "on":
+            for key in _TRIGGER_KEYS:
+                options.pop(key, None)
+            return
+        new = trigger or old or TriggerDef(on=sched.stream)
+        new.check()
+        start = old.from_seq if old is not None and old.on == new.on else None
+        if start is None:
+            start = await self.store.last_seq(new.on)
+        options.update(TriggerDef(**{**new.options(), "from_seq": start}).options())
 
     async def retire(self, name: str, reason: str) -> Row:
         """Write a version that marks the one-shot task ``name`` done (``reason``: fired
@@ -453,15 +511,15 @@ class TaskBook:
         (``task_skipped`` events) among them unless ``include_skipped`` is false."""
         sess = session_of(name)
         limit = max(1, limit)
-        starts = await self.store.query(
-            "messages",
-            make_filters(
-                MESSAGES,
-                [("session_id", "eq", sess), ("message_type", "eq", "scheduled_task")],
-            ),
-            order="desc",
-            limit=limit,
-        )
+        starts = []
+        for kind in RUN_TYPES:
+            starts += await self.store.query(
+                "messages",
+                make_filters(MESSAGES, [("session_id", "eq", sess), ("message_type", "eq", kind)]),
+                order="desc",
+                limit=limit,
+            )
+        starts = sorted(starts, key=lambda r: r.seq, reverse=True)[:limit]
         if not starts:
             return []
         since = str(starts[-1]["timestamp"])
@@ -571,10 +629,13 @@ class TaskBook:
             preset=str(opts.get("preset") or ""),
             created_by=str(opts.get("created_by") or "user"),
             retired_at=str(opts.get("retired_at") or ""),
+            trigger=trigger_of(row),
         )
         runs = await self.history(name, limit=1, include_skipped=False)
         if runs:
             v.last_run, v.last_status = runs[0].fired_at, runs[0].status
+            if runs[0].trigger == "stream":
+                v.last_fired = runs[0].fired_at
         nxt = next_run(row, now)
         v.next_run = nxt.isoformat(timespec="seconds") if nxt else ""
         return v

@@ -80,7 +80,7 @@ def test_parse_where_accepts_every_operator(text: str, expected: tuple[str, str,
     assert argspec.parse_where(text) == Filter(*expected)
 
 
-@pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col.sub=x"])
+@pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col..sub=x"])
 def test_parse_where_rejects_malformed_filters_naming_the_forms(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as info:
         argspec.parse_where(text)
