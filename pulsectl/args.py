@@ -132,6 +132,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+def usd_amount(text: str) -> float:
+    """A dollar amount from 0 to 1000 (``0.05``, ``$2``).
+
+    Raises:
+        argparse.ArgumentTypeError: not such an amount.
+    """
+    try:
+        value = float(text.strip().lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in USD (e.g. 0.05)") from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError("the budget must be between 0 and 1000 USD")
+    return value
+
+
 def timeout_seconds(text: str) -> float:
     """A run timeout: seconds (``90``) or a duration (``90s``, ``15m``, ``2h``); 0 means
     the daemon's default.
@@ -317,6 +332,14 @@ def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="stop a run after this long (e.g. 300, 5m; 0: the daemon's [scheduler] default)",
+    )
+    p.add_argument(
+        "--budget",
+        type=usd_amount,
+        default=None,
+        metavar="USD",
+        help="most one run may spend on LLM calls, e.g. 0.05 (0: no per-run cap; the "
+        "daemon's [budget] caps apply anyway)",
     )
 
 

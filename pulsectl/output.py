@@ -683,6 +683,7 @@ def render_task(t: tasks_pb2.Task) -> str:
             ("yes" if t.catch_up else "no") if t.HasField("catch_up") else "default",
         ),
         ("timeout", f"{t.timeout_s:g}s" if t.timeout_s else "default"),
+        ("budget", f"${t.budget_usd:g} per run" if t.budget_usd else "none per run"),
     ]
     if t.preset:
         pairs.append(("preset", t.preset))

@@ -92,10 +92,12 @@ def new_task(
     timeout_s: float = 0.0,
     preset: str = "",
     trigger: tasks_pb2.TriggerSpec | None = None,
+    budget_usd: float = 0.0,
 ) -> tasks_pb2.Task:
     """A task to add. With ``preset``, what is left empty comes from that preset;
     ``catch_up`` None and ``timeout_s`` 0 (seconds) leave the daemon's defaults;
-    ``trigger`` (``ingest.trigger_spec``) makes it a stream trigger."""
+    ``trigger`` (``ingest.trigger_spec``) makes it a stream trigger; ``budget_usd``
+    caps each run's LLM spend (0: no per-run cap)."""
     task = tasks_pb2.Task(
         name=name,
         schedule=schedule,
@@ -105,6 +107,7 @@ def new_task(
         enabled=enabled,
         timeout_s=timeout_s,
         preset=preset,
+        budget_usd=budget_usd,
     )
     if catch_up is not None:
         task.catch_up = catch_up
@@ -615,6 +618,7 @@ class AsyncPulseClient(SkillsCalls, IngestCalls):
         catch_up: bool | None = None,
         timeout_s: float | None = None,
         trigger: tasks_pb2.TriggerSpec | None = None,
+        budget_usd: float | None = None,
     ) -> tasks_pb2.Task:
         """Tasks.Update: change only the fields given (None leaves one as it is;
         ``timeout_s`` in seconds, 0 back to the daemon's default; ``trigger`` replaces
@@ -636,6 +640,8 @@ class AsyncPulseClient(SkillsCalls, IngestCalls):
             request.catch_up = catch_up
         if timeout_s is not None:
             request.timeout_s = timeout_s
+        if budget_usd is not None:
+            request.budget_usd = budget_usd
         return await self._unary(self._tasks.Update, request)
 
     async def remove_task(self, name: str) -> tasks_pb2.RemoveTaskResponse:

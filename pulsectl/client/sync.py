@@ -354,6 +354,7 @@ class PulseClient:
         catch_up: bool | None = None,
         timeout_s: float | None = None,
         trigger: tasks_pb2.TriggerSpec | None = None,
+        budget_usd: float | None = None,
     ) -> tasks_pb2.Task:
         """Tasks.Update: change only the fields given (None leaves one as it is)."""
         return self._run(
@@ -367,6 +368,7 @@ class PulseClient:
                 catch_up=catch_up,
                 timeout_s=timeout_s,
                 trigger=trigger,
+                budget_usd=budget_usd,
             )
         )
 

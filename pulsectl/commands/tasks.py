@@ -79,6 +79,7 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
         timeout_s=args.timeout or 0.0,
         preset=args.preset,
         trigger=trigger,
+        budget_usd=args.budget or 0.0,
     )
     with _client(args) as client:
         task = client.add_task(task)
@@ -177,6 +178,7 @@ def cmd_edit(args: argparse.Namespace, out: Output) -> int:
         "deliver_to": args.deliver_to,
         "catch_up": args.catch_up,
         "timeout_s": args.timeout,
+        "budget_usd": args.budget,
     }
     retrigger = bool(
         args.on or args.where or args.batch is not None or args.max_runs_per_hour or args.overflow

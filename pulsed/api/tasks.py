@@ -17,7 +17,7 @@ from pulsed.scheduling.where import TriggerDef
 from pulsed.store.base import Row
 
 _Updatable = Literal[
-    "schedule", "prompt", "timezone", "deliver_to", "enabled", "catch_up", "timeout_s"
+    "schedule", "prompt", "timezone", "deliver_to", "enabled", "catch_up", "timeout_s", "budget_usd"
 ]
 UPDATABLE: tuple[_Updatable, ...] = get_args(_Updatable)
 
@@ -38,6 +38,7 @@ def task_pb(v: TaskView) -> tasks_pb2.Task:
         last_run=v.last_run,
         last_status=v.last_status,
         timeout_s=v.timeout_s,
+        budget_usd=v.budget_usd,
         preset=v.preset,
         created_by=v.created_by,
         retired_at=v.retired_at,
@@ -115,6 +116,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
             enabled=t.enabled,
             catch_up=t.catch_up if t.HasField("catch_up") else None,
             timeout_s=t.timeout_s,
+            budget_usd=t.budget_usd,
             preset=t.preset,
             trigger=trigger_of_pb(t.trigger) if t.HasField("trigger") else None,
         )
@@ -130,7 +132,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
         if not changes:
             raise InvalidArgument(
                 "nothing to change: give at least one of schedule, prompt, timezone, "
-                "deliver_to, enabled, catch_up, timeout_s, trigger"
+                "deliver_to, enabled, catch_up, timeout_s, budget_usd, trigger"
             )
         row = await self.book.update(request.name, **changes)
         return await self._pb(row)

@@ -70,6 +70,7 @@ class TaskView:
     last_status: str = ""
     catch_up: bool | None = None
     timeout_s: float = 0.0
+    budget_usd: float = 0.0
     preset: str = ""
     created_by: str = "user"
     retired_at: str = ""
@@ -183,12 +184,29 @@ def check_future(spec: str, tz: str, now: datetime) -> None:
             )
 
 
-def check_options(catch_up: Any, timeout_s: Any) -> None:
-    """Check the options ``catch_up`` (bool or None) and ``timeout_s`` (seconds or None).
+MAX_RUN_BUDGET_USD = 1000.0
+"""Largest per-run budget accepted (a typo guard, not a cap of its own)."""
+
+
+def run_budget(row: Row) -> dict[str, float]:
+    """``{"budget_usd": X}`` for a run's content when the task sets a per-run budget
+    (the agent holds each call of the run against it), else ``{}``."""
+    value = options_of(row).get("budget_usd")
+    return {"budget_usd": float(value)} if isinstance(value, int | float) and value > 0 else {}
+
+
+def check_options(catch_up: Any, timeout_s: Any, budget_usd: Any = None) -> None:
+    """Check the options ``catch_up`` (bool or None), ``timeout_s`` (seconds or None)
+    and ``budget_usd`` (USD per run or None).
 
     Raises:
-        InvalidArgument: a non-boolean catch_up or a timeout out of 0..86400 s.
+        InvalidArgument: a non-boolean catch_up, a timeout out of 0..86400 s, a budget
+            out of 0..1000 USD.
     """
+    if budget_usd is not None and not 0 <= float(budget_usd) <= MAX_RUN_BUDGET_USD:
+        raise InvalidArgument(
+            f"the budget must be between 0 (none) and {MAX_RUN_BUDGET_USD:.0f} USD per run"
+        )
     if catch_up is not None and not isinstance(catch_up, bool):
         raise InvalidArgument("catch_up must be true or false")
     if timeout_s is not None and not 0 <= float(timeout_s) <= MAX_TIMEOUT_S:
@@ -254,6 +272,7 @@ class TaskBook:
         *,
         catch_up: bool | None = None,
         timeout_s: float = 0.0,
+        budget_usd: float = 0.0,
         preset: str = "",
         created_by: str = "user",
         session: str = "",
@@ -279,7 +298,7 @@ class TaskBook:
         if sched.kind == "on":
             trigger = trigger or TriggerDef(on=sched.stream)
             trigger.check()
-        check_options(catch_up, timeout_s)
+        check_options(catch_up, timeout_s, budget_usd)
         now = self.clock.now()
         check_future(spec, tz, now)
         found = await self.store.query(
@@ -295,6 +314,8 @@ class TaskBook:
             options["catch_up"] = catch_up
         if timeout_s:
             options["timeout_s"] = float(timeout_s)
+        if budget_usd:
+            options["budget_usd"] = float(budget_usd)
         if preset:
             options["preset"] = preset
         if session:
@@ -331,7 +352,8 @@ class TaskBook:
         options = options_of(cur)
         changes = {k: v for k, v in changes.items() if v is not None}
         catch_up, timeout_s = changes.pop("catch_up", None), changes.pop("timeout_s", None)
-        check_options(catch_up, timeout_s)
+        budget_usd = changes.pop("budget_usd", None)
+        check_options(catch_up, timeout_s, budget_usd)
         trigger: TriggerDef | None = changes.pop("trigger", None)
         if trigger is not None:
             changes["schedule"] = f"on {trigger.on}"
@@ -373,6 +395,11 @@ class TaskBook:
                 options["timeout_s"] = float(timeout_s)
             else:
                 options.pop("timeout_s", None)
+        if budget_usd is not None:
+            if float(budget_usd) > 0:
+                options["budget_usd"] = float(budget_usd)
+            else:
+                options.pop("budget_usd", None)
         return await self._write(
             rows.task_version(
                 name=name,
@@ -473,6 +500,7 @@ class TaskBook:
             preset=preset,
             light=known.light if known is not None else False,
         )
+        run = {**run, **run_budget(row)}
         return TurnInput(
             source="scheduler",
             session_id=session_of(str(row["name"])),
@@ -613,6 +641,7 @@ class TaskBook:
         )
         opts = options_of(row)
         timeout = opts.get("timeout_s")
+        budget = opts.get("budget_usd")
         catch_up = opts.get("catch_up")
         v = TaskView(
             name=name,
@@ -626,6 +655,7 @@ class TaskBook:
             updated_at=str(row["timestamp"]),
             catch_up=catch_up if isinstance(catch_up, bool) else None,
             timeout_s=float(timeout) if isinstance(timeout, int | float) else 0.0,
+            budget_usd=float(budget) if isinstance(budget, int | float) else 0.0,
             preset=str(opts.get("preset") or ""),
             created_by=str(opts.get("created_by") or "user"),
             retired_at=str(opts.get("retired_at") or ""),

@@ -40,7 +40,7 @@ from typing import Any
 
 from pulsed.agent.intake import TurnInput
 from pulsed.errors import FailedPrecondition, InvalidArgument
-from pulsed.scheduling.book import TaskBook, TaskView, session_of, trigger_of
+from pulsed.scheduling.book import TaskBook, TaskView, run_budget, session_of, trigger_of
 from pulsed.scheduling.runner import Scheduler
 from pulsed.scheduling.where import TriggerDef, Where
 from pulsed.store import rows
@@ -319,7 +319,8 @@ class Consumer:
                 upto_seq=upto,
                 seqs=[r.seq for r in matched],
                 depth=depth,
-            ),
+            )
+            | run_budget(self.row),
             origin="trigger",
         )
         self.engine.depths[self.session] = depth

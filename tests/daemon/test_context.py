@@ -177,3 +177,40 @@ def test_costs_show_each_cap_with_what_is_left(fake_llm: FakeLLM) -> None:
     finally:
         d.stop()
         d.cleanup()
+
+
+def test_a_task_budget_caps_each_run(daemon: Daemon, fake_llm: FakeLLM) -> None:
+    out = daemon.pulsectl(
+        "tasks",
+        "add",
+        "thrifty",
+        "--schedule",
+        "every 1h",
+        "--prompt",
+        "hi",
+        "--budget",
+        "0.0001",
+        "--json",
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["budget_usd"] == 0.0001
+    assert daemon.pulsectl("tasks", "run", "thrifty").returncode == 0
+
+    def ended() -> list[dict]:  # type: ignore[type-arg]
+        return [
+            r
+            for r in rows(daemon, "messages", message_type="error")
+            if r["session_id"] == "task:thrifty"
+        ]
+
+    from tests.daemon.util import wait_for
+
+    [err] = wait_for(ended, what="the run's end")
+    assert err["content"]["code"] == "budget_exceeded" and "run budget" in err["content"]["text"]
+    [log] = rows(daemon, "llm_logs", session_id="task:thrifty")
+    assert log["status"] == "refused" and log["origin"] == "task"
+    assert fake_llm.requests == []
+    edited = daemon.pulsectl("tasks", "edit", "thrifty", "--budget", "0", "--json")
+    assert json.loads(edited.stdout)["budget_usd"] == 0
+    bad = daemon.pulsectl("tasks", "edit", "thrifty", "--budget", "lots")
+    assert bad.returncode == 2 and "not an amount in USD" in bad.stderr

@@ -90,6 +90,7 @@ class Task(_message.Message):
     TRIGGER_FIELD_NUMBER: _builtins.int
     LAST_FIRED_FIELD_NUMBER: _builtins.int
     ROWS_WAITING_FIELD_NUMBER: _builtins.int
+    BUDGET_USD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     schedule: _builtins.str
     """5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h"."""
@@ -134,6 +135,10 @@ class Task(_message.Message):
     """A trigger's newest run (ISO 8601 UTC); empty when it has not fired."""
     rows_waiting: _builtins.int
     """Matching rows a trigger holds for its next run."""
+    budget_usd: _builtins.float
+    """Most a single run may spend on LLM calls, USD; 0: no per-run cap (the daemon's caps
+    still apply).
+    """
     @_builtins.property
     def trigger(self) -> Global___TriggerSpec:
         """Set for a stream trigger (on Add: makes the task one; its schedule is ignored)."""
@@ -164,10 +169,11 @@ class Task(_message.Message):
         trigger: Global___TriggerSpec | None = ...,
         last_fired: _builtins.str = ...,
         rows_waiting: _builtins.int = ...,
+        budget_usd: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "catch_up", b"catch_up", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "backoff_until", b"backoff_until", "catch_up", b"catch_up", "created_at", b"created_at", "created_by", b"created_by", "deliver_to", b"deliver_to", "enabled", b"enabled", "failures", b"failures", "last_fired", b"last_fired", "last_run", b"last_run", "last_status", b"last_status", "name", b"name", "next_run", b"next_run", "preset", b"preset", "prompt", b"prompt", "retired_at", b"retired_at", "rows_waiting", b"rows_waiting", "running", b"running", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "backoff_until", b"backoff_until", "budget_usd", b"budget_usd", "catch_up", b"catch_up", "created_at", b"created_at", "created_by", b"created_by", "deliver_to", b"deliver_to", "enabled", b"enabled", "failures", b"failures", "last_fired", b"last_fired", "last_run", b"last_run", "last_status", b"last_status", "name", b"name", "next_run", b"next_run", "preset", b"preset", "prompt", b"prompt", "retired_at", b"retired_at", "rows_waiting", b"rows_waiting", "running", b"running", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__catch_up: _TypeAlias = _typing.Literal["catch_up"]  # noqa: Y015
     _WhichOneofArgType__catch_up: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up"]  # noqa: Y015
@@ -208,6 +214,7 @@ class UpdateTaskRequest(_message.Message):
     CATCH_UP_FIELD_NUMBER: _builtins.int
     TIMEOUT_S_FIELD_NUMBER: _builtins.int
     TRIGGER_FIELD_NUMBER: _builtins.int
+    BUDGET_USD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     schedule: _builtins.str
     prompt: _builtins.str
@@ -217,6 +224,8 @@ class UpdateTaskRequest(_message.Message):
     catch_up: _builtins.bool
     timeout_s: _builtins.float
     """Seconds; 0 goes back to [scheduler] run_timeout_s."""
+    budget_usd: _builtins.float
+    """USD per run; 0 removes the per-run cap."""
     @_builtins.property
     def trigger(self) -> Global___TriggerSpec:
         """Replaces a stream trigger's definition (or turns a task into one)."""
@@ -233,11 +242,14 @@ class UpdateTaskRequest(_message.Message):
         catch_up: _builtins.bool | None = ...,
         timeout_s: _builtins.float | None = ...,
         trigger: Global___TriggerSpec | None = ...,
+        budget_usd: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget_usd", b"_budget_usd", "_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "budget_usd", b"budget_usd", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "name", b"name", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget_usd", b"_budget_usd", "_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "budget_usd", b"budget_usd", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "name", b"name", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__budget_usd: _TypeAlias = _typing.Literal["budget_usd"]  # noqa: Y015
+    _WhichOneofArgType__budget_usd: _TypeAlias = _typing.Literal["_budget_usd", b"_budget_usd"]  # noqa: Y015
     _WhichOneofReturnType__catch_up: _TypeAlias = _typing.Literal["catch_up"]  # noqa: Y015
     _WhichOneofArgType__catch_up: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up"]  # noqa: Y015
     _WhichOneofReturnType__deliver_to: _TypeAlias = _typing.Literal["deliver_to"]  # noqa: Y015
@@ -252,6 +264,8 @@ class UpdateTaskRequest(_message.Message):
     _WhichOneofArgType__timeout_s: _TypeAlias = _typing.Literal["_timeout_s", b"_timeout_s"]  # noqa: Y015
     _WhichOneofReturnType__timezone: _TypeAlias = _typing.Literal["timezone"]  # noqa: Y015
     _WhichOneofArgType__timezone: _TypeAlias = _typing.Literal["_timezone", b"_timezone"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget_usd) -> _WhichOneofReturnType__budget_usd | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__catch_up) -> _WhichOneofReturnType__catch_up | None: ...
     @_typing.overload
