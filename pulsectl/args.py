@@ -18,10 +18,12 @@ from pulsectl import diagnostics, output
 from pulsectl.client import filters
 from pulsectl.client.filters import FORMS, Filter
 from pulsectl.commands import (
+    backup,
     channels,
     chat,
     context,
     costs,
+    daemonctl,
     ingest,
     service,
     sessions,
@@ -356,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmds = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", title="commands"))
     for add in (
         _add_status,
+        _add_daemonctl,
         _add_chat,
         _add_sessions,
         _add_streams,
@@ -370,6 +373,33 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         add(cmds)
     return parser
+
+
+def _add_daemonctl(cmds: _Commands) -> None:
+    """``stop`` and ``restart``."""
+    for name, what, func in (
+        ("stop", "stop the daemon gracefully and wait until it is gone", daemonctl.cmd_stop),
+        (
+            "restart",
+            "stop the daemon, start it again and wait until it serves",
+            daemonctl.cmd_restart,
+        ),
+    ):
+        p = cmds.add(
+            name,
+            what,
+            f"pulsectl {name}\npulsectl {name} --timeout 60",
+            func,
+            details="Exit 0 when done, 3 when no daemon was running (stop). A daemon that\n"
+            "systemd runs (pulsectl service install) is stopped/restarted through systemctl.",
+        )
+        p.add_argument(
+            "--timeout",
+            type=timeout_seconds,
+            default=30.0,
+            metavar="SECONDS",
+            help="how long to wait for it to finish running turns and exit (default 30)",
+        )
 
 
 def _add_status(cmds: _Commands) -> None:
@@ -432,6 +462,16 @@ def _add_sessions(cmds: _Commands) -> None:
     )
     p.add_argument("session", metavar="SESSION", help="a session id from `pulsectl sessions list`")
     p.add_argument("--limit", type=positive_int, default=0, help="the most recent N rows")
+    p = group.add(
+        "export",
+        "write a session out as Markdown (tool calls folded) or as its JSONL rows",
+        "pulsectl sessions export s-1234 -o chat.md\n"
+        "pulsectl sessions export s-1234 --format jsonl | jq .message_type",
+        sessions.cmd_export,
+    )
+    p.add_argument("session", metavar="SESSION", help="a session id from `pulsectl sessions list`")
+    p.add_argument("--format", choices=("md", "jsonl"), default="md", help="md (default) | jsonl")
+    p.add_argument("-o", "--output", default="", metavar="FILE", help="write here (default stdout)")
 
 
 def _add_streams(cmds: _Commands) -> None:
@@ -791,6 +831,29 @@ def _add_store(cmds: _Commands) -> None:
         help="copy only this stream (repeatable; default: all)",
     )
     p.add_argument("--batch-size", type=int, default=1000, metavar="N", help="rows per insert")
+    p = group.add(
+        "backup",
+        "write a consistent copy of the embedded store while the daemon runs",
+        "pulsectl store backup ~/pulse-$(date +%F).db",
+        backup.cmd_backup,
+        details="SQLite's online backup API copies the store as of one moment while the agent\n"
+        "keeps working; the copy is integrity-checked before it gets its name (0600).",
+    )
+    p.add_argument("file", metavar="FILE", help="where to write the copy")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p = group.add(
+        "restore",
+        "replace the embedded store with a backup (the daemon must be stopped)",
+        "pulsectl stop && pulsectl store restore ~/pulse-2026-12-01.db",
+        backup.cmd_restore,
+        details="Refuses a file that is not an intact Pulse store, and a store a running\n"
+        "daemon holds. The store it replaces is kept as pulse.db.before-restore-<time>.",
+    )
+    p.add_argument("file", metavar="FILE", help="a file made by `pulsectl store backup`")
+    p.add_argument(
+        "--data-dir", default="", help="the data dir (default: $PULSE_DATA_DIR or the platform's)"
+    )
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
     p = cmds.add(
         "sql",

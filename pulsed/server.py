@@ -258,6 +258,7 @@ class Server:
                 ingestor,
                 triggers,
                 skills,
+                request_stop=self.stop,
             )
 
             first_call = FirstCall(providers.warm)

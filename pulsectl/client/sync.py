@@ -451,6 +451,16 @@ class PulseClient:
         """Channels.ApprovePairing."""
         return self._run(self._core.approve_pairing(code))
 
+    # -- Operations ---------------------------------------------------------------------
+
+    def stop(self) -> system_pb2.StopResponse:
+        """System.Stop: the daemon answers, then stops gracefully."""
+        return self._run(self._core.stop())
+
+    def store_backup(self, path: str, overwrite: bool = False) -> store_pb2.StoreBackupResponse:
+        """Store.Backup to ``path`` (absolute)."""
+        return self._run(self._core.store_backup(path, overwrite))
+
     # -- Skills -------------------------------------------------------------------------
 
     def list_skills(self) -> skills_pb2.ListSkillsResponse:

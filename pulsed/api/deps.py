@@ -3,6 +3,7 @@ serves (nothing in it is filled in later)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pulsed.agent.approvals import ApprovalBroker
@@ -37,3 +38,5 @@ class ApiDeps:
     triggers: Triggers
     skills: SkillCatalog = field(default_factory=lambda: SkillCatalog(()))
     """The SKILL.md skills the agent uses (the server passes the agent's catalog)."""
+    request_stop: Callable[[], None] = lambda: None
+    """Begin the daemon's graceful stop (System.Stop)."""

@@ -179,3 +179,22 @@ class StoreServicer(store_pb2_grpc.StoreServicer):
                 elif not rows:
                     continue
                 yield msg
+
+    @unary
+    async def Backup(
+        self, request: store_pb2.StoreBackupRequest, context: Context
+    ) -> store_pb2.StoreBackupResponse:
+        from pulsed.store.local import LocalStore
+
+        if not isinstance(self.d.store, LocalStore):
+            raise FailedPrecondition(
+                "store backup copies the local (SQLite) store; this daemon uses Timeplus, "
+                "whose data is backed up with Timeplus' own tools"
+            )
+        info = await self.d.store.backup(request.path, request.overwrite)
+        return store_pb2.StoreBackupResponse(
+            path=info.path,
+            bytes=info.bytes,
+            streams=[store_pb2.StreamRows(name=k, rows=v) for k, v in info.rows.items()],
+            seconds=info.seconds,
+        )

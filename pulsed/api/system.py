@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 from pulse.v1 import system_pb2, system_pb2_grpc
 
 from pulsed.agent.status import DaemonStatus
@@ -50,9 +53,19 @@ def status_pb(s: DaemonStatus) -> system_pb2.StatusResponse:
 class SystemServicer(system_pb2_grpc.SystemServicer):
     def __init__(self, deps: ApiDeps) -> None:
         self.status = deps.status
+        self.turns = deps.turns
+        self.request_stop = deps.request_stop
 
     @unary
     async def Status(
         self, request: system_pb2.StatusRequest, context: Context
     ) -> system_pb2.StatusResponse:
         return status_pb(await self.status.snapshot())
+
+    @unary
+    async def Stop(
+        self, request: system_pb2.StopRequest, context: Context
+    ) -> system_pb2.StopResponse:
+        # Answer first: the graceful stop begins once this call has returned.
+        asyncio.get_running_loop().call_later(0.05, self.request_stop)
+        return system_pb2.StopResponse(pid=os.getpid(), active_turns=self.turns.active)

@@ -24,35 +24,39 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14pulse/v1/store.proto\x12\x08pulse.v1\"\x14\n\x12StoreStatusRequest\":\n\nStreamRows\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\x12\x10\n\x08location\x18\x03 \x01(\t\"\xd6\x01\n\x13StoreStatusResponse\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\x0e\n\x06health\x18\x02 \x01(\t\x12\x10\n\x08location\x18\x03 \x01(\t\x12\x16\n\x0eschema_version\x18\x04 \x01(\x05\x12\x1f\n\x17\x65xpected_schema_version\x18\x05 \x01(\x05\x12\x14\n\x0cspooled_rows\x18\x06 \x01(\x03\x12%\n\x07streams\x18\x07 \x03(\x0b\x32\x14.pulse.v1.StreamRows\x12\x16\n\x0e\x63ounts_problem\x18\x08 \x01(\t\"\x12\n\x10StoreInitRequest\"Q\n\x11StoreInitResponse\x12\x10\n\x08location\x18\x01 \x01(\t\x12\x16\n\x0eschema_version\x18\x02 \x01(\x05\x12\x12\n\nstatements\x18\x03 \x03(\t\"\x15\n\x13StoreMigrateRequest\"f\n\x14StoreMigrateResponse\x12\x10\n\x08location\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x05\x12\x12\n\nto_version\x18\x03 \x01(\x05\x12\x12\n\nstatements\x18\x04 \x03(\t\"Q\n\x10StoreCopyRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\x12\x0f\n\x07streams\x18\x03 \x03(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\"s\n\x11StoreCopyProgress\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x0c\n\x04\x64one\x18\x03 \x01(\x03\x12\x0e\n\x06\x63opied\x18\x04 \x01(\x03\x12\x0f\n\x07skipped\x18\x05 \x01(\x03\x12\x10\n\x08\x66inished\x18\x06 \x01(\x08\"+\n\nSqlRequest\x12\x0b\n\x03sql\x18\x01 \x01(\t\x12\x10\n\x08max_rows\x18\x02 \x01(\x03\";\n\x0bSqlResponse\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12\r\n\x05types\x18\x02 \x03(\t\x12\x0c\n\x04rows\x18\x03 \x03(\t2\xd2\x02\n\x05Store\x12\x45\n\x06Status\x12\x1c.pulse.v1.StoreStatusRequest\x1a\x1d.pulse.v1.StoreStatusResponse\x12?\n\x04Init\x12\x1a.pulse.v1.StoreInitRequest\x1a\x1b.pulse.v1.StoreInitResponse\x12H\n\x07Migrate\x12\x1d.pulse.v1.StoreMigrateRequest\x1a\x1e.pulse.v1.StoreMigrateResponse\x12\x41\n\x04\x43opy\x12\x1a.pulse.v1.StoreCopyRequest\x1a\x1b.pulse.v1.StoreCopyProgress0\x01\x12\x34\n\x03Sql\x12\x14.pulse.v1.SqlRequest\x1a\x15.pulse.v1.SqlResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14pulse/v1/store.proto\x12\x08pulse.v1\"5\n\x12StoreBackupRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x11\n\toverwrite\x18\x02 \x01(\x08\"j\n\x13StoreBackupResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05\x62ytes\x18\x02 \x01(\x03\x12%\n\x07streams\x18\x03 \x03(\x0b\x32\x14.pulse.v1.StreamRows\x12\x0f\n\x07seconds\x18\x04 \x01(\x01\"\x14\n\x12StoreStatusRequest\":\n\nStreamRows\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\x12\x10\n\x08location\x18\x03 \x01(\t\"\xd6\x01\n\x13StoreStatusResponse\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\x0e\n\x06health\x18\x02 \x01(\t\x12\x10\n\x08location\x18\x03 \x01(\t\x12\x16\n\x0eschema_version\x18\x04 \x01(\x05\x12\x1f\n\x17\x65xpected_schema_version\x18\x05 \x01(\x05\x12\x14\n\x0cspooled_rows\x18\x06 \x01(\x03\x12%\n\x07streams\x18\x07 \x03(\x0b\x32\x14.pulse.v1.StreamRows\x12\x16\n\x0e\x63ounts_problem\x18\x08 \x01(\t\"\x12\n\x10StoreInitRequest\"Q\n\x11StoreInitResponse\x12\x10\n\x08location\x18\x01 \x01(\t\x12\x16\n\x0eschema_version\x18\x02 \x01(\x05\x12\x12\n\nstatements\x18\x03 \x03(\t\"\x15\n\x13StoreMigrateRequest\"f\n\x14StoreMigrateResponse\x12\x10\n\x08location\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x05\x12\x12\n\nto_version\x18\x03 \x01(\x05\x12\x12\n\nstatements\x18\x04 \x03(\t\"Q\n\x10StoreCopyRequest\x12\x0c\n\x04\x66rom\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\x12\x0f\n\x07streams\x18\x03 \x03(\t\x12\x12\n\nbatch_size\x18\x04 \x01(\x05\"s\n\x11StoreCopyProgress\x12\x0e\n\x06stream\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x0c\n\x04\x64one\x18\x03 \x01(\x03\x12\x0e\n\x06\x63opied\x18\x04 \x01(\x03\x12\x0f\n\x07skipped\x18\x05 \x01(\x03\x12\x10\n\x08\x66inished\x18\x06 \x01(\x08\"+\n\nSqlRequest\x12\x0b\n\x03sql\x18\x01 \x01(\t\x12\x10\n\x08max_rows\x18\x02 \x01(\x03\";\n\x0bSqlResponse\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12\r\n\x05types\x18\x02 \x03(\t\x12\x0c\n\x04rows\x18\x03 \x03(\t2\x99\x03\n\x05Store\x12\x45\n\x06Status\x12\x1c.pulse.v1.StoreStatusRequest\x1a\x1d.pulse.v1.StoreStatusResponse\x12?\n\x04Init\x12\x1a.pulse.v1.StoreInitRequest\x1a\x1b.pulse.v1.StoreInitResponse\x12H\n\x07Migrate\x12\x1d.pulse.v1.StoreMigrateRequest\x1a\x1e.pulse.v1.StoreMigrateResponse\x12\x41\n\x04\x43opy\x12\x1a.pulse.v1.StoreCopyRequest\x1a\x1b.pulse.v1.StoreCopyProgress0\x01\x12\x34\n\x03Sql\x12\x14.pulse.v1.SqlRequest\x1a\x15.pulse.v1.SqlResponse0\x01\x12\x45\n\x06\x42\x61\x63kup\x12\x1c.pulse.v1.StoreBackupRequest\x1a\x1d.pulse.v1.StoreBackupResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pulse.v1.store_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STORESTATUSREQUEST']._serialized_start=34
-  _globals['_STORESTATUSREQUEST']._serialized_end=54
-  _globals['_STREAMROWS']._serialized_start=56
-  _globals['_STREAMROWS']._serialized_end=114
-  _globals['_STORESTATUSRESPONSE']._serialized_start=117
-  _globals['_STORESTATUSRESPONSE']._serialized_end=331
-  _globals['_STOREINITREQUEST']._serialized_start=333
-  _globals['_STOREINITREQUEST']._serialized_end=351
-  _globals['_STOREINITRESPONSE']._serialized_start=353
-  _globals['_STOREINITRESPONSE']._serialized_end=434
-  _globals['_STOREMIGRATEREQUEST']._serialized_start=436
-  _globals['_STOREMIGRATEREQUEST']._serialized_end=457
-  _globals['_STOREMIGRATERESPONSE']._serialized_start=459
-  _globals['_STOREMIGRATERESPONSE']._serialized_end=561
-  _globals['_STORECOPYREQUEST']._serialized_start=563
-  _globals['_STORECOPYREQUEST']._serialized_end=644
-  _globals['_STORECOPYPROGRESS']._serialized_start=646
-  _globals['_STORECOPYPROGRESS']._serialized_end=761
-  _globals['_SQLREQUEST']._serialized_start=763
-  _globals['_SQLREQUEST']._serialized_end=806
-  _globals['_SQLRESPONSE']._serialized_start=808
-  _globals['_SQLRESPONSE']._serialized_end=867
-  _globals['_STORE']._serialized_start=870
-  _globals['_STORE']._serialized_end=1208
+  _globals['_STOREBACKUPREQUEST']._serialized_start=34
+  _globals['_STOREBACKUPREQUEST']._serialized_end=87
+  _globals['_STOREBACKUPRESPONSE']._serialized_start=89
+  _globals['_STOREBACKUPRESPONSE']._serialized_end=195
+  _globals['_STORESTATUSREQUEST']._serialized_start=197
+  _globals['_STORESTATUSREQUEST']._serialized_end=217
+  _globals['_STREAMROWS']._serialized_start=219
+  _globals['_STREAMROWS']._serialized_end=277
+  _globals['_STORESTATUSRESPONSE']._serialized_start=280
+  _globals['_STORESTATUSRESPONSE']._serialized_end=494
+  _globals['_STOREINITREQUEST']._serialized_start=496
+  _globals['_STOREINITREQUEST']._serialized_end=514
+  _globals['_STOREINITRESPONSE']._serialized_start=516
+  _globals['_STOREINITRESPONSE']._serialized_end=597
+  _globals['_STOREMIGRATEREQUEST']._serialized_start=599
+  _globals['_STOREMIGRATEREQUEST']._serialized_end=620
+  _globals['_STOREMIGRATERESPONSE']._serialized_start=622
+  _globals['_STOREMIGRATERESPONSE']._serialized_end=724
+  _globals['_STORECOPYREQUEST']._serialized_start=726
+  _globals['_STORECOPYREQUEST']._serialized_end=807
+  _globals['_STORECOPYPROGRESS']._serialized_start=809
+  _globals['_STORECOPYPROGRESS']._serialized_end=924
+  _globals['_SQLREQUEST']._serialized_start=926
+  _globals['_SQLREQUEST']._serialized_end=969
+  _globals['_SQLRESPONSE']._serialized_start=971
+  _globals['_SQLRESPONSE']._serialized_end=1030
+  _globals['_STORE']._serialized_start=1033
+  _globals['_STORE']._serialized_end=1442
 # @@protoc_insertion_point(module_scope)

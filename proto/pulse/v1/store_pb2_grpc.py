@@ -61,6 +61,11 @@ class StoreStub:
                 request_serializer=pulse_dot_v1_dot_store__pb2.SqlRequest.SerializeToString,
                 response_deserializer=pulse_dot_v1_dot_store__pb2.SqlResponse.FromString,
                 _registered_method=True)
+        self.Backup = channel.unary_unary(
+                '/pulse.v1.Store/Backup',
+                request_serializer=pulse_dot_v1_dot_store__pb2.StoreBackupRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_store__pb2.StoreBackupResponse.FromString,
+                _registered_method=True)
 
 
 class StoreServicer:
@@ -108,6 +113,14 @@ class StoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Backup(self, request, context):
+        """A consistent copy of the local store, written by the daemon while it runs (SQLite's
+        online backup API), integrity-checked. FAILED_PRECONDITION on the Timeplus backend.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +148,11 @@ def add_StoreServicer_to_server(servicer, server):
                     servicer.Sql,
                     request_deserializer=pulse_dot_v1_dot_store__pb2.SqlRequest.FromString,
                     response_serializer=pulse_dot_v1_dot_store__pb2.SqlResponse.SerializeToString,
+            ),
+            'Backup': grpc.unary_unary_rpc_method_handler(
+                    servicer.Backup,
+                    request_deserializer=pulse_dot_v1_dot_store__pb2.StoreBackupRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_store__pb2.StoreBackupResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -274,6 +292,33 @@ class Store:
             '/pulse.v1.Store/Sql',
             pulse_dot_v1_dot_store__pb2.SqlRequest.SerializeToString,
             pulse_dot_v1_dot_store__pb2.SqlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Backup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Store/Backup',
+            pulse_dot_v1_dot_store__pb2.StoreBackupRequest.SerializeToString,
+            pulse_dot_v1_dot_store__pb2.StoreBackupResponse.FromString,
             options,
             channel_credentials,
             insecure,

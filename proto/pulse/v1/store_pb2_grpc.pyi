@@ -53,6 +53,10 @@ class StoreStub:
     until the client cancels the call, which cancels it on the server.
     FAILED_PRECONDITION on the local backend; INVALID_ARGUMENT for anything else.
     """
+    Backup: _grpc.UnaryUnaryMultiCallable[_store_pb2.StoreBackupRequest, _store_pb2.StoreBackupResponse]
+    """A consistent copy of the local store, written by the daemon while it runs (SQLite's
+    online backup API), integrity-checked. FAILED_PRECONDITION on the Timeplus backend.
+    """
 
 @_typing.type_check_only
 class StoreAsyncStub(StoreStub):
@@ -78,6 +82,10 @@ class StoreAsyncStub(StoreStub):
     first message names the columns; rows follow as they arrive; a streaming query runs
     until the client cancels the call, which cancels it on the server.
     FAILED_PRECONDITION on the local backend; INVALID_ARGUMENT for anything else.
+    """
+    Backup: _aio.UnaryUnaryMultiCallable[_store_pb2.StoreBackupRequest, _store_pb2.StoreBackupResponse]  # type: ignore[assignment]
+    """A consistent copy of the local store, written by the daemon while it runs (SQLite's
+    online backup API), integrity-checked. FAILED_PRECONDITION on the Timeplus backend.
     """
 
 class StoreServicer(metaclass=_abc_1.ABCMeta):
@@ -131,6 +139,16 @@ class StoreServicer(metaclass=_abc_1.ABCMeta):
         first message names the columns; rows follow as they arrive; a streaming query runs
         until the client cancels the call, which cancels it on the server.
         FAILED_PRECONDITION on the local backend; INVALID_ARGUMENT for anything else.
+        """
+
+    @_abc_1.abstractmethod
+    def Backup(
+        self,
+        request: _store_pb2.StoreBackupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_store_pb2.StoreBackupResponse, _abc.Awaitable[_store_pb2.StoreBackupResponse]]:
+        """A consistent copy of the local store, written by the daemon while it runs (SQLite's
+        online backup API), integrity-checked. FAILED_PRECONDITION on the Timeplus backend.
         """
 
 def add_StoreServicer_to_server(servicer: StoreServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

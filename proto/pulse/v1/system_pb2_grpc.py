@@ -40,6 +40,11 @@ class SystemStub:
                 request_serializer=pulse_dot_v1_dot_system__pb2.StatusRequest.SerializeToString,
                 response_deserializer=pulse_dot_v1_dot_system__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.Stop = channel.unary_unary(
+                '/pulse.v1.System/Stop',
+                request_serializer=pulse_dot_v1_dot_system__pb2.StopRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_system__pb2.StopResponse.FromString,
+                _registered_method=True)
 
 
 class SystemServicer:
@@ -52,6 +57,13 @@ class SystemServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stop(self, request, context):
+        """Stop the daemon gracefully (as SIGTERM does); answers before it stops.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SystemServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +71,11 @@ def add_SystemServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=pulse_dot_v1_dot_system__pb2.StatusRequest.FromString,
                     response_serializer=pulse_dot_v1_dot_system__pb2.StatusResponse.SerializeToString,
+            ),
+            'Stop': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stop,
+                    request_deserializer=pulse_dot_v1_dot_system__pb2.StopRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_system__pb2.StopResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +106,33 @@ class System:
             '/pulse.v1.System/Status',
             pulse_dot_v1_dot_system__pb2.StatusRequest.SerializeToString,
             pulse_dot_v1_dot_system__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stop(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.System/Stop',
+            pulse_dot_v1_dot_system__pb2.StopRequest.SerializeToString,
+            pulse_dot_v1_dot_system__pb2.StopResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -34,6 +34,8 @@ class SystemStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> SystemAsyncStub: ...
     Status: _grpc.UnaryUnaryMultiCallable[_system_pb2.StatusRequest, _system_pb2.StatusResponse]
+    Stop: _grpc.UnaryUnaryMultiCallable[_system_pb2.StopRequest, _system_pb2.StopResponse]
+    """Stop the daemon gracefully (as SIGTERM does); answers before it stops."""
 
 @_typing.type_check_only
 class SystemAsyncStub(SystemStub):
@@ -41,6 +43,8 @@ class SystemAsyncStub(SystemStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Status: _aio.UnaryUnaryMultiCallable[_system_pb2.StatusRequest, _system_pb2.StatusResponse]  # type: ignore[assignment]
+    Stop: _aio.UnaryUnaryMultiCallable[_system_pb2.StopRequest, _system_pb2.StopResponse]  # type: ignore[assignment]
+    """Stop the daemon gracefully (as SIGTERM does); answers before it stops."""
 
 class SystemServicer(metaclass=_abc_1.ABCMeta):
     """The daemon itself."""
@@ -51,5 +55,13 @@ class SystemServicer(metaclass=_abc_1.ABCMeta):
         request: _system_pb2.StatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_system_pb2.StatusResponse, _abc.Awaitable[_system_pb2.StatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Stop(
+        self,
+        request: _system_pb2.StopRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_system_pb2.StopResponse, _abc.Awaitable[_system_pb2.StopResponse]]:
+        """Stop the daemon gracefully (as SIGTERM does); answers before it stops."""
 
 def add_SystemServicer_to_server(servicer: SystemServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -20,6 +20,7 @@ from pulsed.errors import PulseError, StoreError
 from pulsed.store import schema
 from pulsed.store.base import Check, CostSummary, Row, SessionInfo, Store, TailStart
 from pulsed.store.local import rollup, schema_sql
+from pulsed.store.local.backup import BackupInfo, backup_to
 from pulsed.store.local.codec import Codec, quote
 from pulsed.store.local.filters import Predicate, predicates, where
 from pulsed.store.local.readers import Readers
@@ -127,6 +128,11 @@ class LocalStore(Store):
         """``fn(conn, *args)`` on a reader thread (see ``Readers.run``)."""
         self._require_open()
         return await self._readers.run(fn, *args)
+
+    async def backup(self, dest: str, overwrite: bool = False) -> BackupInfo:
+        """A consistent copy of the database at ``dest`` while the daemon runs (see
+        ``pulsed.store.local.backup``; raises as ``backup_to``)."""
+        return await self._read(backup_to, dest, overwrite, list(schema.STREAMS))
 
     # -- contract -----------------------------------------------------------------------
 
