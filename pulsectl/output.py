@@ -302,7 +302,18 @@ def render_status(st: system_pb2.StatusResponse) -> str:
             ("turns", f"{st.active_turns} active, {st.queued_turns} queued"),
             ("spend", budget_line(st.spent_today_usd, st.budget_daily_usd)),
             ("channels", channels_line(st.channels)),
+            ("mcp", mcp_line(st.mcp_servers)),
         ]
+    )
+
+
+def mcp_line(servers: Sequence[system_pb2.McpSummary]) -> str:
+    """``time ready (2 tools), files failed``, or ``none enabled``."""
+    if not servers:
+        return "none enabled"
+    return ", ".join(
+        f"{m.name} {m.state}" + (f" ({m.tools} tools)" if m.state == "ready" else "")
+        for m in servers
     )
 
 
@@ -335,6 +346,12 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
             warnings.append(
                 f"channel {c.name}: {c.failed_deliveries} undelivered repl"
                 f"{'y' if c.failed_deliveries == 1 else 'ies'} (pulsectl channels status {c.name})"
+            )
+    for m in st.mcp_servers:
+        if m.state == "failed":
+            warnings.append(
+                f"MCP server {m.name} is down: {m.last_error or 'no reason given'}"
+                f" (pulsectl mcp list)"
             )
     return warnings
 

@@ -26,6 +26,8 @@ from pulse.v1 import (
     chat_pb2_grpc,
     costs_pb2,
     costs_pb2_grpc,
+    mcp_pb2,
+    mcp_pb2_grpc,
     store_pb2,
     store_pb2_grpc,
     streams_pb2,
@@ -40,13 +42,14 @@ from pulsed import __version__
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
 from pulsed.agent.loop import AgentDeps
-from pulsed.agent.status import StatusReporter
+from pulsed.agent.status import McpSummary, StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.api.channels import ChannelsServicer
 from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
+from pulsed.api.mcp import McpServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
@@ -56,6 +59,7 @@ from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
 from pulsed.listener import Listeners, prepare_socket_dir
+from pulsed.mcp.manager import McpManager
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
@@ -75,6 +79,7 @@ SERVICES = [
     system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
+    mcp_pb2.DESCRIPTOR.services_by_name["Mcp"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -190,6 +195,7 @@ class Server:
         scheduler: Scheduler | None = None
         listeners: Listeners | None = None
         watcher: asyncio.Task[None] | None = None
+        mcp: McpManager | None = None
         try:
             book = TaskBook(store)
             budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
@@ -202,6 +208,8 @@ class Server:
                 budget=budget,
                 approvals=approvals,
             )
+            mcp = McpManager(cfg.mcp, cfg.data_path / "mcp", deps.tools.names(), store)
+            deps.tools.add_source(mcp)  # MCP tools join as their servers connect
             turns = TurnManager(deps)
             status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))
             await turns.recover()
@@ -210,7 +218,10 @@ class Server:
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
-            api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
+            status.mcp_states = lambda: mcp_summaries(mcp)
+            api = ApiDeps(
+                cfg, store, turns, approvals, budget, status, book, scheduler, channels, mcp
+            )
 
             first_call = FirstCall(providers.warm)
             health_servicer = health.aio.HealthServicer()
@@ -235,6 +246,7 @@ class Server:
                     )
                 ],
             )
+            mcp.start()  # in the background: a slow server delays neither start-up nor chats
             problem = providers.problem()
             if problem:
                 log.warning("no usable LLM provider: %s", problem)
@@ -268,6 +280,7 @@ class Server:
             await scheduler.stop()  # no new runs while the turns wind down
             await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1))
             await channels.stop()
+            await mcp.stop()
             await store.append(
                 "events",
                 [
@@ -290,6 +303,8 @@ class Server:
                 await scheduler.stop()
             if channels is not None:
                 await channels.stop()  # idempotent; before the store closes
+            if mcp is not None:
+                await mcp.stop()  # idempotent; no MCP server process outlives the daemon
             await providers.aclose()
             await store.close()
         log.info("stopped")
@@ -330,8 +345,20 @@ def build_grpc_server(
     system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
+    mcp_pb2_grpc.add_McpServicer_to_server(McpServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
     return server
+
+
+def mcp_summaries(mcp: McpManager | None) -> list[McpSummary]:
+    """The enabled MCP servers for the status (disabled ones are left out)."""
+    if mcp is None:
+        return []
+    return [
+        McpSummary(s.name, s.state, len(s.tools), s.last_error)
+        for s in mcp.states()
+        if s.state != "disabled"
+    ]

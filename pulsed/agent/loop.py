@@ -591,7 +591,8 @@ class Turn:
         except TimeoutError as e:
             return (
                 "timeout",
-                str(e) or f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s",
+                str(e)
+                or f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s",
             )
         except ToolFailure as e:
             return "error", str(e)

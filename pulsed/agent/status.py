@@ -27,6 +27,16 @@ class ChannelState:
 
 
 @dataclass(frozen=True, slots=True)
+class McpSummary:
+    """One enabled MCP server as the status shows it."""
+
+    name: str
+    state: str
+    tools: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonStatus:
     """A snapshot of the running daemon (times in seconds, money in USD)."""
 
@@ -48,14 +58,17 @@ class DaemonStatus:
     spent_today_usd: float
     budget_daily_usd: float
     channels: list[ChannelState] = field(default_factory=list)
+    mcp_servers: list[McpSummary] = field(default_factory=list)
 
 
 ChannelStates = Callable[[], Awaitable[list[ChannelState]]]
+McpStates = Callable[[], list[McpSummary]]
 
 
 class StatusReporter:
     """Builds ``DaemonStatus`` snapshots from the daemon's parts. The channels, which
-    start after the agent, report through ``channel_states`` once they are up."""
+        start after the agent, report through ``channel_states`` once they are up; the MCP
+    servers through ``mcp_states``."""
 
     def __init__(
         self,
@@ -74,6 +87,7 @@ class StatusReporter:
         self.socket = socket
         self.started = time.monotonic()
         self.channel_states: ChannelStates | None = None
+        self.mcp_states: McpStates | None = None
 
     async def snapshot(self) -> DaemonStatus:
         """The status now.
@@ -102,4 +116,5 @@ class StatusReporter:
             spent_today_usd=await self.budget.spent_today(),
             budget_daily_usd=self.cfg.budget.daily_usd,
             channels=channels,
+            mcp_servers=self.mcp_states() if self.mcp_states is not None else [],
         )

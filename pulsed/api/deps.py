@@ -11,6 +11,7 @@ from pulsed.agent.status import StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
+from pulsed.mcp.manager import McpManager
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.runner import Scheduler
 from pulsed.store.base import Store
@@ -19,7 +20,7 @@ from pulsed.store.base import Store
 @dataclass(frozen=True, slots=True)
 class ApiDeps:
     """The parts the servicers call: config, store, the turn intake, approvals, budget,
-    status, tasks, scheduler and channels."""
+    status, tasks, scheduler, channels and the MCP servers."""
 
     cfg: Config
     store: Store
@@ -30,3 +31,4 @@ class ApiDeps:
     book: TaskBook
     scheduler: Scheduler
     channels: ChannelManager
+    mcp: McpManager | None = None

@@ -38,6 +38,12 @@ def status_pb(s: DaemonStatus) -> system_pb2.StatusResponse:
             )
             for c in s.channels
         ],
+        mcp_servers=[
+            system_pb2.McpSummary(
+                name=m.name, state=m.state, tools=m.tools, last_error=m.last_error
+            )
+            for m in s.mcp_servers
+        ],
     )
 
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 import anyio
 import mcp_types as types
@@ -102,12 +102,13 @@ class Connection:
         self._broken = False
         self._refresh = False
         self._task: asyncio.Task[None] | None = None
-        self._errlog: IO[str] | None = None
+        self._errlog: TextIO | None = None
 
     def start(self) -> None:
         """Begin connecting in the background."""
         self._log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._errlog = open(self._log_path, "w", encoding="utf-8")  # noqa: SIM115 (lives with the task)
+        # The server's stderr, kept open as long as its connection (reconnections append).
+        self._errlog = open(self._log_path, "w", encoding="utf-8")  # noqa: SIM115
         self._task = asyncio.create_task(self._supervise(), name=f"mcp:{self.name}")
 
     async def stop(self) -> None:
@@ -158,7 +159,8 @@ class Connection:
             self.tools = []
             log.warning("mcp %s: %s; retrying in %.1f s", self.name, error, delay)
             if was_ready or self.restarts == 0:
-                self._on_event("mcp_server_failed", "warning", {"server": self.name, "error": error})
+                payload = {"server": self.name, "error": error}
+                self._on_event("mcp_server_failed", "warning", payload)
             self._set("failed", error)
             if time.monotonic() - began >= STABLE_S:
                 delay = BACKOFF_INITIAL_S

@@ -28,6 +28,7 @@ from pulsed.tools.base import Tool
 
 if TYPE_CHECKING:
     import mcp_types as types
+    from mcp.client.session import IncomingMessage
 
     from pulsed.mcp.connection import Connection, ServerState
 
@@ -221,43 +222,44 @@ class McpManager:
         t0 = loop.time()
         pgid: list[int] = []
         self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        errlog = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.log_dir)
 
-        async def ignore(message: object) -> None:
+        async def ignore(message: IncomingMessage) -> None:
             return None
 
         result: ProbeResult
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                opened = await open_session(stack, srv, errlog, ignore, lambda: None, pgid.append)
-                taken = self.reserved | {
-                    t for n, names in self._offered.items() if n != name for t in names
-                }
-                tools = [
-                    ProbedTool(t.name, fname, not why, why)
-                    for t, fname, why in _plan(name, srv, opened.tools, taken)
-                ]
-                info = opened.init.server_info
-                result = ProbeResult(
-                    name,
-                    transport_of(srv),
-                    True,
-                    server_name=info.name,
-                    server_version=info.version or "",
-                    protocol_version=str(opened.init.protocol_version),
-                    tools=tools,
-                    timings_ms=dict(opened.timings_ms),
-                )
-        except Exception as e:
-            error = describe(e, srv)
-            errlog.seek(0)
-            lines = [ln for ln in errlog.read().splitlines() if ln.strip()]
-            if lines:
-                error = f"{error} (stderr: {lines[-1].strip()[:300]})"
-            result = ProbeResult(name, transport_of(srv), False, error=error)
-        finally:
-            errlog.close()
-            for g in pgid:
-                await procs.sweep_group(g)
+        with tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.log_dir) as errlog:
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    opened = await open_session(
+                        stack, srv, errlog, ignore, lambda: None, pgid.append
+                    )
+                    taken = self.reserved | {
+                        t for n, names in self._offered.items() if n != name for t in names
+                    }
+                    tools = [
+                        ProbedTool(t.name, fname, not why, why)
+                        for t, fname, why in _plan(name, srv, opened.tools, taken)
+                    ]
+                    info = opened.init.server_info
+                    result = ProbeResult(
+                        name,
+                        transport_of(srv),
+                        True,
+                        server_name=info.name,
+                        server_version=info.version or "",
+                        protocol_version=str(opened.init.protocol_version),
+                        tools=tools,
+                        timings_ms=dict(opened.timings_ms),
+                    )
+            except Exception as e:
+                error = describe(e, srv)
+                errlog.seek(0)
+                lines = [ln for ln in errlog.read().splitlines() if ln.strip()]
+                if lines:
+                    error = f"{error} (stderr: {lines[-1].strip()[:300]})"
+                result = ProbeResult(name, transport_of(srv), False, error=error)
+            finally:
+                for g in pgid:
+                    await procs.sweep_group(g)
         total = (loop.time() - t0) * 1000
         return dataclasses.replace(result, total_ms=total)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any, TextIO
 
 import anyio
 import httpx2
 import mcp_types as types
-from mcp.client.session import ClientSession, IncomingMessage
+from mcp.client.session import ClientSession, MessageHandlerFnT
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -112,8 +112,8 @@ async def list_all_tools(session: ClientSession) -> list[types.Tool]:
 async def open_session(
     stack: contextlib.AsyncExitStack,
     cfg: McpServerConfig,
-    errlog: IO[str],
-    on_message: Callable[[IncomingMessage], Awaitable[None]],
+    errlog: TextIO,
+    on_message: MessageHandlerFnT,
     on_end: Callable[[], None],
     on_pgid: Callable[[int], None] = lambda pgid: None,
 ) -> Opened:
