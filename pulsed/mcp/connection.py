@@ -41,8 +41,17 @@ STOP_WAIT_S = 10.0
 """Longest a stop waits for the SDK's shutdown (its own waits are bounded, ~6 s)."""
 
 
+_SESSION_LOST = ("session terminated", "session not found")
+"""How streamable HTTP says the server no longer knows the session (HTTP 404): the
+request never ran, so it is sent again on a new session."""
+
+
 class McpTimeout(TimeoutError):
     """A tool call ran past the server's ``timeout_s`` and was cancelled."""
+
+
+class _SessionLost(Exception):
+    """The server answered that it does not know the session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +108,7 @@ class Connection:
         self.server_version = ""
         self._opened: Opened | None = None
         self._wake = asyncio.Event()
+        self._ready = asyncio.Event()
         self._broken = False
         self._refresh = False
         self._task: asyncio.Task[None] | None = None
@@ -125,6 +135,10 @@ class Connection:
     def _set(self, state: str, error: str | None = None) -> None:
         if state != self.state:
             self.state, self.since = state, now_iso()
+        if state == "ready":
+            self._ready.set()
+        else:
+            self._ready.clear()
         if error is not None:
             self.last_error = error
         self._on_change()
@@ -225,12 +239,27 @@ class Connection:
             log.debug("mcp %s: transport reported %r", self.name, message)
 
     async def call(self, tool: str, full_name: str, args: dict[str, Any]) -> ToolOutput:
-        """Call ``tool`` (the server's own name) on the live session.
+        """Call ``tool`` (the server's own name) on the live session. A call the server
+        refused because it lost the session (an HTTP server restarted) is sent once
+        more on the next session, if one is ready within ``connect_timeout_s``.
 
         Raises:
             McpTimeout: no answer within ``timeout_s`` (the request is cancelled).
             ToolFailure: the server is not connected, or refused or lost the call.
         """
+        try:
+            return await self._call_once(tool, full_name, args)
+        except _SessionLost:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), self.cfg.connect_timeout_s)
+            try:
+                return await self._call_once(tool, full_name, args)
+            except _SessionLost:
+                raise ToolFailure(
+                    f"MCP server {self.name} lost the session twice; reconnecting"
+                ) from None
+
+    async def _call_once(self, tool: str, full_name: str, args: dict[str, Any]) -> ToolOutput:
         opened = self._opened
         if opened is None or self.state != "ready":
             why = f": {self.last_error}" if self.last_error else ""
@@ -243,7 +272,12 @@ class Connection:
                 raise McpTimeout(
                     f"{full_name} did not finish within {timeout:g} s (timeout_s); cancelled"
                 ) from None
-            if e.code == types.CONNECTION_CLOSED or e.message == "Session terminated":
+            if e.message.lower() in _SESSION_LOST:
+                if self._opened is opened:
+                    self._ready.clear()
+                    self._on_end()
+                raise _SessionLost from None
+            if e.code == types.CONNECTION_CLOSED:
                 self._on_end()
                 raise ToolFailure(
                     f"MCP server {self.name} lost the connection during the call; reconnecting"

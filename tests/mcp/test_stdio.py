@@ -171,9 +171,7 @@ def test_server_crash_is_reconnected(daemon: Daemon, llm: FakeLLM) -> None:
     assert "mcp_server_failed" in kinds and kinds.count("mcp_server_ready") >= 2
 
 
-def test_broken_servers_are_reported_and_chat_is_unaffected(
-    daemon: Daemon, llm: FakeLLM
-) -> None:
+def test_broken_servers_are_reported_and_chat_is_unaffected(daemon: Daemon, llm: FakeLLM) -> None:
     ghost = wait_state(daemon, "ghost", "failed")
     assert "command not found: /nonexistent/mcp-server-ghost" in ghost.last_error
     mute = wait_state(daemon, "mute", "failed")

@@ -74,6 +74,13 @@ def spawn_child(pid_file: str) -> str:
 
 
 @server.tool()
+def header(name: str, ctx: Context) -> str:
+    """The value of request header NAME (streamable HTTP only)."""
+    headers = ctx.headers or {}
+    return str(headers.get(name.lower(), ""))
+
+
+@server.tool()
 async def grow(name: str, ctx: Context) -> str:
     """Add a tool named NAME and tell the client the list changed."""
 
