@@ -1,5 +1,5 @@
-"""StatusBar: connection state, store backend, provider/model, chat channels and
-today's spend.
+"""StatusBar: connection state, store backend, provider/model, chat channels, MCP
+servers that are down, and today's spend.
 
 Every view shows one; each follows the app's ``connection`` reactive.
 """
@@ -79,6 +79,9 @@ def render(conn: Connection) -> Content:
             parts += [sep, (f"{mark} {c.name}", "$text-success" if ok else "bold $text-warning")]
             if c.failed_deliveries:
                 parts.append((f" {c.failed_deliveries}✖", "bold $text-error"))
+        down = [m.name for m in s.mcp_servers if m.state == "failed"]
+        if down:
+            parts += [sep, (f"⚠ mcp {', '.join(down)} down", "bold $text-warning")]
         parts.append(sep)
         spend = f"{money(s.spent_today_usd)} today"
         if s.budget_daily_usd > 0:
