@@ -110,6 +110,7 @@ class Connection:
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._broken = False
+        self._was_ready = False
         self._refresh = False
         self._task: asyncio.Task[None] | None = None
         self._errlog: TextIO | None = None
@@ -168,8 +169,7 @@ class Connection:
                 tail = self._stderr_tail()
                 if tail and self.transport == "stdio":
                     error = f"{error} (stderr: {tail})"
-            was_ready = self._opened is not None
-            self._opened = None
+            was_ready, self._was_ready = self._was_ready, False
             self.tools = []
             log.warning("mcp %s: %s; retrying in %.1f s", self.name, error, delay)
             if was_ready or self.restarts == 0:
@@ -198,6 +198,7 @@ class Connection:
                 info = opened.init.server_info
                 self.server_name, self.server_version = info.name, info.version or ""
                 self.tools = opened.tools
+                self._was_ready = True
                 self._set("ready", "")
                 self._on_event(
                     "mcp_server_ready",
