@@ -32,6 +32,7 @@ class McpServicer(mcp_pb2_grpc.McpServicer):
                     server_name=s.server_name,
                     server_version=s.server_version,
                     restarts=s.restarts,
+                    pid=s.pid,
                 )
                 for s in states
             ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ STABLE_S = 60.0
 """A session that lasted this long resets the backoff."""
 PING_EVERY_S = 30.0
 """An idle session is pinged this often; no answer within connect_timeout_s ends it."""
+MAX_LOG_BYTES = 1024 * 1024
+"""A server's stderr log is emptied when it grows past this (checked when idle)."""
 STOP_WAIT_S = 10.0
 """Longest a stop waits for the SDK's shutdown (its own waits are bounded, ~6 s)."""
 
@@ -65,6 +68,7 @@ class ServerState:
         tools: full names of the tools offered to the agent, sorted.
         refused: why some of its tools are not offered (name collisions).
         restarts: reconnections since the daemon started.
+        pid: a stdio server's process id (and process group), 0 if none or unknown.
     """
 
     name: str
@@ -77,6 +81,7 @@ class ServerState:
     server_name: str = ""
     server_version: str = ""
     restarts: int = 0
+    pid: int = 0
 
 
 class Connection:
@@ -103,6 +108,8 @@ class Connection:
         self.since = now_iso()
         self.last_error = ""
         self.restarts = 0
+        self.pid = 0
+        """The stdio server's pid (its process group), 0 when none runs or it is unknown."""
         self.tools: list[types.Tool] = []
         self.server_name = ""
         self.server_version = ""
@@ -118,8 +125,10 @@ class Connection:
     def start(self) -> None:
         """Begin connecting in the background."""
         self._log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # The server's stderr, kept open as long as its connection (reconnections append).
-        self._errlog = open(self._log_path, "w", encoding="utf-8")  # noqa: SIM115
+        # The server's stderr, open as long as its connection. Appending (O_APPEND, shared
+        # with the server), so emptying it when it grows leaves no hole.
+        self._log_path.write_text("")
+        self._errlog = open(self._log_path, "a", encoding="utf-8")  # noqa: SIM115
         self._task = asyncio.create_task(self._supervise(), name=f"mcp:{self.name}")
 
     async def stop(self) -> None:
@@ -187,12 +196,11 @@ class Connection:
         """One session, from connecting until it breaks (returns) or fails (raises)."""
         self._broken = self._refresh = False
         self._wake.clear()
-        pgid: list[int] = []
         assert self._errlog is not None
         try:
             async with contextlib.AsyncExitStack() as stack:
                 opened = await open_session(
-                    stack, self.cfg, self._errlog, self._on_message, self._on_end, pgid.append
+                    stack, self.cfg, self._errlog, self._on_message, self._on_end, self._spawned
                 )
                 self._opened = opened
                 info = opened.init.server_info
@@ -208,8 +216,9 @@ class Connection:
                 await self._hold(opened)
         finally:
             self._opened = None
-            for g in pgid:
-                await procs.sweep_group(g)
+            pgid, self.pid = self.pid, 0
+            if pgid:
+                await procs.sweep_group(pgid)
 
     async def _hold(self, opened: Opened) -> None:
         """Keep the session until it breaks: refresh on list_changed, ping when idle."""
@@ -224,9 +233,21 @@ class Connection:
             with anyio.move_on_after(PING_EVERY_S) as idle:
                 await self._wake.wait()
             self._wake.clear()
+            self._trim_log()
             if idle.cancelled_caught:
                 with anyio.fail_after(self.cfg.connect_timeout_s):
                     await opened.session.send_ping()
+
+    def _spawned(self, pgid: int) -> None:
+        self.pid = pgid
+
+    def _trim_log(self) -> None:
+        if self._errlog is None:
+            return
+        fd = self._errlog.fileno()
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_size > MAX_LOG_BYTES:
+                os.ftruncate(fd, 0)
 
     def _on_end(self) -> None:
         self._broken = True
@@ -301,4 +322,5 @@ class Connection:
             server_name=self.server_name,
             server_version=self.server_version,
             restarts=self.restarts,
+            pid=self.pid,
         )

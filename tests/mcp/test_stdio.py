@@ -221,21 +221,19 @@ def _alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
 
 
-def test_no_server_process_outlives_the_daemon(llm: FakeLLM, tmp_path: Path) -> None:
-    """The server's child (same process group) dies with it when the daemon stops."""
-    d = Daemon(fake_llm_config(llm.url, extra=basic_stdio("basic")))
+def test_no_server_process_outlives_the_daemon(
+    daemon: Daemon, llm: FakeLLM, tmp_path: Path
+) -> None:
+    """The server's child (same process group) dies with it when the daemon stops (the
+    last test of the module: it stops the module's daemon)."""
     pid_file = tmp_path / "child.pid"
-    try:
-        d.start()
-        wait_state(d, "basic")
-        llm.script(
-            Reply(tool_calls=[("basic__spawn_child", {"pid_file": str(pid_file)})]),
-            Reply(text="spawned"),
-        )
-        send(d, "spawn")
-        child = int(pid_file.read_text())
-        assert _alive(child)
-        assert d.stop() == 0
-        wait_for(lambda: not _alive(child), 10, "the server's child to be gone")
-    finally:
-        d.cleanup()
+    wait_state(daemon, "basic")
+    llm.script(
+        Reply(tool_calls=[("basic__spawn_child", {"pid_file": str(pid_file)})]),
+        Reply(text="spawned"),
+    )
+    send(daemon, "spawn")
+    child = int(pid_file.read_text())
+    assert _alive(child)
+    assert daemon.stop() == 0
+    wait_for(lambda: not _alive(child), 10, "the server's child to be gone")

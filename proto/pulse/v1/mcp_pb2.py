@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12pulse/v1/mcp.proto\x12\x08pulse.v1\"\x17\n\x15ListMcpServersRequest\"\xc1\x01\n\rMcpServerInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x11\n\ttransport\x18\x03 \x01(\t\x12\r\n\x05since\x18\x04 \x01(\t\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12\r\n\x05tools\x18\x06 \x03(\t\x12\x0f\n\x07refused\x18\x07 \x03(\t\x12\x13\n\x0bserver_name\x18\x08 \x01(\t\x12\x16\n\x0eserver_version\x18\t \x01(\t\x12\x10\n\x08restarts\x18\n \x01(\x05\"B\n\x16ListMcpServersResponse\x12(\n\x07servers\x18\x01 \x03(\x0b\x32\x17.pulse.v1.McpServerInfo\"%\n\x15ProbeMcpServerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\nProbedTool\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07offered\x18\x03 \x01(\x08\x12\x0b\n\x03why\x18\x04 \x01(\t\"\xc9\x02\n\x16ProbeMcpServerResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\ttransport\x18\x02 \x01(\t\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0bserver_name\x18\x05 \x01(\t\x12\x16\n\x0eserver_version\x18\x06 \x01(\t\x12\x18\n\x10protocol_version\x18\x07 \x01(\t\x12#\n\x05tools\x18\x08 \x03(\x0b\x32\x14.pulse.v1.ProbedTool\x12\x43\n\ntimings_ms\x18\t \x03(\x0b\x32/.pulse.v1.ProbeMcpServerResponse.TimingsMsEntry\x12\x10\n\x08total_ms\x18\n \x01(\x01\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\x9c\x01\n\x03Mcp\x12I\n\x04List\x12\x1f.pulse.v1.ListMcpServersRequest\x1a .pulse.v1.ListMcpServersResponse\x12J\n\x05Probe\x12\x1f.pulse.v1.ProbeMcpServerRequest\x1a .pulse.v1.ProbeMcpServerResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12pulse/v1/mcp.proto\x12\x08pulse.v1\"\x17\n\x15ListMcpServersRequest\"\xce\x01\n\rMcpServerInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x11\n\ttransport\x18\x03 \x01(\t\x12\r\n\x05since\x18\x04 \x01(\t\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12\r\n\x05tools\x18\x06 \x03(\t\x12\x0f\n\x07refused\x18\x07 \x03(\t\x12\x13\n\x0bserver_name\x18\x08 \x01(\t\x12\x16\n\x0eserver_version\x18\t \x01(\t\x12\x10\n\x08restarts\x18\n \x01(\x05\x12\x0b\n\x03pid\x18\x0b \x01(\x05\"B\n\x16ListMcpServersResponse\x12(\n\x07servers\x18\x01 \x03(\x0b\x32\x17.pulse.v1.McpServerInfo\"%\n\x15ProbeMcpServerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\nProbedTool\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07offered\x18\x03 \x01(\x08\x12\x0b\n\x03why\x18\x04 \x01(\t\"\xc9\x02\n\x16ProbeMcpServerResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\ttransport\x18\x02 \x01(\t\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0bserver_name\x18\x05 \x01(\t\x12\x16\n\x0eserver_version\x18\x06 \x01(\t\x12\x18\n\x10protocol_version\x18\x07 \x01(\t\x12#\n\x05tools\x18\x08 \x03(\x0b\x32\x14.pulse.v1.ProbedTool\x12\x43\n\ntimings_ms\x18\t \x03(\x0b\x32/.pulse.v1.ProbeMcpServerResponse.TimingsMsEntry\x12\x10\n\x08total_ms\x18\n \x01(\x01\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\x9c\x01\n\x03Mcp\x12I\n\x04List\x12\x1f.pulse.v1.ListMcpServersRequest\x1a .pulse.v1.ListMcpServersResponse\x12J\n\x05Probe\x12\x1f.pulse.v1.ProbeMcpServerRequest\x1a .pulse.v1.ProbeMcpServerResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,17 +36,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTMCPSERVERSREQUEST']._serialized_start=32
   _globals['_LISTMCPSERVERSREQUEST']._serialized_end=55
   _globals['_MCPSERVERINFO']._serialized_start=58
-  _globals['_MCPSERVERINFO']._serialized_end=251
-  _globals['_LISTMCPSERVERSRESPONSE']._serialized_start=253
-  _globals['_LISTMCPSERVERSRESPONSE']._serialized_end=319
-  _globals['_PROBEMCPSERVERREQUEST']._serialized_start=321
-  _globals['_PROBEMCPSERVERREQUEST']._serialized_end=358
-  _globals['_PROBEDTOOL']._serialized_start=360
-  _globals['_PROBEDTOOL']._serialized_end=430
-  _globals['_PROBEMCPSERVERRESPONSE']._serialized_start=433
-  _globals['_PROBEMCPSERVERRESPONSE']._serialized_end=762
-  _globals['_PROBEMCPSERVERRESPONSE_TIMINGSMSENTRY']._serialized_start=714
-  _globals['_PROBEMCPSERVERRESPONSE_TIMINGSMSENTRY']._serialized_end=762
-  _globals['_MCP']._serialized_start=765
-  _globals['_MCP']._serialized_end=921
+  _globals['_MCPSERVERINFO']._serialized_end=264
+  _globals['_LISTMCPSERVERSRESPONSE']._serialized_start=266
+  _globals['_LISTMCPSERVERSRESPONSE']._serialized_end=332
+  _globals['_PROBEMCPSERVERREQUEST']._serialized_start=334
+  _globals['_PROBEMCPSERVERREQUEST']._serialized_end=371
+  _globals['_PROBEDTOOL']._serialized_start=373
+  _globals['_PROBEDTOOL']._serialized_end=443
+  _globals['_PROBEMCPSERVERRESPONSE']._serialized_start=446
+  _globals['_PROBEMCPSERVERRESPONSE']._serialized_end=775
+  _globals['_PROBEMCPSERVERRESPONSE_TIMINGSMSENTRY']._serialized_start=727
+  _globals['_PROBEMCPSERVERRESPONSE_TIMINGSMSENTRY']._serialized_end=775
+  _globals['_MCP']._serialized_start=778
+  _globals['_MCP']._serialized_end=934
 # @@protoc_insertion_point(module_scope)

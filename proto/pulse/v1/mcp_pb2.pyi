@@ -47,6 +47,7 @@ class McpServerInfo(_message.Message):
     SERVER_NAME_FIELD_NUMBER: _builtins.int
     SERVER_VERSION_FIELD_NUMBER: _builtins.int
     RESTARTS_FIELD_NUMBER: _builtins.int
+    PID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     state: _builtins.str
     """connecting | ready | failed | disabled"""
@@ -58,6 +59,8 @@ class McpServerInfo(_message.Message):
     server_name: _builtins.str
     server_version: _builtins.str
     restarts: _builtins.int
+    pid: _builtins.int
+    """A stdio server's process id (and process group); 0 if none runs or it is unknown."""
     @_builtins.property
     def tools(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Full names (<server>__<tool>) of the tools offered to the agent, sorted."""
@@ -79,10 +82,11 @@ class McpServerInfo(_message.Message):
         server_name: _builtins.str = ...,
         server_version: _builtins.str = ...,
         restarts: _builtins.int = ...,
+        pid: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_error", b"last_error", "name", b"name", "refused", b"refused", "restarts", b"restarts", "server_name", b"server_name", "server_version", b"server_version", "since", b"since", "state", b"state", "tools", b"tools", "transport", b"transport"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_error", b"last_error", "name", b"name", "pid", b"pid", "refused", b"refused", "restarts", b"restarts", "server_name", b"server_name", "server_version", b"server_version", "since", b"since", "state", b"state", "tools", b"tools", "transport", b"transport"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -92,6 +92,20 @@ async def grow(name: str, ctx: Context) -> str:
     return "grown"
 
 
+@server.tool()
+def shout(size: int) -> str:
+    """Write SIZE bytes to stderr."""
+    sys.stderr.write("!" * size + "\n")
+    sys.stderr.flush()
+    return "shouted"
+
+
+# Two names that are one once cut to 64 characters: the second is refused.
+LONG = "long_" + "a" * 70
+server.add_tool(lambda: "one", name=LONG + "1", description="first long name")
+server.add_tool(lambda: "two", name=LONG + "2", description="second long name")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "http":
         import socket
