@@ -71,7 +71,9 @@ def render_list(servers: Any, width: int) -> str:
 
 def render_probe(r: mcp_pb2.ProbeMcpServerResponse, width: int) -> str:
     """The probe's outcome, its timings, then one line per tool."""
-    steps = ", ".join(f"{k} {output.milliseconds(v)}" for k, v in r.timings_ms.items())
+    order = {"spawn": 0, "connect": 0, "initialize": 1, "list_tools": 2}
+    timings = sorted(r.timings_ms.items(), key=lambda kv: (order.get(kv[0], 3), kv[0]))
+    steps = ", ".join(f"{k} {output.milliseconds(v)}" for k, v in timings)
     pairs = [
         ("server", f"{r.name} ({r.transport})"),
         ("result", "ok" if r.ok else f"failed: {r.error}"),
