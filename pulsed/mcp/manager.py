@@ -161,9 +161,8 @@ class McpManager:
                         conn.call,
                     )
                 )
-            if refused:
-                for r in refused:
-                    log.warning("mcp %s: tool %s", name, r)
+            for r in set(refused) - set(self._refused.get(name, ())):
+                log.warning("mcp %s: tool %s", name, r)
             self._offered[name] = tuple(offered_names)
             self._refused[name] = tuple(refused)
         self._tools = tuple(sorted(tools, key=lambda t: t.name))
