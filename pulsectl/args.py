@@ -25,6 +25,7 @@ from pulsectl.commands import (
     costs,
     daemonctl,
     ingest,
+    mcp,
     service,
     sessions,
     skills,
@@ -367,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_tasks,
         _add_channels,
         _add_skills,
+        _add_mcp,
         _add_store,
         _add_ingest,
         _add_service,
@@ -780,6 +782,32 @@ def _add_skills(cmds: _Commands) -> None:
         details="Unmet requirements (a binary not on PATH, an unset variable, another OS)\n"
         "keep a skill out of the prompt but are not an error; an invalid SKILL.md is.",
     )
+
+
+def _add_mcp(cmds: _Commands) -> None:
+    """``mcp list | probe``."""
+    group = cmds.group(
+        "mcp",
+        "show the MCP servers and their tools, test a connection",
+        "pulsectl mcp list",
+    )
+    group.add(
+        "list",
+        "list the MCP servers with their state, transport, tools and last error",
+        "pulsectl mcp list\npulsectl mcp list --json | jq '.[] | {name, state}'",
+        mcp.cmd_list,
+        details="States: connecting, ready, failed (it is retried with backoff), disabled\n"
+        "(enabled = false). The agent sees a server's tools as <server>__<tool>.",
+    )
+    p = group.add(
+        "probe",
+        "connect to one MCP server afresh, list its tools, with timings",
+        "pulsectl mcp probe time\npulsectl mcp probe time --json | jq .timings_ms",
+        mcp.cmd_probe,
+        details="The probe is a connection of its own, beside the daemon's (a disabled\n"
+        "server can be probed too). Exit code 1 when it could not connect.",
+    )
+    p.add_argument("name", metavar="NAME", help="a server of [mcp.servers.NAME]")
 
 
 def _add_store(cmds: _Commands) -> None:

@@ -303,6 +303,7 @@ def render_status(st: system_pb2.StatusResponse) -> str:
             ("spend", budget_line(st.spent_today_usd, st.budget_daily_usd)),
             ("channels", channels_line(st.channels)),
             *[(x.name.replace("_", " "), listener_line(x)) for x in st.listeners],
+            ("mcp", mcp_line(st.mcp_servers)),
         ]
     )
 
@@ -312,6 +313,16 @@ def listener_line(x: system_pb2.ListenerSummary) -> str:
     if x.state == "serving":
         return x.address + ("/v1" if x.name == "http_api" else "")
     return f"{x.state}: {x.detail}" if x.detail else x.state
+
+
+def mcp_line(servers: Sequence[system_pb2.McpSummary]) -> str:
+    """``time ready (2 tools), files failed``, or ``none enabled``."""
+    if not servers:
+        return "none enabled"
+    return ", ".join(
+        f"{m.name} {m.state}" + (f" ({m.tools} tools)" if m.state == "ready" else "")
+        for m in servers
+    )
 
 
 def channels_line(channels: Sequence[system_pb2.ChannelSummary]) -> str:
@@ -346,6 +357,12 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
             warnings.append(
                 f"channel {c.name}: {c.failed_deliveries} undelivered repl"
                 f"{'y' if c.failed_deliveries == 1 else 'ies'} (pulsectl channels status {c.name})"
+            )
+    for m in st.mcp_servers:
+        if m.state == "failed":
+            warnings.append(
+                f"MCP server {m.name} is down: {m.last_error or 'no reason given'}"
+                f" (pulsectl mcp list)"
             )
     return warnings
 

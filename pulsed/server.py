@@ -28,6 +28,8 @@ from pulse.v1 import (
     costs_pb2_grpc,
     ingest_pb2,
     ingest_pb2_grpc,
+    mcp_pb2,
+    mcp_pb2_grpc,
     skills_pb2,
     skills_pb2_grpc,
     store_pb2,
@@ -44,7 +46,7 @@ from pulsed import __version__
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
 from pulsed.agent.loop import AgentDeps
-from pulsed.agent.status import StatusReporter
+from pulsed.agent.status import McpSummary, StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.api.channels import ChannelsServicer
 from pulsed.api.chat import ChatServicer
@@ -52,6 +54,7 @@ from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
 from pulsed.api.ingest import IngestServicer
+from pulsed.api.mcp import McpServicer
 from pulsed.api.skills import SkillsServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
@@ -66,6 +69,7 @@ from pulsed.ingest.appender import Ingestor
 from pulsed.ingest.feeds import Feeds
 from pulsed.ingest.webhooks import WebhookServer
 from pulsed.listener import Listeners, prepare_socket_dir
+from pulsed.mcp.manager import McpManager
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
@@ -90,6 +94,7 @@ SERVICES = [
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
     skills_pb2.DESCRIPTOR.services_by_name["Skills"].full_name,
     ingest_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name,
+    mcp_pb2.DESCRIPTOR.services_by_name["Mcp"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -209,6 +214,7 @@ class Server:
         listeners: Listeners | None = None
         http_api: HttpApi | None = None
         watcher: asyncio.Task[None] | None = None
+        mcp: McpManager | None = None
         try:
             book = TaskBook(store)
             budget = Budget(
@@ -230,6 +236,8 @@ class Server:
                 approvals=approvals,
                 prompt_sources=[SkillsPrompt(skills)] if on else [],
             )
+            mcp = McpManager(cfg.mcp, cfg.data_path / "mcp", deps.tools.names(), store)
+            deps.tools.add_source(mcp)  # MCP tools join as their servers connect
             turns = TurnManager(deps)
             status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))
             await turns.recover()
@@ -245,6 +253,7 @@ class Server:
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
+            status.mcp_states = lambda: mcp_summaries(mcp)
             api = ApiDeps(
                 cfg,
                 store,
@@ -259,6 +268,7 @@ class Server:
                 triggers,
                 skills,
                 request_stop=self.stop,
+                mcp=mcp,
             )
 
             first_call = FirstCall(providers.warm)
@@ -288,6 +298,7 @@ class Server:
                     )
                 ],
             )
+            mcp.start()  # in the background: a slow server delays neither start-up nor chats
             problem = providers.problem()
             if problem:
                 log.warning("no usable LLM provider: %s", problem)
@@ -324,6 +335,7 @@ class Server:
             await scheduler.stop()  # no new runs while the turns wind down
             await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1), http_api.stop())
             await channels.stop()
+            await mcp.stop()
             await store.append(
                 "events",
                 [
@@ -354,6 +366,8 @@ class Server:
                 await scheduler.stop()
             if channels is not None:
                 await channels.stop()  # idempotent; before the store closes
+            if mcp is not None:
+                await mcp.stop()  # idempotent; no MCP server process outlives the daemon
             await providers.aclose()
             await store.close()
         log.info("stopped")
@@ -396,8 +410,20 @@ def build_grpc_server(
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
     skills_pb2_grpc.add_SkillsServicer_to_server(SkillsServicer(api), server)
     ingest_pb2_grpc.add_IngestServicer_to_server(IngestServicer(api), server)
+    mcp_pb2_grpc.add_McpServicer_to_server(McpServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
     return server
+
+
+def mcp_summaries(mcp: McpManager | None) -> list[McpSummary]:
+    """The enabled MCP servers for the status (disabled ones are left out)."""
+    if mcp is None:
+        return []
+    return [
+        McpSummary(s.name, s.state, len(s.tools), s.last_error)
+        for s in mcp.states()
+        if s.state != "disabled"
+    ]

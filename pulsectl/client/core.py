@@ -45,6 +45,7 @@ from pulsectl.client.errors import (
 )
 from pulsectl.client.filters import Filter
 from pulsectl.client.ingest import IngestCalls
+from pulsectl.client.mcp import AsyncMcpCalls
 from pulsectl.client.ops import OpsCalls
 from pulsectl.client.rows import TailRow
 from pulsectl.client.skills import SkillsCalls
@@ -144,7 +145,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient(SkillsCalls, IngestCalls, OpsCalls):
+class AsyncPulseClient(SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:

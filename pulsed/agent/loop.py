@@ -703,10 +703,11 @@ class Turn:
                 tool.execute(call.arguments, self.ctx.tool_context()),
                 self.d.cfg.tools.tool_timeout_s,
             )
-        except TimeoutError:
+        except TimeoutError as e:
             return (
                 "timeout",
-                f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s",
+                str(e)
+                or f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s",
             )
         except ToolFailure as e:
             return "error", str(e)

@@ -45,6 +45,16 @@ class ListenerState:
 
 
 @dataclass(frozen=True, slots=True)
+class McpSummary:
+    """One enabled MCP server as the status shows it."""
+
+    name: str
+    state: str
+    tools: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonStatus:
     """A snapshot of the running daemon (times in seconds, money in USD)."""
 
@@ -67,14 +77,17 @@ class DaemonStatus:
     budget_daily_usd: float
     channels: list[ChannelState] = field(default_factory=list)
     listeners: list[ListenerState] = field(default_factory=list)
+    mcp_servers: list[McpSummary] = field(default_factory=list)
 
 
 ChannelStates = Callable[[], Awaitable[list[ChannelState]]]
+McpStates = Callable[[], list[McpSummary]]
 
 
 class StatusReporter:
     """Builds ``DaemonStatus`` snapshots from the daemon's parts. The channels, which
-    start after the agent, report through ``channel_states`` once they are up."""
+        start after the agent, report through ``channel_states`` once they are up; the MCP
+    servers through ``mcp_states``."""
 
     def __init__(
         self,
@@ -95,6 +108,7 @@ class StatusReporter:
         self.channel_states: ChannelStates | None = None
         self.listener_states: list[Callable[[], ListenerState]] = []
         """Each network listener reports its state through one of these."""
+        self.mcp_states: McpStates | None = None
 
     async def snapshot(self) -> DaemonStatus:
         """The status now.
@@ -124,4 +138,5 @@ class StatusReporter:
             budget_daily_usd=self.cfg.budget.daily_usd,
             channels=channels,
             listeners=[state() for state in self.listener_states],
+            mcp_servers=self.mcp_states() if self.mcp_states is not None else [],
         )

@@ -13,6 +13,7 @@ from pulsed.agent.turns import TurnManager
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.ingest.appender import Ingestor
+from pulsed.mcp.manager import McpManager
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.runner import Scheduler
 from pulsed.scheduling.triggers import Triggers
@@ -23,7 +24,8 @@ from pulsed.store.base import Store
 @dataclass(frozen=True, slots=True)
 class ApiDeps:
     """The parts the servicers call: config, store, the turn intake, approvals, budget,
-    status, tasks, scheduler, channels, the ingest appender and the stream triggers."""
+    status, tasks, scheduler, channels, the ingest appender, the stream triggers, the
+    skills and the MCP servers."""
 
     cfg: Config
     store: Store
@@ -40,3 +42,4 @@ class ApiDeps:
     """The SKILL.md skills the agent uses (the server passes the agent's catalog)."""
     request_stop: Callable[[], None] = lambda: None
     """Begin the daemon's graceful stop (System.Stop)."""
+    mcp: McpManager | None = None

@@ -47,6 +47,12 @@ def status_pb(s: DaemonStatus) -> system_pb2.StatusResponse:
             )
             for x in s.listeners
         ],
+        mcp_servers=[
+            system_pb2.McpSummary(
+                name=m.name, state=m.state, tools=m.tools, last_error=m.last_error
+            )
+            for m in s.mcp_servers
+        ],
     )
 
 

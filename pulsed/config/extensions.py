@@ -45,6 +45,8 @@ class McpServerConfig:
     """Tool-name globs withheld (after include)."""
     policy: str = "allow"
     """allow | ask | deny for this server's tools ([tools.policy] per tool wins)."""
+    max_output_bytes: int = 65536
+    """Longest result (UTF-8 bytes) handed to the model; the rest is cut."""
 
 
 @dataclass
@@ -71,3 +73,5 @@ def validate_mcp(mcp: McpConfig) -> None:
             raise ConfigError(f'{key}.policy: "{srv.policy}" is not one of allow, ask, deny')
         if srv.timeout_s <= 0 or srv.connect_timeout_s <= 0:
             raise ConfigError(f"{key}: timeout_s and connect_timeout_s must be above 0")
+        if srv.max_output_bytes < 256:
+            raise ConfigError(f"{key}.max_output_bytes: {srv.max_output_bytes} is below 256")

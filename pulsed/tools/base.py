@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pulsed.providers.base import ToolSpec
 
@@ -94,27 +94,61 @@ class Tool(ABC):
         """
 
 
+class ToolSource(Protocol):
+    """Tools that come and go while the daemon runs (an MCP server's): asked afresh
+    whenever the registry is read, so a turn sees the tools of that moment."""
+
+    def current_tools(self) -> Sequence[Tool]:
+        """The tools now; names are unique within a source."""
+        ...
+
+
 class ToolRegistry:
-    """The tools available to the agent, by name, with their effective policies."""
+    """The tools available to the agent, by name, with their effective policies.
+
+    The built-in tools are fixed at construction; sources added with ``add_source``
+    contribute theirs each time the registry is read. A source's tool never replaces a
+    built-in one of the same name (the source is expected to refuse such names)."""
 
     def __init__(self, tools: list[Tool], policy: dict[str, str] | None = None) -> None:
         self._tools = {t.name: t for t in tools}
         self._policy = dict(policy or {})
+        self._sources: list[ToolSource] = []
+
+    def add_source(self, source: ToolSource) -> None:
+        """Offer ``source``'s tools beside the built-in ones from now on."""
+        self._sources.append(source)
+
+    def names(self) -> set[str]:
+        """Names of the built-in tools (those a source must not take)."""
+        return set(self._tools)
+
+    def _all(self) -> dict[str, Tool]:
+        if not self._sources:
+            return self._tools
+        tools = dict(self._tools)
+        for source in self._sources:
+            for t in source.current_tools():
+                tools.setdefault(t.name, t)
+        return tools
 
     def get(self, name: str) -> Tool | None:
         """The named tool, or None."""
-        return self._tools.get(name)
+        tool = self._tools.get(name)
+        if tool is None and self._sources:
+            tool = self._all().get(name)
+        return tool
 
     def policy(self, name: str) -> str:
         """allow | ask | deny for the named tool (config first, then the tool's default)."""
         if name in self._policy:
             return self._policy[name]
-        tool = self._tools.get(name)
+        tool = self.get(name)
         return tool.default_policy if tool else "deny"
 
     def specs(self) -> list[ToolSpec]:
         """Specs of every tool whose policy is not deny, sorted by name."""
-        return [t.spec() for n, t in sorted(self._tools.items()) if self.policy(n) != "deny"]
+        return [t.spec() for n, t in sorted(self._all().items()) if self.policy(n) != "deny"]
 
     def __iter__(self) -> Iterator[Tool]:
-        return iter(self._tools.values())
+        return iter(list(self._all().values()))

@@ -1,5 +1,5 @@
 """StatusBar: connection state, store backend, provider/model, chat channels, the HTTP
-API listener (its address, or why it is down) and today's spend.
+API listener (its address, or why it is down), MCP servers that are down, and today's spend.
 
 Every view shows one; each follows the app's ``connection`` reactive.
 """
@@ -85,6 +85,9 @@ def render(conn: Connection) -> Content:
                 parts += [sep, (f"● api {where}", "$text-success")]
             elif x.state in ("off", "error"):
                 parts += [sep, (f"○ api: {x.reason or x.state}", "bold $text-warning")]
+        down = [m.name for m in s.mcp_servers if m.state == "failed"]
+        if down:
+            parts += [sep, (f"⚠ mcp {', '.join(down)} down", "bold $text-warning")]
         parts.append(sep)
         spend = f"{money(s.spent_today_usd)} today"
         if s.budget_daily_usd > 0:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pulse/v1/system.proto\x12\x08pulse.v1\"\x0f\n\rStatusRequest\"\xc4\x03\n\x0eStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x10\n\x08uptime_s\x18\x03 \x01(\x01\x12\x0e\n\x06socket\x18\x04 \x01(\t\x12\x10\n\x08\x64\x61ta_dir\x18\x05 \x01(\t\x12\x13\n\x0b\x63onfig_path\x18\x06 \x01(\t\x12\x15\n\rstore_backend\x18\x07 \x01(\t\x12\x14\n\x0cstore_health\x18\x08 \x01(\t\x12\x16\n\x0eschema_version\x18\t \x01(\x05\x12\x10\n\x08provider\x18\n \x01(\t\x12\r\n\x05model\x18\x0b \x01(\t\x12\x18\n\x10provider_problem\x18\x0c \x01(\t\x12\x14\n\x0c\x61\x63tive_turns\x18\r \x01(\x05\x12\x14\n\x0cqueued_turns\x18\x0e \x01(\x05\x12\x17\n\x0fspent_today_usd\x18\x0f \x01(\x01\x12\x18\n\x10\x62udget_daily_usd\x18\x10 \x01(\x01\x12\x12\n\nagent_name\x18\x11 \x01(\t\x12*\n\x08\x63hannels\x18\x12 \x03(\x0b\x32\x18.pulse.v1.ChannelSummary\x12,\n\tlisteners\x18\x13 \x03(\x0b\x32\x19.pulse.v1.ListenerSummary\"`\n\x0e\x43hannelSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x16\n\x0epending_outbox\x18\x03 \x01(\x05\x12\x19\n\x11\x66\x61iled_deliveries\x18\x04 \x01(\x05\"_\n\x0fListenerSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\r\n\x0bStopRequest\"1\n\x0cStopResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x05\x12\x14\n\x0c\x61\x63tive_turns\x18\x02 \x01(\x05\x32|\n\x06System\x12;\n\x06Status\x12\x17.pulse.v1.StatusRequest\x1a\x18.pulse.v1.StatusResponse\x12\x35\n\x04Stop\x12\x15.pulse.v1.StopRequest\x1a\x16.pulse.v1.StopResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pulse/v1/system.proto\x12\x08pulse.v1\"\x0f\n\rStatusRequest\"\xef\x03\n\x0eStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x10\n\x08uptime_s\x18\x03 \x01(\x01\x12\x0e\n\x06socket\x18\x04 \x01(\t\x12\x10\n\x08\x64\x61ta_dir\x18\x05 \x01(\t\x12\x13\n\x0b\x63onfig_path\x18\x06 \x01(\t\x12\x15\n\rstore_backend\x18\x07 \x01(\t\x12\x14\n\x0cstore_health\x18\x08 \x01(\t\x12\x16\n\x0eschema_version\x18\t \x01(\x05\x12\x10\n\x08provider\x18\n \x01(\t\x12\r\n\x05model\x18\x0b \x01(\t\x12\x18\n\x10provider_problem\x18\x0c \x01(\t\x12\x14\n\x0c\x61\x63tive_turns\x18\r \x01(\x05\x12\x14\n\x0cqueued_turns\x18\x0e \x01(\x05\x12\x17\n\x0fspent_today_usd\x18\x0f \x01(\x01\x12\x18\n\x10\x62udget_daily_usd\x18\x10 \x01(\x01\x12\x12\n\nagent_name\x18\x11 \x01(\t\x12*\n\x08\x63hannels\x18\x12 \x03(\x0b\x32\x18.pulse.v1.ChannelSummary\x12,\n\tlisteners\x18\x13 \x03(\x0b\x32\x19.pulse.v1.ListenerSummary\x12)\n\x0bmcp_servers\x18\x14 \x03(\x0b\x32\x14.pulse.v1.McpSummary\"L\n\nMcpSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\r\n\x05tools\x18\x03 \x01(\x05\x12\x12\n\nlast_error\x18\x04 \x01(\t\"`\n\x0e\x43hannelSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x16\n\x0epending_outbox\x18\x03 \x01(\x05\x12\x19\n\x11\x66\x61iled_deliveries\x18\x04 \x01(\x05\"_\n\x0fListenerSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\r\n\x0bStopRequest\"1\n\x0cStopResponse\x12\x0b\n\x03pid\x18\x01 \x01(\x05\x12\x14\n\x0c\x61\x63tive_turns\x18\x02 \x01(\x05\x32|\n\x06System\x12;\n\x06Status\x12\x17.pulse.v1.StatusRequest\x1a\x18.pulse.v1.StatusResponse\x12\x35\n\x04Stop\x12\x15.pulse.v1.StopRequest\x1a\x16.pulse.v1.StopResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,15 +34,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATUSREQUEST']._serialized_start=35
   _globals['_STATUSREQUEST']._serialized_end=50
   _globals['_STATUSRESPONSE']._serialized_start=53
-  _globals['_STATUSRESPONSE']._serialized_end=505
-  _globals['_CHANNELSUMMARY']._serialized_start=507
-  _globals['_CHANNELSUMMARY']._serialized_end=603
-  _globals['_LISTENERSUMMARY']._serialized_start=605
-  _globals['_LISTENERSUMMARY']._serialized_end=700
-  _globals['_STOPREQUEST']._serialized_start=702
-  _globals['_STOPREQUEST']._serialized_end=715
-  _globals['_STOPRESPONSE']._serialized_start=717
-  _globals['_STOPRESPONSE']._serialized_end=766
-  _globals['_SYSTEM']._serialized_start=768
-  _globals['_SYSTEM']._serialized_end=892
+  _globals['_STATUSRESPONSE']._serialized_end=548
+  _globals['_MCPSUMMARY']._serialized_start=550
+  _globals['_MCPSUMMARY']._serialized_end=626
+  _globals['_CHANNELSUMMARY']._serialized_start=628
+  _globals['_CHANNELSUMMARY']._serialized_end=724
+  _globals['_LISTENERSUMMARY']._serialized_start=726
+  _globals['_LISTENERSUMMARY']._serialized_end=821
+  _globals['_STOPREQUEST']._serialized_start=823
+  _globals['_STOPREQUEST']._serialized_end=836
+  _globals['_STOPRESPONSE']._serialized_start=838
+  _globals['_STOPRESPONSE']._serialized_end=887
+  _globals['_SYSTEM']._serialized_start=889
+  _globals['_SYSTEM']._serialized_end=1013
 # @@protoc_insertion_point(module_scope)

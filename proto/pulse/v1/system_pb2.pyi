@@ -56,6 +56,7 @@ class StatusResponse(_message.Message):
     AGENT_NAME_FIELD_NUMBER: _builtins.int
     CHANNELS_FIELD_NUMBER: _builtins.int
     LISTENERS_FIELD_NUMBER: _builtins.int
+    MCP_SERVERS_FIELD_NUMBER: _builtins.int
     version: _builtins.str
     pid: _builtins.int
     uptime_s: _builtins.float
@@ -83,6 +84,10 @@ class StatusResponse(_message.Message):
     def listeners(self) -> _containers.RepeatedCompositeFieldContainer[Global___ListenerSummary]:
         """Network listeners besides the socket (the HTTP API, "http_api"), up or not."""
 
+    @_builtins.property
+    def mcp_servers(self) -> _containers.RepeatedCompositeFieldContainer[Global___McpSummary]:
+        """Enabled MCP servers and their state (details: Mcp.List)."""
+
     def __init__(
         self,
         *,
@@ -105,14 +110,44 @@ class StatusResponse(_message.Message):
         agent_name: _builtins.str = ...,
         channels: _abc.Iterable[Global___ChannelSummary] | None = ...,
         listeners: _abc.Iterable[Global___ListenerSummary] | None = ...,
+        mcp_servers: _abc.Iterable[Global___McpSummary] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_turns", b"active_turns", "agent_name", b"agent_name", "budget_daily_usd", b"budget_daily_usd", "channels", b"channels", "config_path", b"config_path", "data_dir", b"data_dir", "listeners", b"listeners", "model", b"model", "pid", b"pid", "provider", b"provider", "provider_problem", b"provider_problem", "queued_turns", b"queued_turns", "schema_version", b"schema_version", "socket", b"socket", "spent_today_usd", b"spent_today_usd", "store_backend", b"store_backend", "store_health", b"store_health", "uptime_s", b"uptime_s", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_turns", b"active_turns", "agent_name", b"agent_name", "budget_daily_usd", b"budget_daily_usd", "channels", b"channels", "config_path", b"config_path", "data_dir", b"data_dir", "listeners", b"listeners", "mcp_servers", b"mcp_servers", "model", b"model", "pid", b"pid", "provider", b"provider", "provider_problem", b"provider_problem", "queued_turns", b"queued_turns", "schema_version", b"schema_version", "socket", b"socket", "spent_today_usd", b"spent_today_usd", "store_backend", b"store_backend", "store_health", b"store_health", "uptime_s", b"uptime_s", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StatusResponse: _TypeAlias = StatusResponse  # noqa: Y015
+
+@_typing.final
+class McpSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    TOOLS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    state: _builtins.str
+    """connecting | ready | failed"""
+    tools: _builtins.int
+    last_error: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        state: _builtins.str = ...,
+        tools: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_error", b"last_error", "name", b"name", "state", b"state", "tools", b"tools"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpSummary: _TypeAlias = McpSummary  # noqa: Y015
 
 @_typing.final
 class ChannelSummary(_message.Message):
