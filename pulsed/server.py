@@ -207,7 +207,7 @@ class Server:
             await turns.recover()
             scheduler = Scheduler(cfg, store, book, turns)
             await scheduler.start()  # after recovery: catch-up sees the recovered runs
-            channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
+            channels = ChannelManager(ChannelDeps(cfg, store, turns, status, approvals))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
             api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
