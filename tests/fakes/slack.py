@@ -357,6 +357,10 @@ class FakeSlack:
             ws = next(iter(self._sockets))
             await ws.send_str(json.dumps(envelope))
 
+        # As Slack does, an envelope waits for the app's socket while it reconnects
+        # (the SDK reconnects when a busy machine delays its pongs).
+        with self._lock:
+            self._lock.wait_for(lambda: bool(self._sockets), timeout=10)
         asyncio.run_coroutine_threadsafe(send(), self._loop).result(5)
         return str(envelope["envelope_id"])
 
