@@ -13,6 +13,11 @@ turn's next ``ToolResultReady`` or the deadline), and an ``approval_decided`` ev
 records what was decided, by whom and where. A prompt that cannot be posted is denied
 at once (nobody could answer it).
 
+A posted prompt is recorded durably (an ``approval_shown`` event with its chat, message
+id and text), so a daemon that stopped before the answer, whose turn resumes without
+asking, edits such a prompt when the channel starts again (``expire_stale``): its
+buttons would otherwise stay, answering nothing.
+
 The prompt shows the tool and its arguments short and redacted (``agent/redact.py``);
 the shell's command is shown whole (credential-shaped parts masked), since that exact
 command is what the approval binds to.
@@ -26,6 +31,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pulsed.agent.approvals import ApprovalBroker
@@ -43,6 +49,8 @@ from pulsed.channels.transport import (
 )
 from pulsed.errors import PulseError
 from pulsed.store import rows
+from pulsed.store.base import Store, make_filters, to_iso
+from pulsed.store.schema import EVENTS
 
 log = logging.getLogger("pulsed.channels")
 
@@ -67,6 +75,7 @@ OUTCOMES = {
     "deny": "❌ denied by {by}",
     "timeout": "⌛ timed out: not run",
     "ended": "⌛ expired: the turn ended",
+    "expired": "⌛ expired: pulsed restarted before an answer",
 }
 """The line a settled request message shows, per decision."""
 
@@ -82,6 +91,12 @@ NOT_ALLOWED = "You are not allowed to answer this request."
 
 NOT_OPEN = "This request is no longer open."
 """What a press on a request that was answered, timed out or is unknown is told."""
+
+STALE_S = 86400.0
+"""How far back ``expire_stale`` looks for prompts left open by a stop, seconds."""
+
+STALE_LIMIT = 200
+"""Most prompts ``expire_stale`` reads."""
 
 
 def prompt_for(ev: ApprovalRequested) -> ApprovalPrompt:
@@ -173,6 +188,7 @@ class ChatApprovals:
         self.access = access
         self.journal = journal
         self._open: dict[str, _Open] = {}
+        self._stale: list[dict[str, Any]] = []
 
     @property
     def enabled(self) -> bool:
@@ -228,6 +244,7 @@ class ChatApprovals:
                 self._deny(rid)
                 await self._record(entry, error=why)
                 return
+            await self._shown(entry)
             if not entry.decision:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
@@ -236,13 +253,7 @@ class ChatApprovals:
             if entry.decide("timeout"):
                 self._deny(rid)  # the broker's own wait ends first; this is the safe side
             await self._record(entry)
-            line = outcome_line(entry.decision, entry.by_name)
-            try:
-                await self._retrying(
-                    lambda: self.transport.settle(entry.chat, entry.message_id, entry.prompt, line)
-                )
-            except SendError as e:
-                log.warning("%s: cannot edit approval message %s: %s", self.name, rid, e.message)
+            await self._settle(entry)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -251,6 +262,68 @@ class ChatApprovals:
             self._deny(rid)
         finally:
             self._open.pop(rid, None)
+
+    # -- prompts left open by a stop --------------------------------------------------
+
+    async def load(self, store: Store) -> None:
+        """Find the prompts of the last ``STALE_S`` that were shown but never decided
+        (the daemon stopped in between); ``expire_stale`` edits them.
+
+        Raises:
+            PulseError: the store cannot answer.
+        """
+        since = to_iso(datetime.now(UTC) - timedelta(seconds=STALE_S))
+        source = f"channel:{self.name}"
+
+        async def payloads(kind: str) -> list[dict[str, Any]]:
+            found = await store.query(
+                "events",
+                make_filters(EVENTS, [("event_type", "eq", kind), ("source", "eq", source)]),
+                since=since,
+                limit=STALE_LIMIT,
+            )
+            return [r["payload"] for r in found if isinstance(r["payload"], dict)]
+
+        decided = {str(p.get("request_id")) for p in await payloads("approval_decided")}
+        self._stale = [
+            p for p in await payloads("approval_shown") if str(p.get("request_id")) not in decided
+        ]
+
+    async def expire_stale(self) -> None:
+        """Edit each prompt ``load`` found to say it expired, without buttons, and record
+        that (``approval_decided``, decision ``expired``). Never raises."""
+        stale, self._stale = self._stale, []
+        for p in stale:
+            rid = str(p.get("request_id", ""))
+            if rid in self._open:
+                continue
+            ev = ApprovalRequested(
+                turn_id=str(p.get("turn_id", "")),
+                session_id=str(p.get("session_id", "")),
+                request_id=rid,
+                tool=str(p.get("tool", "")),
+                arguments_json="{}",
+                timeout_s=float(p.get("timeout_s") or 0),
+            )
+            entry = _Open(
+                ev,
+                str(p.get("chat", "")),
+                ApprovalPrompt(
+                    request_id=rid,
+                    tool=ev.tool,
+                    lines=tuple(str(x) for x in p.get("lines") or []),
+                    code=str(p.get("code", "")),
+                    timeout_s=ev.timeout_s,
+                ),
+                deadline=0.0,
+                message_id=str(p.get("message_id", "")),
+            )
+            entry.decide("expired")
+            try:
+                await self._settle(entry)
+            except Exception:
+                log.exception("%s: cannot edit stale approval message %s", self.name, rid)
+            await self._record(entry)
 
     # -- the person's side ------------------------------------------------------------
 
@@ -297,6 +370,40 @@ class ChatApprovals:
         if self.broker is not None:
             with contextlib.suppress(PulseError):
                 self.broker.resolve(rid, "deny")
+
+    async def _settle(self, entry: _Open) -> None:
+        """Edit the prompt of ``entry`` to show its decision, with retries; a failure is
+        logged (the decision stands)."""
+        line = outcome_line(entry.decision, entry.by_name)
+        try:
+            await self._retrying(
+                lambda: self.transport.settle(entry.chat, entry.message_id, entry.prompt, line)
+            )
+        except SendError as e:
+            log.warning(
+                "%s: cannot edit approval message %s: %s", self.name, entry.ev.request_id, e.message
+            )
+
+    async def _shown(self, entry: _Open) -> None:
+        """The durable record of a posted prompt (what ``load`` reads after a stop)."""
+        await self.journal.write(
+            rows.channel_event(
+                self.name,
+                "approval_shown",
+                {
+                    "request_id": entry.ev.request_id,
+                    "tool": entry.ev.tool,
+                    "session_id": entry.ev.session_id,
+                    "turn_id": entry.ev.turn_id,
+                    "chat": entry.chat,
+                    "message_id": entry.message_id,
+                    "lines": list(entry.prompt.lines),
+                    "code": entry.prompt.code,
+                    "timeout_s": entry.prompt.timeout_s,
+                },
+            ),
+            durable=True,
+        )
 
     async def _record(self, entry: _Open, error: str = "") -> None:
         payload: dict[str, Any] = {

@@ -129,6 +129,7 @@ class Channel:
             self.sessions.restore(cursors)
             await self.access.load(self.d.store)
             await self.inbound.load()
+            await self.approvals.load(self.d.store)
             await self.transport.open(_Inbox(self.supervisor, self.inbound, self.approvals))
         except Exception as e:
             log.exception("%s: cannot start", self.name)
@@ -138,6 +139,7 @@ class Channel:
             asyncio.create_task(self.supervisor.run(), name=f"channel:{self.name}:receive"),
             asyncio.create_task(self.outbox.run(), name=f"channel:{self.name}:outbox"),
         ]
+        self.inbound.spawn(self.approvals.expire_stale(), f"channel:{self.name}:approvals")
 
     async def stop(self, drain_s: float = 2.0) -> None:
         """Let the outbox catch up for up to ``drain_s`` seconds, then stop everything.

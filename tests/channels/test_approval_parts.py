@@ -218,3 +218,29 @@ async def test_approvals_off_or_without_a_broker(store: Store):
         MemoryTransport(cfg), ApprovalBroker(), Access("mem", "M", cfg, journal), journal
     )
     assert not plain.enabled  # the transport has no buttons
+
+
+async def test_prompts_left_open_by_a_stop_expire_at_the_next_start(store: Store):
+    transport, broker, approvals = parts(store)
+    rid, waited, shown = await ask(broker, approvals)
+    await transport.until(lambda: transport.asked)
+    answered_rid, answered, answered_task = await ask(broker, approvals, chat="43")
+    await transport.until(lambda: len(transport.asked) == 2)
+    await approvals.press(press(answered_rid, chat="43"))
+    await answered_task
+    assert len(await events(store, "approval_shown")) == 2
+    for t in (waited, shown):  # the daemon stops: nothing more happens to the first
+        t.cancel()
+
+    again, _, later = parts(store)
+    await later.load(store)
+    await later.expire_stale()
+    (edit,) = again.settled
+    assert edit == ("42", "m1", "⌛ expired: pulsed restarted before an answer")
+    decisions = {e["request_id"]: e["decision"] for e in await events(store, "approval_decided")}
+    assert decisions == {rid: "expired", answered_rid: "once"}
+    # Recorded, so a later start leaves it alone.
+    third, _, latest = parts(store)
+    await latest.load(store)
+    await latest.expire_stale()
+    assert third.settled == []

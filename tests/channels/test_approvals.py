@@ -179,6 +179,32 @@ def test_telegram_timeout_denies_and_edits_the_message(
     assert ev["decision"] == "timeout" and ev["user_id"] == ""
 
 
+def test_telegram_prompt_left_open_by_a_crash_expires_after_restart(
+    tg: FakeTelegram, start: Callable[..., Daemon], fake_llm: FakeLLM
+):
+    d = start(telegram_config(tg))
+    fake_llm.script(Reply(tool_calls=[WRITE]), Reply(text="Not written."))
+    tg.message("write it", user_id=111)
+    ask = prompt(tg)
+    wait_for(lambda: rows(d, "events", event_type="approval_shown"), what="approval_shown")
+    d.kill9()
+    d.start()
+    # The resumed turn cannot ask (nobody is waiting for its prompt): denied; the old
+    # prompt loses its buttons and says why.
+    tg.wait(lambda: ask.edits >= 1, what="the stale prompt's edit")
+    assert ask.keyboard == [] and "⌛ expired: pulsed restarted" in ask.visible
+    (ev,) = wait_for(lambda: decided(d), what="approval_decided")
+    assert ev["decision"] == "expired" and ev["message_id"] == str(ask.message_id)
+    tg.wait(lambda: any(s.visible == "Not written." for s in tg.sent), what="the answer")
+    assert not (d.workspace / "a.txt").exists()
+    # Another restart leaves it alone.
+    d.stop()
+    polls = tg.polls()
+    d.start()
+    wait_for(lambda: tg.polls() > polls + 1, what="polling again")
+    assert ask.edits == 1 and len(decided(d)) == 1
+
+
 def test_telegram_with_approvals_off_denies_at_once(
     tg: FakeTelegram, start: Callable[..., Daemon], fake_llm: FakeLLM
 ):
