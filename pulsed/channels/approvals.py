@@ -62,12 +62,16 @@ SHELL_TOOL = "shell"
 ARG_PREVIEW_CHARS = 120
 """Longest an argument's value is shown in a prompt (the shell's command excepted)."""
 
+MAX_LINE_CHARS = ARG_PREVIEW_CHARS + 30
+"""Longest an argument's line is shown (its name included)."""
+
 MAX_ARG_LINES = 8
 """Arguments shown in a prompt; the rest are counted."""
 
-MAX_CODE_CHARS = 2500
-"""Longest shell command shown (both platforms' limits leave room for it): a longer
-one is shown cut, and the prompt says so."""
+MAX_CODE_CHARS = 2400
+"""Longest shell command shown: with ``MAX_ARG_LINES`` lines of ``MAX_LINE_CHARS`` it
+stays under Telegram's 4,096 characters and Slack's 3,000 per section. A longer one is
+shown cut, and the prompt says so."""
 
 OUTCOMES = {
     "once": "✅ allowed once by {by}",
@@ -118,10 +122,10 @@ def prompt_for(ev: ApprovalRequested) -> ApprovalPrompt:
     lines = []
     for key, value in redact(args, ARG_PREVIEW_CHARS).items():
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        text = text.replace("\r", "").replace("\n", "⏎ ")
-        if len(text) > ARG_PREVIEW_CHARS + 20:
-            text = text[:ARG_PREVIEW_CHARS] + "…"
-        lines.append(f"{key}: {text}")
+        line = f"{key}: " + text.replace("\r", "").replace("\n", "⏎ ")
+        if len(line) > MAX_LINE_CHARS:
+            line = line[: MAX_LINE_CHARS - 1] + "…"
+        lines.append(line)
     if len(lines) > MAX_ARG_LINES:
         lines = lines[:MAX_ARG_LINES] + [f"… and {len(lines) - MAX_ARG_LINES} more"]
     return ApprovalPrompt(

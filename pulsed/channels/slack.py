@@ -56,6 +56,7 @@ FIND_SLACK_S = 10.0
 difference between this host's clock and Slack's message timestamps."""
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+_ENTITY_TAIL = re.compile(r"&[a-z]{0,3}$")
 
 ACTION_PREFIX = "pulse_approval_"
 """Approval buttons' ``action_id``: the prefix and once | session | deny."""
@@ -425,15 +426,19 @@ class SlackTransport(Transport):
 def prompt_blocks(prompt: ApprovalPrompt) -> list[dict[str, Any]]:
     """An approval request as Block Kit sections: the tool and its argument lines, then
     the shell's command as a code block (each section under ``SECTION_LIMIT``)."""
-    head = "\n".join(
-        [f":lock: *Approval needed*: `{slack_escape(prompt.tool)}`"]
-        + [slack_escape(line) for line in prompt.lines]
-    )
-    blocks = [_section(head[:SECTION_LIMIT])]
+    head = f":lock: *Approval needed*: `{slack_escape(prompt.tool)}`"
+    for i, line in enumerate(prompt.lines):
+        more = "\n" + slack_escape(line)
+        if len(head) + len(more) > SECTION_LIMIT - 20:
+            head += f"\n… and {len(prompt.lines) - i} more"
+            break
+        head += more
+    blocks = [_section(head)]
     if prompt.code:
         code = slack_escape(prompt.code)
         if len(code) > SECTION_LIMIT - 6:
-            code = code[: SECTION_LIMIT - 7] + "…"
+            # Cut outside an entity (&amp; &lt; &gt;), so the cut shows as "…".
+            code = _ENTITY_TAIL.sub("", code[: SECTION_LIMIT - 7]) + "…"
         blocks.append(_section(f"```{code}```"))
     return blocks
 

@@ -14,6 +14,8 @@ from pulsed.channels.access import Access
 from pulsed.channels.approvals import (
     ARG_PREVIEW_CHARS,
     MAX_ARG_LINES,
+    MAX_CODE_CHARS,
+    MAX_LINE_CHARS,
     NOT_ALLOWED,
     NOT_OPEN,
     ChatApprovals,
@@ -65,6 +67,8 @@ def test_prompt_is_short_and_redacted():
     many = prompt_for(requested("t", {f"a{i}": i for i in range(20)}))
     assert len(many.lines) == MAX_ARG_LINES + 1 and many.lines[-1] == "… and 12 more"
     assert prompt_for(requested("t", [1, 2])).lines == ("arguments: [1, 2]",)
+    (long_key,) = prompt_for(requested("t", {"k" * 500: "v"})).lines
+    assert len(long_key) == MAX_LINE_CHARS and long_key.endswith("…")
 
 
 def test_shell_prompt_shows_the_whole_command():
@@ -72,6 +76,9 @@ def test_shell_prompt_shows_the_whole_command():
     p = prompt_for(requested("shell", {"command": command, "timeout_s": 5}))
     assert p.code == command  # whole: that exact command is what is approved
     assert p.lines == ("timeout_s: 5",)
+    huge = prompt_for(requested("shell", {"command": "echo " + "y" * 5000})).code
+    assert huge.startswith("echo yyy") and huge.endswith("[cut: the command is 5005 chars]")
+    assert len(huge) < MAX_CODE_CHARS + 50
     secret = prompt_for(
         requested("shell", {"command": "curl -H 'Authorization: Bearer abcdefghijkl'"})
     )
