@@ -49,7 +49,7 @@ from pulsed.channels.transport import (
 )
 from pulsed.errors import PulseError
 from pulsed.store import rows
-from pulsed.store.base import Store, make_filters, to_iso
+from pulsed.store.base import MAX_LIMIT, Row, Store, make_filters, to_iso
 from pulsed.store.schema import EVENTS
 
 log = logging.getLogger("pulsed.channels")
@@ -276,21 +276,35 @@ class ChatApprovals:
         Raises:
             PulseError: the store cannot answer.
         """
-        since = to_iso(datetime.now(UTC) - timedelta(seconds=STALE_S))
         source = f"channel:{self.name}"
 
-        async def payloads(kind: str) -> list[dict[str, Any]]:
-            found = await store.query(
+        async def found(kind: str, since: str, limit: int) -> list[Row]:
+            return await store.query(
                 "events",
                 make_filters(EVENTS, [("event_type", "eq", kind), ("source", "eq", source)]),
                 since=since,
-                limit=STALE_LIMIT,
+                limit=limit,
             )
-            return [r["payload"] for r in found if isinstance(r["payload"], dict)]
 
-        decided = {str(p.get("request_id")) for p in await payloads("approval_decided")}
+        since = to_iso(datetime.now(UTC) - timedelta(seconds=STALE_S))
+        shown = await found("approval_shown", since, STALE_LIMIT)
+        if not shown:
+            return
+        # A prompt's decision comes after it: read them all from the oldest prompt on.
+        oldest = min(str(r["timestamp"]) for r in shown)
+        decided_rows = await found("approval_decided", oldest, MAX_LIMIT)
+        if len(decided_rows) == MAX_LIMIT:  # more than it can read: only prompts it covers
+            floor = min(str(r["timestamp"]) for r in decided_rows)
+            shown = [r for r in shown if str(r["timestamp"]) >= floor]
+        decided = {
+            str(r["payload"].get("request_id"))
+            for r in decided_rows
+            if isinstance(r["payload"], dict)
+        }
         self._stale = [
-            p for p in await payloads("approval_shown") if str(p.get("request_id")) not in decided
+            r["payload"]
+            for r in shown
+            if isinstance(r["payload"], dict) and str(r["payload"].get("request_id")) not in decided
         ]
 
     async def expire_stale(self) -> None:
