@@ -196,6 +196,7 @@ class ChatApprovals:
 
     @property
     def enabled(self) -> bool:
+        """Whether this channel's turns may ask (see the class docstring)."""
         return bool(self.broker is not None and self.ccfg.approvals and self.transport.approvals)
 
     def waiting(self, turn_id: str) -> bool:

@@ -72,3 +72,21 @@ async def test_slack_largest_prompt_fits_and_settles(slack: FakeSlack):
     await t.settle("CGENERAL:1700000000.000001", ts, prompt, outcome_line("once", "<@UALICE>"))
     assert post.edits == 1 and post.buttons == []
     assert post.shown.endswith("✅ allowed once by <@UALICE>")
+
+
+async def test_telegram_settle_drops_the_buttons_when_the_text_cannot_be_edited(
+    tg: FakeTelegram,
+):
+    t = TelegramTransport(TelegramConfig(token=tg.token, api_base_url=tg.base_url))
+    await t.open(None)  # type: ignore[arg-type]
+    try:
+        prompt = largest("write_file")
+        mid = await t.ask("111", prompt)
+        (sent,) = tg.sent
+        before = sent.visible
+        tg.refuse("editMessageText", "Bad Request: message can't be edited")
+        await t.settle("111", mid, prompt, outcome_line("timeout"))
+        assert sent.keyboard == [] and sent.visible == before
+        assert [m for m, _ in tg.calls][-2:] == ["editMessageText", "editMessageReplyMarkup"]
+    finally:
+        await t.close()

@@ -27,6 +27,7 @@ Any other method answers 404.
 Test controls: ``message(...)`` queues a user's message as an update; ``fail_sends(n)``
 answers the next n sendMessage calls with HTTP 502 (``fail_sends(None)`` until
 ``heal()``); ``stall_polls()`` makes getUpdates hang until ``heal()``;
+``refuse(method, description)`` answers the next call of ``method`` with that 400;
 ``hold_sends()`` makes sendMessage deliver the message and then withhold its answer
 until ``heal()`` (the platform took it, the bot never hears back: a crash's window);
 ``sent`` lists the delivered messages with their visible text (edits change them in
@@ -163,6 +164,7 @@ class FakeTelegram:
         self.failed_sends = 0
         self._stall = False
         self._hold = False
+        self._refusals: dict[str, list[str]] = {}
         self._queries: dict[str, str] = {}
         """Callback query id → the message id it came from."""
         self.answers: dict[str, str | None] = {}
@@ -285,6 +287,11 @@ class FakeTelegram:
                 self._cond.wait(min(left, 0.2))
             return value
 
+    def refuse(self, method: str, description: str) -> None:
+        """Answer the next call of ``method`` with 400 ``description``."""
+        with self._cond:
+            self._refusals.setdefault(method, []).append(description)
+
     def fail_sends(self, n: int | None = 1) -> None:
         """Answer the next ``n`` sendMessage calls with 502 (None: until ``heal()``)."""
         with self._cond:
@@ -338,6 +345,9 @@ class FakeTelegram:
     def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._cond:
             self.calls.append((method, params))
+            refusals = self._refusals.get(method)
+            if refusals:
+                return 400, _err(400, refusals.pop(0))
         if method == "getMe":
             return 200, _ok(
                 {
