@@ -15,7 +15,7 @@ from pulsed.store.base import Store
 class ChannelDeps:
     """The parts channels use: ``cfg`` (the agent's name and budget for the commands;
     each channel's table is its transport's), ``store`` (cursors, events, the
-    outbox's rows), ``turns`` (the one way to start a turn, ``TurnManager.start``) and
+    outbox's rows), ``turns`` (the one way to start a turn, ``TurnManager.start``),
     ``status`` (``DaemonStatus`` for ``/status``, shared with ``System.Status``) and
     ``approvals`` (the broker that "ask" tools wait on; None: channel turns cannot ask,
     such tools are denied)."""
