@@ -20,9 +20,12 @@ from pulsectl.client.filters import FORMS, Filter
 from pulsectl.commands import (
     channels,
     chat,
+    context,
     costs,
+    ingest,
     service,
     sessions,
+    skills,
     status,
     store,
     streams,
@@ -126,6 +129,21 @@ def positive_int(text: str) -> int:
         value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return value
+
+
+def usd_amount(text: str) -> float:
+    """A dollar amount from 0 to 1000 (``0.05``, ``$2``).
+
+    Raises:
+        argparse.ArgumentTypeError: not such an amount.
+    """
+    try:
+        value = float(text.strip().lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in USD (e.g. 0.05)") from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError("the budget must be between 0 and 1000 USD")
     return value
 
 
@@ -285,8 +303,10 @@ def _add_where(parser: argparse.ArgumentParser) -> None:
     )
 
 
-STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors")
-STREAM_HELP = "messages, llm_logs, tool_logs, events, tasks, cursors (see: pulsectl streams list)"
+STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "ingest")
+STREAM_HELP = (
+    "messages, llm_logs, tool_logs, events, tasks, cursors, ingest (see: pulsectl streams list)"
+)
 
 
 def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
@@ -313,6 +333,14 @@ def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="stop a run after this long (e.g. 300, 5m; 0: the daemon's [scheduler] default)",
     )
+    p.add_argument(
+        "--budget",
+        type=usd_amount,
+        default=None,
+        metavar="USD",
+        help="most one run may spend on LLM calls, e.g. 0.05 (0: no per-run cap; the "
+        "daemon's [budget] caps apply anyway)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,9 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_sessions,
         _add_streams,
         _add_costs,
+        _add_context,
         _add_tasks,
         _add_channels,
+        _add_skills,
         _add_store,
+        _add_ingest,
         _add_service,
     ):
         add(cmds)
@@ -372,6 +403,13 @@ def _add_chat(cmds: _Commands) -> None:
     p.add_argument("message", nargs="?", metavar="MESSAGE", help="the message; - reads stdin")
     p.add_argument("-s", "--session", default="", metavar="SESSION", help="continue this session")
     p.add_argument("-y", "--yes", action="store_true", help="approve every tool request")
+    p.add_argument(
+        "-m",
+        "--model",
+        default="",
+        metavar="[PROVIDER:]MODEL",
+        help="use this model for the session from now on (other sessions keep theirs)",
+    )
 
 
 def _add_sessions(cmds: _Commands) -> None:
@@ -438,6 +476,24 @@ def _add_streams(cmds: _Commands) -> None:
     p.add_argument("--asc", action="store_true", help="oldest first")
 
 
+def _add_context(cmds: _Commands) -> None:
+    """``context``."""
+    p = cmds.add(
+        "context",
+        "show what the next turn's prompt of a session is made of, in tokens and dollars",
+        "pulsectl context\npulsectl context -s s-1234 --json | jq '.parts[] | [.name, .tokens]'",
+        context.cmd_context,
+        details=(
+            "Each part of the prompt (system prompt, each tool's schema, MCP servers,\n"
+            "identity files, skills index, memories, history, the new message) with its\n"
+            "estimated tokens and dollars per turn at the session model's input price, and\n"
+            "the model's context window. Without -s: the most recently active session."
+        ),
+    )
+    p.add_argument("-s", "--session", default="", metavar="SESSION", help="the session")
+    p.add_argument("--text", default="", help="count this as the next message")
+
+
 def _add_costs(cmds: _Commands) -> None:
     """``costs``."""
     p = cmds.add(
@@ -457,19 +513,23 @@ def _add_costs(cmds: _Commands) -> None:
 
 def _add_tasks(cmds: _Commands) -> None:
     """``tasks add | list | rm | enable | disable | run | history | edit``."""
-    group = cmds.group("tasks", "manage scheduled tasks", "pulsectl tasks list")
+    group = cmds.group("tasks", "manage scheduled tasks and stream triggers", "pulsectl tasks list")
     p = group.add(
         "add",
-        "add a scheduled task",
+        "add a scheduled task or a stream trigger",
         'pulsectl tasks add morning --schedule "0 9 * * *" --prompt "Summarise my inbox"\n'
         'pulsectl tasks add nudge --schedule "in 2h" --prompt "Remind me to stretch"\n'
+        "pulsectl tasks add prs --on ingest --where source=webhook:github \\\n"
+        '    --where payload.action=opened --batch 30s --prompt "Review these pull requests"\n'
         "pulsectl tasks add --preset heartbeat\n"
         'pulsectl tasks add --preset daily-briefing --schedule "30 7 * * 1-5" --tz Europe/Paris',
         tasks.cmd_add,
         details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h".\n'
         "Presets (off until added): heartbeat (every 30m, light; HEARTBEAT_OK answers are\n"
         "not delivered), daily-briefing (0 9 * * *), cost-alert (hourly, no LLM call).\n"
-        "With --preset, NAME, --schedule and --prompt default to the preset's.",
+        "With --preset, NAME, --schedule and --prompt default to the preset's.\n"
+        "A stream trigger (--on) runs once per matching row that arrives, with the row(s)\n"
+        "as JSON after the prompt; rows arriving while a run goes on wait for the next.",
     )
     p.add_argument("name", metavar="NAME", nargs="?", default="")
     p.add_argument("--schedule", default="", metavar="SPEC", help="when it runs")
@@ -485,6 +545,7 @@ def _add_tasks(cmds: _Commands) -> None:
         default="",
         help="start from a preset; other flags override it",
     )
+    _add_trigger_flags(p)
     _add_task_run_flags(p)
     group.add(
         "list",
@@ -507,7 +568,7 @@ def _add_tasks(cmds: _Commands) -> None:
     p.add_argument("--limit", type=positive_int, default=0, help="the most recent N runs")
     p = group.add(
         "edit",
-        "change a task's schedule, prompt, zone, delivery, catch-up or timeout",
+        "change a task's schedule, prompt, zone, delivery, catch-up, timeout or trigger",
         'pulsectl tasks edit morning --schedule "30 8 * * 1-5"',
         tasks.cmd_edit,
     )
@@ -516,7 +577,76 @@ def _add_tasks(cmds: _Commands) -> None:
     p.add_argument("--prompt", metavar="TEXT")
     p.add_argument("--tz", metavar="TZ")
     p.add_argument("--deliver-to", metavar="TARGET")
+    _add_trigger_flags(p)
     _add_task_run_flags(p)
+    p = group.add(
+        "test",
+        "tell whether a row would fire a stream trigger, and the prompt its run would get",
+        'pulsectl tasks test prs --payload \'{"action": "opened"}\'',
+        tasks.cmd_test,
+        details="Nothing is stored or run. For a trigger on ingest, JSON is the row's\n"
+        "payload (or an object of ingest columns); for other streams, the row's columns.",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--payload", required=True, metavar="JSON", help="the row to test")
+
+
+def _add_trigger_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--on", default="", metavar="STREAM", help=f"a stream trigger on STREAM: {STREAM_HELP}"
+    )
+    p.add_argument(
+        "--where",
+        metavar="EXPR",
+        type=parse_where,
+        action="append",
+        default=[],
+        help=f"with --on: fire only on rows matching EXPR (repeatable, all must match): "
+        f"{WHERE_FORMS}; a column may be a path into a JSON column (payload.action=opened)",
+    )
+    p.add_argument(
+        "--batch",
+        type=timeout_seconds,
+        default=None,
+        metavar="DURATION",
+        help="with --on: gather rows arriving within DURATION (30s, 5m) into one run",
+    )
+    p.add_argument(
+        "--max-runs-per-hour",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="with --on: at most N runs per hour",
+    )
+    p.add_argument(
+        "--overflow",
+        choices=("queue", "drop"),
+        default=None,
+        help="with --on, over the limit: rows wait for the next run (queue, default) or are "
+        "dropped with a trigger_dropped event",
+    )
+
+
+def _add_ingest(cmds: _Commands) -> None:
+    """``ingest``."""
+    p = cmds.add(
+        "ingest",
+        "append rows to the ingest stream (stream triggers consume them)",
+        'pulsectl ingest --source ci --kind build --payload \'{"status": "failed"}\'\n'
+        "jq -c '.items[]' export.json | pulsectl ingest --source export",
+        ingest.cmd_ingest,
+        details="Without --payload, each line of stdin is one JSON value, one row; lines that\n"
+        "are not JSON are reported with their number and skipped, the others are stored\n"
+        "(exit 1 when a line was bad). Rows are durable when the command returns. A row\n"
+        "whose --dedupe-key was seen before is dropped (counted as a duplicate).",
+    )
+    p.add_argument("--source", required=True, metavar="NAME", help="where the rows come from")
+    p.add_argument("--kind", default="", metavar="KIND", help="what the rows are")
+    p.add_argument("--payload", default=None, metavar="JSON", help="one row's payload")
+    p.add_argument(
+        "--dedupe-key", default="", metavar="KEY", help="drop the row if KEY was seen before"
+    )
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
 
 
 def _add_service(cmds: _Commands) -> None:
@@ -576,6 +706,40 @@ def _add_channels(cmds: _Commands) -> None:
         "code; approving it lets them talk to the agent (kept across restarts).",
     )
     p.add_argument("code", metavar="CODE")
+
+
+def _add_skills(cmds: _Commands) -> None:
+    """``skills list | show | check``."""
+    group = cmds.group(
+        "skills",
+        "show the agent's SKILL.md skills: which are in its prompt, which are not and why",
+        "pulsectl skills check",
+    )
+    group.add(
+        "list",
+        "list every skill found with its state (available, unavailable, invalid, disabled)",
+        "pulsectl skills list\npulsectl skills list --json | jq -r '.[] | select(.state == "
+        '"available") | .name\'',
+        skills.cmd_list,
+        details="Skills come from the bundled set, skills/ in the config dir and skills/ in\n"
+        "the workspace; a workspace skill replaces a same-named one of the person, which\n"
+        "replaces a bundled one. [skills] disabled leaves names out.",
+    )
+    p = group.add(
+        "show",
+        "show one skill: its fields, requirements, files and instructions",
+        "pulsectl skills show git-github\npulsectl skills show git-github --json | jq .files",
+        skills.cmd_show,
+    )
+    p.add_argument("name", metavar="NAME", help="the skill's name (see: pulsectl skills list)")
+    group.add(
+        "check",
+        "say what is available, what is missing and why; exit 1 if a SKILL.md is invalid",
+        "pulsectl skills check\npulsectl skills check --json | jq .unavailable",
+        skills.cmd_check,
+        details="Unmet requirements (a binary not on PATH, an unset variable, another OS)\n"
+        "keep a skill out of the prompt but are not an error; an invalid SKILL.md is.",
+    )
 
 
 def _add_store(cmds: _Commands) -> None:

@@ -302,8 +302,16 @@ def render_status(st: system_pb2.StatusResponse) -> str:
             ("turns", f"{st.active_turns} active, {st.queued_turns} queued"),
             ("spend", budget_line(st.spent_today_usd, st.budget_daily_usd)),
             ("channels", channels_line(st.channels)),
+            *[(x.name.replace("_", " "), listener_line(x)) for x in st.listeners],
         ]
     )
+
+
+def listener_line(x: system_pb2.ListenerSummary) -> str:
+    """``http://127.0.0.1:8788/v1`` when it serves, else its state and why."""
+    if x.state == "serving":
+        return x.address + ("/v1" if x.name == "http_api" else "")
+    return f"{x.state}: {x.detail}" if x.detail else x.state
 
 
 def channels_line(channels: Sequence[system_pb2.ChannelSummary]) -> str:
@@ -330,6 +338,9 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
         warnings.append(f"store: {st.store_health}")
     if st.budget_daily_usd > 0 and st.spent_today_usd >= st.budget_daily_usd:
         warnings.append("today's budget is spent: LLM calls are refused until tomorrow")
+    for x in st.listeners:
+        if x.state in ("off", "error"):
+            warnings.append(f"{x.name.replace('_', ' ')} not serving: {x.detail}")
     for c in st.channels:
         if c.failed_deliveries:
             warnings.append(
@@ -519,6 +530,11 @@ def _cursors(r: Mapping[str, Any]) -> list[str]:
     return [str(r.get("consumer", "")), f"{r.get('stream', '')}@{r.get('position', '')}"]
 
 
+def _ingest(r: Mapping[str, Any]) -> list[str]:
+    payload = r.get("payload")
+    return [str(r.get("source", "")), str(r.get("kind", "")), compact_json(payload)]
+
+
 def _other(r: Mapping[str, Any]) -> list[str]:
     return [f"{k}={compact_json(v)}" for k, v in r.items() if k not in ("seq", "id", "timestamp")]
 
@@ -530,6 +546,7 @@ MAIN_COLUMNS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
     "events": _events,
     "tasks": _tasks,
     "cursors": _cursors,
+    "ingest": _ingest,
 }
 """Per stream, the few values a compact line shows after its seq and time."""
 
@@ -581,6 +598,17 @@ def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) ->
         lines.insert(-1, "-" * len(max(lines, key=len)))
     lines.append("")
     lines.append("spend: " + budget_line(summary.spent_today_usd, summary.budget_daily_usd))
+    for cap in summary.caps:
+        lines.append(
+            f"{cap.name} cap: {money(cap.spent_usd)} spent of ${cap.limit_usd:.2f}, "
+            f"{money(cap.left_usd)} left"
+            + (f" ({money(cap.reserved_usd)} held by running calls)" if cap.reserved_usd else "")
+            + f"; resets {cap.resets}"
+        )
+    if summary.budget_session_usd:
+        lines.append(
+            f"session cap: ${summary.budget_session_usd:.2f} per session (see --by session)"
+        )
     return "\n".join(lines)
 
 
@@ -655,6 +683,7 @@ def render_task(t: tasks_pb2.Task) -> str:
             ("yes" if t.catch_up else "no") if t.HasField("catch_up") else "default",
         ),
         ("timeout", f"{t.timeout_s:g}s" if t.timeout_s else "default"),
+        ("budget", f"${t.budget_usd:g} per run" if t.budget_usd else "none per run"),
     ]
     if t.preset:
         pairs.append(("preset", t.preset))
@@ -662,11 +691,29 @@ def render_task(t: tasks_pb2.Task) -> str:
         pairs.append(("created by", t.created_by))
     if t.retired_at:
         pairs.append(("retired", local_time(t.retired_at)))
+    if t.HasField("trigger"):
+        pairs += trigger_pairs(t)
     if t.failures:
         until = f", backed off until {local_time(t.backoff_until)}" if t.backoff_until else ""
         pairs.append(("failures", f"{t.failures} in a row{until}"))
     pairs += [("version", str(t.version)), ("prompt", one_line(t.prompt))]
     return key_values(pairs)
+
+
+def trigger_pairs(t: tasks_pb2.Task) -> list[tuple[str, str]]:
+    """A stream trigger's fields for ``render_task``."""
+    trig = t.trigger
+    sym = {"eq": "=", "ne": "!=", "contains": "~", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    where = " ".join(f"{f.column}{sym.get(f.op or 'eq', '=')}{f.value}" for f in trig.where)
+    limit = f"{trig.max_runs_per_hour}/h ({trig.overflow or 'queue'})"
+    return [
+        ("on", trig.on),
+        ("where", where or "every row"),
+        ("batch", f"{trig.batch_s:g}s" if trig.batch_s else "none"),
+        ("rate limit", limit if trig.max_runs_per_hour else "none"),
+        ("last fired", local_time(t.last_fired) if t.last_fired else "never"),
+        ("rows waiting", str(t.rows_waiting)),
+    ]
 
 
 def render_task_runs(runs: Sequence[tasks_pb2.TaskRun], width: int) -> str:

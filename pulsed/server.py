@@ -26,6 +26,10 @@ from pulse.v1 import (
     chat_pb2_grpc,
     costs_pb2,
     costs_pb2_grpc,
+    ingest_pb2,
+    ingest_pb2_grpc,
+    skills_pb2,
+    skills_pb2_grpc,
     store_pb2,
     store_pb2_grpc,
     streams_pb2,
@@ -47,6 +51,8 @@ from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
+from pulsed.api.ingest import IngestServicer
+from pulsed.api.skills import SkillsServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
@@ -55,11 +61,18 @@ from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
+from pulsed.http_api.listener import HttpApi
+from pulsed.ingest.appender import Ingestor
+from pulsed.ingest.feeds import Feeds
+from pulsed.ingest.webhooks import WebhookServer
 from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
+from pulsed.scheduling.triggers import Triggers
+from pulsed.skills.catalog import SkillCatalog
+from pulsed.skills.tools import SkillsPrompt, skill_tools
 from pulsed.store import rows
 from pulsed.store.base import Store
 from pulsed.store.factory import make_store
@@ -75,6 +88,8 @@ SERVICES = [
     system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
+    skills_pb2.DESCRIPTOR.services_by_name["Skills"].full_name,
+    ingest_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -188,29 +203,62 @@ class Server:
         providers = ProviderPool(cfg)
         channels: ChannelManager | None = None
         scheduler: Scheduler | None = None
+        triggers: Triggers | None = None
+        webhooks: WebhookServer | None = None
+        feeds: Feeds | None = None
         listeners: Listeners | None = None
+        http_api: HttpApi | None = None
         watcher: asyncio.Task[None] | None = None
         try:
             book = TaskBook(store)
-            budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
+            budget = Budget(
+                store, cfg.budget.daily_usd, cfg.budget.monthly_usd, cfg.budget.session_usd
+            )
             approvals = ApprovalBroker()
+            skills = SkillCatalog.from_config(cfg)
+            on = cfg.skills.enabled
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=builtin_tools(cfg, BookReminders(book)),
+                tools=builtin_tools(
+                    cfg,
+                    BookReminders(book),
+                    extra=skill_tools(skills, cfg.tools.max_read_bytes) if on else (),
+                ),
                 providers=providers,
                 budget=budget,
                 approvals=approvals,
+                prompt_sources=[SkillsPrompt(skills)] if on else [],
             )
             turns = TurnManager(deps)
             status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))
             await turns.recover()
             scheduler = Scheduler(cfg, store, book, turns)
             await scheduler.start()  # after recovery: catch-up sees the recovered runs
+            triggers = Triggers(store, book, scheduler)
+            await triggers.start()  # after recovery: recovered runs count as running
+            ingestor = Ingestor(store)
+            feeds = Feeds(cfg.ingest.feeds, ingestor, store)  # checks every feed's interval
+            webhooks = WebhookServer(cfg.ingest.webhooks, ingestor, store)
+            await webhooks.start()  # only when a route is configured
+            await feeds.start()
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status, approvals))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
-            api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
+            api = ApiDeps(
+                cfg,
+                store,
+                turns,
+                approvals,
+                budget,
+                status,
+                book,
+                scheduler,
+                channels,
+                ingestor,
+                triggers,
+                skills,
+            )
 
             first_call = FirstCall(providers.warm)
             health_servicer = health.aio.HealthServicer()
@@ -218,6 +266,10 @@ class Server:
                 self.socket, lambda: build_grpc_server(api, first_call, health_servicer)
             )
             await listeners.bind()
+            http_api = HttpApi(cfg, store, turns, providers)
+            status.listener_states.append(http_api.state)
+            # Once gRPC is bound, before health says SERVING: ready means both are up.
+            await http_api.start(cfg.server.shutdown_grace_s + 1)
             for name in ["", *SERVICES]:
                 await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
             await store.append(
@@ -265,8 +317,11 @@ class Server:
                 first_call.task.cancel()
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
+            await webhooks.stop()  # nothing more comes in
+            await feeds.stop()
+            await triggers.stop()  # each consumer records its position
             await scheduler.stop()  # no new runs while the turns wind down
-            await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1))
+            await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1), http_api.stop())
             await channels.stop()
             await store.append(
                 "events",
@@ -286,6 +341,14 @@ class Server:
                     await watcher
             if listeners is not None:
                 await listeners.close()  # while the loop runs: no shutdown left to grpc's __del__
+            if http_api is not None:
+                await http_api.stop()  # idempotent
+            if webhooks is not None:
+                await webhooks.stop()
+            if feeds is not None:
+                await feeds.stop()
+            if triggers is not None:
+                await triggers.stop()
             if scheduler is not None:
                 await scheduler.stop()
             if channels is not None:
@@ -330,6 +393,8 @@ def build_grpc_server(
     system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
+    skills_pb2_grpc.add_SkillsServicer_to_server(SkillsServicer(api), server)
+    ingest_pb2_grpc.add_IngestServicer_to_server(IngestServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server

@@ -144,6 +144,12 @@ STREAM_COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
         ("position", 8),
         ("detail", 0),
     ),
+    "ingest": (
+        ("timestamp", 11),
+        ("source", 16),
+        ("kind", 12),
+        ("payload", 0),
+    ),
 }
 """The columns worth a glance per stream, with their width (0: the rest of the line).
 Streams not listed show every column."""

@@ -44,7 +44,9 @@ from pulsectl.client.errors import (
     translate,
 )
 from pulsectl.client.filters import Filter
+from pulsectl.client.ingest import IngestCalls
 from pulsectl.client.rows import TailRow
+from pulsectl.client.skills import SkillsCalls
 
 CLIENT_METADATA = "x-pulse-client"
 """Metadata key naming the client on every call; the daemon maps the name to the source
@@ -89,9 +91,13 @@ def new_task(
     catch_up: bool | None = None,
     timeout_s: float = 0.0,
     preset: str = "",
+    trigger: tasks_pb2.TriggerSpec | None = None,
+    budget_usd: float = 0.0,
 ) -> tasks_pb2.Task:
     """A task to add. With ``preset``, what is left empty comes from that preset;
-    ``catch_up`` None and ``timeout_s`` 0 (seconds) leave the daemon's defaults."""
+    ``catch_up`` None and ``timeout_s`` 0 (seconds) leave the daemon's defaults;
+    ``trigger`` (``ingest.trigger_spec``) makes it a stream trigger; ``budget_usd``
+    caps each run's LLM spend (0: no per-run cap)."""
     task = tasks_pb2.Task(
         name=name,
         schedule=schedule,
@@ -101,9 +107,12 @@ def new_task(
         enabled=enabled,
         timeout_s=timeout_s,
         preset=preset,
+        budget_usd=budget_usd,
     )
     if catch_up is not None:
         task.catch_up = catch_up
+    if trigger is not None:
+        task.trigger.CopyFrom(trigger)
     return task
 
 
@@ -134,7 +143,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient:
+class AsyncPulseClient(SkillsCalls, IngestCalls):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:
@@ -397,15 +406,22 @@ class AsyncPulseClient:
     # -- Chat ---------------------------------------------------------------------------
 
     def send(
-        self, text: str, *, session_id: str = "", interactive: bool = False, user_id: str = ""
+        self,
+        text: str,
+        *,
+        session_id: str = "",
+        interactive: bool = False,
+        user_id: str = "",
+        model: str = "",
     ) -> AsyncIterator[chat_pb2.TurnEvent]:
         """Chat.Send: the turn's events, accepted first and final or error last.
 
         ``interactive``: the person can answer approval requests (else "ask" tools are
-        denied); an empty ``session_id`` starts a new session.
+        denied); an empty ``session_id`` starts a new session; ``model``
+        (``[PROVIDER:]MODEL``) becomes the session's model from this message on.
         """
         request = chat_pb2.SendRequest(
-            session_id=session_id, text=text, user_id=user_id, interactive=interactive
+            session_id=session_id, text=text, user_id=user_id, interactive=interactive, model=model
         )
         return self._stream(lambda: self._chat.Send, request, droppable=False)
 
@@ -437,6 +453,23 @@ class AsyncPulseClient:
         """Chat.RenameSession ("" goes back to the derived title)."""
         request = chat_pb2.RenameSessionRequest(session_id=session_id, title=title)
         return await self._unary(self._chat.RenameSession, request)
+
+    async def context(self, session_id: str, text: str = "") -> chat_pb2.ContextResponse:
+        """Chat.Context: the next turn's prompt of a session, part by part."""
+        request = chat_pb2.ContextRequest(session_id=session_id, text=text)
+        return await self._unary(self._chat.Context, request)
+
+    async def set_session_model(
+        self, session_id: str, model: str
+    ) -> chat_pb2.SetSessionModelResponse:
+        """Chat.SetSessionModel (``""`` returns the session to the configured chain)."""
+        request = chat_pb2.SetSessionModelRequest(session_id=session_id, model=model)
+        return await self._unary(self._chat.SetSessionModel, request)
+
+    async def compact(self, session_id: str, instructions: str = "") -> chat_pb2.CompactResponse:
+        """Chat.Compact: summarise the session's older history now."""
+        request = chat_pb2.CompactRequest(session_id=session_id, instructions=instructions)
+        return await self._unary(self._chat.Compact, request)
 
     # -- Streams ------------------------------------------------------------------------
 
@@ -584,10 +617,15 @@ class AsyncPulseClient:
         enabled: bool | None = None,
         catch_up: bool | None = None,
         timeout_s: float | None = None,
+        trigger: tasks_pb2.TriggerSpec | None = None,
+        budget_usd: float | None = None,
     ) -> tasks_pb2.Task:
         """Tasks.Update: change only the fields given (None leaves one as it is;
-        ``timeout_s`` in seconds, 0 back to the daemon's default)."""
+        ``timeout_s`` in seconds, 0 back to the daemon's default; ``trigger`` replaces
+        a stream trigger's definition)."""
         request = tasks_pb2.UpdateTaskRequest(name=name)
+        if trigger is not None:
+            request.trigger.CopyFrom(trigger)
         if schedule is not None:
             request.schedule = schedule
         if prompt is not None:
@@ -602,6 +640,8 @@ class AsyncPulseClient:
             request.catch_up = catch_up
         if timeout_s is not None:
             request.timeout_s = timeout_s
+        if budget_usd is not None:
+            request.budget_usd = budget_usd
         return await self._unary(self._tasks.Update, request)
 
     async def remove_task(self, name: str) -> tasks_pb2.RemoveTaskResponse:
@@ -627,12 +667,17 @@ class AsyncPulseClient:
         return await self._unary(self._tasks.History, request)
 
     async def preview_schedule(
-        self, schedule: str, timezone: str = "", count: int = 3
+        self,
+        schedule: str,
+        timezone: str = "",
+        count: int = 3,
+        trigger: tasks_pb2.TriggerSpec | None = None,
     ) -> tasks_pb2.PreviewScheduleResponse:
         """Tasks.Preview: the daemon's verdict on a schedule and its next ``count`` runs
-        (``timezone`` "" : the daemon's zone)."""
+        (``timezone`` "" : the daemon's zone); with ``trigger``, the newest ``count``
+        rows of its stream that match it."""
         request = tasks_pb2.PreviewScheduleRequest(
-            schedule=schedule, timezone=timezone, count=count
+            schedule=schedule, timezone=timezone, count=count, trigger=trigger
         )
         return await self._unary(self._tasks.Preview, request)
 

@@ -3,7 +3,8 @@
 A term is ``column<op>value`` with op one of ``=`` or ``==`` (eq), ``!=`` (ne), ``~``
 (contains), ``>`` (gt), ``>=`` (ge), ``<`` (lt), ``<=`` (le). The column is an identifier
 (letters, digits, ``_``; not starting with a digit). Spaces may surround the operator
-(``level >= 3``); when there is one before it, those after it are dropped too, otherwise
+(``level >= 3``); a column may be a path into a JSON column (``payload.action``, for
+stream triggers); when there is one before it, those after it are dropped too, otherwise
 the value is kept as typed (``text= padded`` keeps its space). Everything after the
 operator is the value, so ``a=b=c`` is ``a`` eq ``b=c``. No grpc here: pulsectl parses
 its arguments before it talks to the daemon.
@@ -30,7 +31,9 @@ OPS = {
 FORMS = "col=value, col!=value, col~value (contains), col>value, col>=value, col<value, col<=value"
 """The accepted forms, for error messages and help."""
 
-_TERM = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\s*)(==|!=|>=|<=|=|~|>|<)(.*)", re.DOTALL)
+_TERM = re.compile(
+    r"\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)(\s*)(==|!=|>=|<=|=|~|>|<)(.*)", re.DOTALL
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +41,7 @@ class Filter:
     """A predicate on one column of a stream.
 
     Attributes:
-        column: the column's name.
+        column: the column's name (or a path into a JSON column: ``payload.action``).
         op: eq, ne, contains, gt, ge, lt or le.
         value: the value as text; the daemon converts it to the column's type (and
             answers INVALID_ARGUMENT when it cannot).

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
         channels_pb2,
         chat_pb2,
         costs_pb2,
+        ingest_pb2,
+        skills_pb2,
         store_pb2,
         streams_pb2,
         system_pb2,
@@ -243,12 +245,32 @@ class PulseClient:
     # -- Chat ---------------------------------------------------------------------------
 
     def send(
-        self, text: str, *, session_id: str = "", interactive: bool = False, user_id: str = ""
+        self,
+        text: str,
+        *,
+        session_id: str = "",
+        interactive: bool = False,
+        user_id: str = "",
+        model: str = "",
     ) -> SyncStream[chat_pb2.TurnEvent]:
         """Chat.Send: the turn's events, accepted first and final or error last."""
         return self._stream(
-            self._core.send(text, session_id=session_id, interactive=interactive, user_id=user_id)
+            self._core.send(
+                text, session_id=session_id, interactive=interactive, user_id=user_id, model=model
+            )
         )
+
+    def context(self, session_id: str, text: str = "") -> chat_pb2.ContextResponse:
+        """Chat.Context: the next turn's prompt of a session, part by part."""
+        return self._run(self._core.context(session_id, text))
+
+    def compact(self, session_id: str, instructions: str = "") -> chat_pb2.CompactResponse:
+        """Chat.Compact: summarise the session's older history now."""
+        return self._run(self._core.compact(session_id, instructions))
+
+    def set_session_model(self, session_id: str, model: str) -> chat_pb2.SetSessionModelResponse:
+        """Chat.SetSessionModel (``""`` returns the session to the configured chain)."""
+        return self._run(self._core.set_session_model(session_id, model))
 
     def approve(
         self, request_id: str, approved: bool, for_session: bool = False
@@ -331,6 +353,8 @@ class PulseClient:
         enabled: bool | None = None,
         catch_up: bool | None = None,
         timeout_s: float | None = None,
+        trigger: tasks_pb2.TriggerSpec | None = None,
+        budget_usd: float | None = None,
     ) -> tasks_pb2.Task:
         """Tasks.Update: change only the fields given (None leaves one as it is)."""
         return self._run(
@@ -343,6 +367,8 @@ class PulseClient:
                 enabled=enabled,
                 catch_up=catch_up,
                 timeout_s=timeout_s,
+                trigger=trigger,
+                budget_usd=budget_usd,
             )
         )
 
@@ -367,10 +393,25 @@ class PulseClient:
         return self._run(self._core.task_history(name, limit))
 
     def preview_schedule(
-        self, schedule: str, timezone: str = "", count: int = 3
+        self,
+        schedule: str,
+        timezone: str = "",
+        count: int = 3,
+        trigger: tasks_pb2.TriggerSpec | None = None,
     ) -> tasks_pb2.PreviewScheduleResponse:
-        """Tasks.Preview: the daemon's verdict on a schedule and its next runs."""
-        return self._run(self._core.preview_schedule(schedule, timezone, count))
+        """Tasks.Preview: the daemon's verdict on a schedule and its next runs (with
+        ``trigger``: the newest matching rows)."""
+        return self._run(self._core.preview_schedule(schedule, timezone, count, trigger))
+
+    def test_trigger(self, name: str, row_json: str) -> tasks_pb2.TestTriggerResponse:
+        """Tasks.Test: would this row fire the trigger, and with what prompt."""
+        return self._run(self._core.test_trigger(name, row_json))
+
+    # -- Ingest -------------------------------------------------------------------------
+
+    def ingest(self, rows: Sequence[ingest_pb2.IngestRow]) -> ingest_pb2.IngestAppendResponse:
+        """Ingest.Append: store rows durably; counts stored and duplicates."""
+        return self._run(self._core.ingest(rows))
 
     # -- Store --------------------------------------------------------------------------
 
@@ -409,3 +450,13 @@ class PulseClient:
     def approve_pairing(self, code: str) -> channels_pb2.ApprovePairingResponse:
         """Channels.ApprovePairing."""
         return self._run(self._core.approve_pairing(code))
+
+    # -- Skills -------------------------------------------------------------------------
+
+    def list_skills(self) -> skills_pb2.ListSkillsResponse:
+        """Skills.List."""
+        return self._run(self._core.list_skills())
+
+    def show_skill(self, name: str) -> skills_pb2.ShowSkillResponse:
+        """Skills.Show."""
+        return self._run(self._core.show_skill(name))

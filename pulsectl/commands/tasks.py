@@ -1,5 +1,5 @@
-"""``pulsectl tasks add | list | rm | enable | disable | run | history | edit``: scheduled
-tasks (service Tasks)."""
+"""``pulsectl tasks add | list | rm | enable | disable | run | history | edit | test``:
+scheduled tasks and stream triggers (service Tasks)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pulsectl.output import Output
 
 if TYPE_CHECKING:
     from pulse.v1 import tasks_pb2
+
+    from pulsectl.client.sync import PulseClient
 
 
 def _print_task(args: argparse.Namespace, out: Output, task: tasks_pb2.Task) -> None:
@@ -28,23 +30,43 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
     Raises:
         UsageError: NAME, --schedule or --prompt missing without --preset.
     """
+    if args.on and args.schedule:
+        raise UsageError("give --schedule or --on, not both", "--on STREAM makes a stream trigger")
+    if not args.on and (args.where or args.batch or args.max_runs_per_hour or args.overflow):
+        raise UsageError(
+            "--where, --batch, --max-runs-per-hour and --overflow need --on STREAM",
+            "e.g. pulsectl tasks add prs --on ingest --where payload.action=opened --prompt ...",
+        )
     if not args.preset:
         missing = [
             flag
             for flag, value in (
                 ("NAME", args.name),
-                ("--schedule", args.schedule),
+                ("--schedule", args.schedule or args.on),
                 ("--prompt", args.prompt),
             )
             if not value
         ]
         if missing:
             raise UsageError(
-                f"{', '.join(missing)} required (or start from a preset with --preset)",
+                f"{', '.join(missing)} required (or --on STREAM for a stream trigger, or start "
+                "from a preset with --preset)",
                 "usage: pulsectl tasks add NAME --schedule SPEC --prompt TEXT [options], "
+                "pulsectl tasks add NAME --on STREAM [--where COL=VALUE ...] --prompt TEXT, "
                 "or: pulsectl tasks add --preset heartbeat|daily-briefing|cost-alert",
             )
     from pulsectl.client.core import new_task
+    from pulsectl.client.ingest import trigger_spec
+
+    trigger = None
+    if args.on:
+        trigger = trigger_spec(
+            args.on,
+            args.where,
+            batch_s=args.batch or 0.0,
+            max_runs_per_hour=args.max_runs_per_hour or 0,
+            overflow=args.overflow or "",
+        )
 
     task = new_task(
         args.name,
@@ -56,6 +78,8 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
         catch_up=args.catch_up,
         timeout_s=args.timeout or 0.0,
         preset=args.preset,
+        trigger=trigger,
+        budget_usd=args.budget or 0.0,
     )
     with _client(args) as client:
         task = client.add_task(task)
@@ -154,14 +178,70 @@ def cmd_edit(args: argparse.Namespace, out: Output) -> int:
         "deliver_to": args.deliver_to,
         "catch_up": args.catch_up,
         "timeout_s": args.timeout,
+        "budget_usd": args.budget,
     }
-    if all(v is None for v in changes.values()):
+    retrigger = bool(
+        args.on or args.where or args.batch is not None or args.max_runs_per_hour or args.overflow
+    )
+    if all(v is None for v in changes.values()) and not retrigger:
         raise UsageError(
             "nothing to change: give --schedule, --prompt, --tz, --deliver-to, "
-            "--catch-up/--no-catch-up or --timeout",
+            "--catch-up/--no-catch-up, --timeout, or a trigger's --on, --where, --batch, "
+            "--max-runs-per-hour, --overflow",
             f'example: pulsectl tasks edit {args.name} --schedule "0 9 * * *"',
         )
     with _client(args) as client:
-        task = client.update_task(args.name, **changes)
+        trigger = _edited_trigger(args, client) if retrigger else None
+        task = client.update_task(args.name, **changes, trigger=trigger)
     _print_task(args, out, task)
     return EXIT_OK
+
+
+def cmd_test(args: argparse.Namespace, out: Output) -> int:
+    """``tasks test NAME --payload JSON``: would this row fire the trigger, and with
+    what prompt; nothing is stored or run. Exit 0 either way (1: the daemon refused)."""
+    import json
+
+    try:
+        json.loads(args.payload)
+    except ValueError as e:
+        raise UsageError(
+            f"--payload is not JSON: {e}", 'e.g. --payload \'{"action": "opened"}\''
+        ) from None
+    with _client(args) as client:
+        answer = client.test_trigger(args.name, args.payload)
+    if args.json:
+        out.json_doc(output.to_dict(answer))
+    elif answer.matched:
+        diagnostics.note(f"{args.name}: the row matches; a run would get this prompt:")
+        out.line(answer.prompt)
+    else:
+        out.line(f"{args.name}: no match ({answer.reason})")
+    return EXIT_OK
+
+
+def _edited_trigger(args: argparse.Namespace, client: PulseClient) -> tasks_pb2.TriggerSpec:
+    """The task's trigger with the flags given applied (``--where`` replaces every filter).
+
+    Raises:
+        UsageError: the task is not a stream trigger and ``--on`` is missing.
+    """
+    from pulsectl.client.filters import Filter
+    from pulsectl.client.ingest import trigger_spec
+
+    found = [t for t in client.list_tasks().tasks if t.name == args.name]
+    base = found[0].trigger if found and found[0].HasField("trigger") else None
+    if base is None and not args.on:
+        raise UsageError(
+            f"task {args.name} runs on a schedule; give --on STREAM to make it a stream trigger"
+        )
+    where = args.where or (
+        [Filter(f.column, f.op or "eq", f.value) for f in base.where] if base else []
+    )
+    return trigger_spec(
+        args.on or (base.on if base else ""),
+        where,
+        batch_s=args.batch if args.batch is not None else (base.batch_s if base else 0.0),
+        max_runs_per_hour=args.max_runs_per_hour or (base.max_runs_per_hour if base else 0),
+        overflow=args.overflow or (base.overflow if base else ""),
+    )

@@ -35,7 +35,8 @@ class TurnInput:
         source: where it came from: cli | tui | api | telegram | slack | scheduler | ...
         session_id: the conversation it belongs to (turns of one session run in order).
         text: the message or the task's prompt.
-        message_type: ``user_input`` (a person wrote) or ``scheduled_task`` (a run).
+        message_type: ``user_input`` (a person wrote), ``scheduled_task`` (a task's
+            run) or ``trigger`` (a stream trigger's run).
         user_id: who wrote it (``local`` for the person's own clients).
         channel_metadata: stored with the row; ``deliver_to`` names where the answer
             goes when it is not ``source`` (``tui``, ``none``, ``telegram:<chat>``).
@@ -50,7 +51,7 @@ class TurnInput:
     source: str
     session_id: str
     text: str
-    message_type: Literal["user_input", "scheduled_task"] = "user_input"
+    message_type: Literal["user_input", "scheduled_task", "trigger"] = "user_input"
     user_id: str = "local"
     channel_metadata: Mapping[str, Any] = field(default_factory=dict)
     run: Mapping[str, Any] = field(default_factory=dict)
@@ -91,6 +92,8 @@ def origin_of(row: Row) -> str:
         return "heartbeat"
     if row["message_type"] == "scheduled_task":
         return "task"
+    if row["message_type"] == "trigger":
+        return "trigger"
     return "chat"
 
 

@@ -3,7 +3,7 @@ serves (nothing in it is filled in later)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
@@ -11,15 +11,18 @@ from pulsed.agent.status import StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
+from pulsed.ingest.appender import Ingestor
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.runner import Scheduler
+from pulsed.scheduling.triggers import Triggers
+from pulsed.skills.catalog import SkillCatalog
 from pulsed.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
 class ApiDeps:
     """The parts the servicers call: config, store, the turn intake, approvals, budget,
-    status, tasks, scheduler and channels."""
+    status, tasks, scheduler, channels, the ingest appender and the stream triggers."""
 
     cfg: Config
     store: Store
@@ -30,3 +33,7 @@ class ApiDeps:
     book: TaskBook
     scheduler: Scheduler
     channels: ChannelManager
+    ingestor: Ingestor
+    triggers: Triggers
+    skills: SkillCatalog = field(default_factory=lambda: SkillCatalog(()))
+    """The SKILL.md skills the agent uses (the server passes the agent's catalog)."""

@@ -8,13 +8,16 @@ with ``deleted`` true removes it. A version's ``options`` (JSON) holds:
 - ``preset`` (``pulsed.scheduling.presets``), ``created_by`` (user | agent) and, for agent-made
   tasks, ``session`` (where the agent was asked);
 - ``schedule_set_at``: when the schedule was last set (``every`` and ``in`` count from it);
-- ``retired_at`` and ``retired_reason`` (fired | missed): a one-shot task that is done.
+- ``retired_at`` and ``retired_reason`` (fired | missed): a one-shot task that is done;
+- for a stream trigger (schedule ``on <stream>``): ``on``, ``where``, ``batch_s``,
+  ``max_runs_per_hour``, ``overflow``, ``from_seq`` (``pulsed.scheduling.where``).
 
 Runs are not a stream of their own; each is derived from rows that already say it all:
-a ``scheduled_task`` row in messages (session ``task:<name>``, source scheduler; content
-``text``, ``task``, ``trigger``, ``slot``...), answered by the ``agent_response`` or
-``error`` row whose ``reply_to`` is its id (its ``target`` says where the answer went),
-costs in llm_logs by ``turn_id``, and skipped runs as ``task_skipped`` events.
+a ``scheduled_task`` row (a trigger's run: a ``trigger`` row) in messages (session
+``task:<name>``, source scheduler; content ``text``, ``task``, ``trigger``, ``slot``...),
+answered by the ``agent_response`` or ``error`` row whose ``reply_to`` is its id (its
+``target`` says where the answer went), costs in llm_logs by ``turn_id``, and skipped
+runs as ``task_skipped`` events.
 
 Rows are built by ``pulsed.store.rows`` (``task_version``, ``scheduled_run``).
 """
@@ -31,6 +34,7 @@ from pulsed.agent.intake import TurnInput
 from pulsed.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from pulsed.scheduling import presets
 from pulsed.scheduling.spec import parse as parse_spec
+from pulsed.scheduling.where import TriggerDef
 from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters, parse_iso, to_iso
 from pulsed.store.schema import DELIVERY_TARGET, EVENTS, LLM_LOGS, MESSAGES, TASKS
@@ -42,6 +46,9 @@ MAX_TIMEOUT_S = 86_400.0
 SKIPPED = "task_skipped"
 """event_type of a run that did not start because the previous one was still going."""
 RunStatus = Literal["ok", "error", "timeout", "running", "skipped"]
+RUN_TYPES = ("scheduled_task", "trigger")
+"""messages types of a task's run rows."""
+_TRIGGER_KEYS = ("on", "where", "batch_s", "max_runs_per_hour", "overflow", "from_seq")
 
 
 @dataclass
@@ -63,12 +70,19 @@ class TaskView:
     last_status: str = ""
     catch_up: bool | None = None
     timeout_s: float = 0.0
+    budget_usd: float = 0.0
     preset: str = ""
     created_by: str = "user"
     retired_at: str = ""
     failures: int = 0
     backoff_until: str = ""
     running: bool = False
+    trigger: TriggerDef | None = None
+    """A stream trigger's definition (None: a scheduled task)."""
+    last_fired: str = ""
+    """A trigger's newest run, ISO 8601 UTC."""
+    rows_waiting: int = 0
+    """Matching rows a trigger holds for its next run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +127,13 @@ def schedule_set_at(row: Row) -> datetime:
     """When the version's schedule was set (``every`` and ``in`` count from it)."""
     text = options_of(row).get("schedule_set_at")
     return parse_iso(text) if isinstance(text, str) and text else parse_iso(str(row["timestamp"]))
+
+
+def trigger_of(row: Row) -> TriggerDef | None:
+    """The stream trigger a version defines (None: a scheduled task)."""
+    if not str(row["schedule"]).startswith("on "):
+        return None
+    return TriggerDef.of(options_of(row))
 
 
 def is_retired(row: Row) -> bool:
@@ -163,12 +184,29 @@ def check_future(spec: str, tz: str, now: datetime) -> None:
             )
 
 
-def check_options(catch_up: Any, timeout_s: Any) -> None:
-    """Check the options ``catch_up`` (bool or None) and ``timeout_s`` (seconds or None).
+MAX_RUN_BUDGET_USD = 1000.0
+"""Largest per-run budget accepted (a typo guard, not a cap of its own)."""
+
+
+def run_budget(row: Row) -> dict[str, float]:
+    """``{"budget_usd": X}`` for a run's content when the task sets a per-run budget
+    (the agent holds each call of the run against it), else ``{}``."""
+    value = options_of(row).get("budget_usd")
+    return {"budget_usd": float(value)} if isinstance(value, int | float) and value > 0 else {}
+
+
+def check_options(catch_up: Any, timeout_s: Any, budget_usd: Any = None) -> None:
+    """Check the options ``catch_up`` (bool or None), ``timeout_s`` (seconds or None)
+    and ``budget_usd`` (USD per run or None).
 
     Raises:
-        InvalidArgument: a non-boolean catch_up or a timeout out of 0..86400 s.
+        InvalidArgument: a non-boolean catch_up, a timeout out of 0..86400 s, a budget
+            out of 0..1000 USD.
     """
+    if budget_usd is not None and not 0 <= float(budget_usd) <= MAX_RUN_BUDGET_USD:
+        raise InvalidArgument(
+            f"the budget must be between 0 (none) and {MAX_RUN_BUDGET_USD:.0f} USD per run"
+        )
     if catch_up is not None and not isinstance(catch_up, bool):
         raise InvalidArgument("catch_up must be true or false")
     if timeout_s is not None and not 0 <= float(timeout_s) <= MAX_TIMEOUT_S:
@@ -234,12 +272,15 @@ class TaskBook:
         *,
         catch_up: bool | None = None,
         timeout_s: float = 0.0,
+        budget_usd: float = 0.0,
         preset: str = "",
         created_by: str = "user",
         session: str = "",
+        trigger: TriggerDef | None = None,
     ) -> Row:
         """Define a new task. With ``preset``, what is left empty (name, spec, prompt,
-        deliver_to) comes from that preset.
+        deliver_to) comes from that preset. With ``trigger`` (or a spec ``on <stream>``)
+        it is a stream trigger, which fires on rows after the stream's current end.
 
         Raises:
             InvalidArgument: see ``validate``, ``check_future``, ``check_options``; an
@@ -250,8 +291,14 @@ class TaskBook:
             name, spec, prompt = name or p.name, spec or p.schedule, prompt or p.prompt
             deliver_to = deliver_to or p.deliver_to
         deliver_to = deliver_to or "none"
+        if trigger is not None:
+            spec = f"on {trigger.on}"
         validate(name, spec, prompt, tz, deliver_to)
-        check_options(catch_up, timeout_s)
+        sched = parse_spec(spec)
+        if sched.kind == "on":
+            trigger = trigger or TriggerDef(on=sched.stream)
+            trigger.check()
+        check_options(catch_up, timeout_s, budget_usd)
         now = self.clock.now()
         check_future(spec, tz, now)
         found = await self.store.query(
@@ -267,10 +314,15 @@ class TaskBook:
             options["catch_up"] = catch_up
         if timeout_s:
             options["timeout_s"] = float(timeout_s)
+        if budget_usd:
+            options["budget_usd"] = float(budget_usd)
         if preset:
             options["preset"] = preset
         if session:
             options["session"] = session
+        if trigger is not None:
+            start = await self.store.last_seq(trigger.on)
+            options.update(TriggerDef(**{**trigger.options(), "from_seq": start}).options())
         return await self._write(
             rows.task_version(
                 name=name,
@@ -300,7 +352,11 @@ class TaskBook:
         options = options_of(cur)
         changes = {k: v for k, v in changes.items() if v is not None}
         catch_up, timeout_s = changes.pop("catch_up", None), changes.pop("timeout_s", None)
-        check_options(catch_up, timeout_s)
+        budget_usd = changes.pop("budget_usd", None)
+        check_options(catch_up, timeout_s, budget_usd)
+        trigger: TriggerDef | None = changes.pop("trigger", None)
+        if trigger is not None:
+            changes["schedule"] = f"on {trigger.on}"
         unknown = set(changes) - {"schedule", "prompt", "timezone", "deliver_to", "enabled"}
         if unknown:
             raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} of a task")
@@ -327,6 +383,11 @@ class TaskBook:
                 f"{options['retired_at']}); give it a new time, e.g. "
                 f'pulsectl tasks edit {name} --schedule "in 1h"'
             )
+        await self._retrigger(cur, values["schedule"], trigger, options)
+        if "on" in options and values["enabled"] and not cur["enabled"]:
+            # A trigger switched back on fires on rows from now on, not on those that
+            # arrived while it was off.
+            options["from_seq"] = await self.store.last_seq(str(options["on"]))
         if catch_up is not None:
             options["catch_up"] = catch_up
         if timeout_s is not None:
@@ -334,6 +395,11 @@ class TaskBook:
                 options["timeout_s"] = float(timeout_s)
             else:
                 options.pop("timeout_s", None)
+        if budget_usd is not None:
+            if float(budget_usd) > 0:
+                options["budget_usd"] = float(budget_usd)
+            else:
+                options.pop("budget_usd", None)
         return await self._write(
             rows.task_version(
                 name=name,
@@ -347,6 +413,25 @@ class TaskBook:
                 timestamp=to_iso(self.clock.now()),
             )
         )
+
+    async def _retrigger(
+        self, cur: Row, schedule: str, trigger: TriggerDef | None, options: dict[str, Any]
+    ) -> None:
+        """Bring a version's trigger options in line with its new ``schedule``: none for
+        a time schedule; ``trigger`` (else the current one) for ``on <stream>``, counting
+        from the current end of a stream it did not consume before."""
+        sched = parse_spec(schedule)
+        old = trigger_of(cur)
+        if sched.kind != "on":
+            for key in _TRIGGER_KEYS:
+                options.pop(key, None)
+            return
+        new = trigger or old or TriggerDef(on=sched.stream)
+        new.check()
+        start = old.from_seq if old is not None and old.on == new.on else None
+        if start is None:
+            start = await self.store.last_seq(new.on)
+        options.update(TriggerDef(**{**new.options(), "from_seq": start}).options())
 
     async def retire(self, name: str, reason: str) -> Row:
         """Write a version that marks the one-shot task ``name`` done (``reason``: fired
@@ -415,6 +500,7 @@ class TaskBook:
             preset=preset,
             light=known.light if known is not None else False,
         )
+        run = {**run, **run_budget(row)}
         return TurnInput(
             source="scheduler",
             session_id=session_of(str(row["name"])),
@@ -453,15 +539,15 @@ class TaskBook:
         (``task_skipped`` events) among them unless ``include_skipped`` is false."""
         sess = session_of(name)
         limit = max(1, limit)
-        starts = await self.store.query(
-            "messages",
-            make_filters(
-                MESSAGES,
-                [("session_id", "eq", sess), ("message_type", "eq", "scheduled_task")],
-            ),
-            order="desc",
-            limit=limit,
-        )
+        starts = []
+        for kind in RUN_TYPES:
+            starts += await self.store.query(
+                "messages",
+                make_filters(MESSAGES, [("session_id", "eq", sess), ("message_type", "eq", kind)]),
+                order="desc",
+                limit=limit,
+            )
+        starts = sorted(starts, key=lambda r: r.seq, reverse=True)[:limit]
         if not starts:
             return []
         since = str(starts[-1]["timestamp"])
@@ -555,6 +641,7 @@ class TaskBook:
         )
         opts = options_of(row)
         timeout = opts.get("timeout_s")
+        budget = opts.get("budget_usd")
         catch_up = opts.get("catch_up")
         v = TaskView(
             name=name,
@@ -568,13 +655,17 @@ class TaskBook:
             updated_at=str(row["timestamp"]),
             catch_up=catch_up if isinstance(catch_up, bool) else None,
             timeout_s=float(timeout) if isinstance(timeout, int | float) else 0.0,
+            budget_usd=float(budget) if isinstance(budget, int | float) else 0.0,
             preset=str(opts.get("preset") or ""),
             created_by=str(opts.get("created_by") or "user"),
             retired_at=str(opts.get("retired_at") or ""),
+            trigger=trigger_of(row),
         )
         runs = await self.history(name, limit=1, include_skipped=False)
         if runs:
             v.last_run, v.last_status = runs[0].fired_at, runs[0].status
+            if runs[0].trigger == "stream":
+                v.last_fired = runs[0].fired_at
         nxt = next_run(row, now)
         v.next_run = nxt.isoformat(timespec="seconds") if nxt else ""
         return v

@@ -30,12 +30,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pulsed.agent.events import Failed, Final
-from pulsed.agent.intake import TurnHandle
+from pulsed.agent.intake import TurnHandle, TurnInput
 from pulsed.agent.turns import TurnManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
@@ -49,6 +50,7 @@ from pulsed.scheduling.book import (
     options_of,
     schedule_set_at,
     session_of,
+    trigger_of,
 )
 from pulsed.scheduling.spec import parse as parse_spec
 from pulsed.store import rows
@@ -126,6 +128,9 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._started = False
+        self.run_listeners: list[Callable[[str], None]] = []
+        """Called with a task's name when one of its runs ends (stream triggers wait
+        for it: runs never overlap)."""
         book.listeners.append(self.notify)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -168,6 +173,13 @@ class Scheduler:
     def running(self, name: str) -> bool:
         """Whether a run of ``name`` (or another turn of its session) is going on."""
         return name in self._s.runs or self.turns.session_busy(session_of(name))
+
+    def backoff_until(self, name: str) -> datetime | None:
+        """Until when ``name`` is backed off after repeated failures (None: it is not)."""
+        health = self._s.health.get(name)
+        if health is None or health.backoff_until is None:
+            return None
+        return health.backoff_until if health.backoff_until > self.clock.now() else None
 
     def annotate(self, view: TaskView) -> TaskView:
         """Add what only the scheduler knows to ``view``: the planned next run (with
@@ -224,6 +236,11 @@ class Scheduler:
     async def _load(self, name: str, row: Row, now: datetime, startup: bool) -> None:
         """(Re)plan ``name`` from its current version ``row``."""
         old = self._s.plans.get(name)
+        if trigger_of(row) is not None:  # rows start its runs (triggers.py), not times
+            self._s.plans.pop(name, None)
+            if startup and name not in self._s.health:
+                self._s.health[name] = await self._past_health(name)
+            return
         if not row["enabled"] or is_retired(row):
             self._s.plans.pop(name, None)
             if not row["enabled"]:
@@ -369,14 +386,25 @@ class Scheduler:
             msg = await self._cost_alert(row, trigger, slot)
             await self._succeeded(name)
             return msg
-        handle = await self.turns.start(self.book.run_input(row, trigger, slot))
+        return await self.start_run(row, self.book.run_input(row, trigger, slot))
+
+    async def start_run(self, row: Row, turn_input: TurnInput) -> Row:
+        """Start a run of version ``row`` from ``turn_input`` (appended durably by the
+        intake) under the scheduler's rules: watched for its timeout, counted for
+        back-off, and known to ``running`` until it ends. Returns its input row.
+
+        Raises:
+            StoreError: the input could not be appended (nothing started).
+        """
+        name = str(row["name"])
+        handle = await self.turns.start(turn_input)
         msg = handle.row
         run = Run(str(msg["id"]), time.monotonic())
         self._s.runs[name] = run
         run.watcher = asyncio.create_task(
             self._watch(name, run, handle, self._timeout(row)), name=f"task-run:{name}"
         )
-        log.info("task %s: run %s started (%s)", name, msg["id"], trigger)
+        log.info("task %s: run %s started (%s)", name, msg["id"], turn_input.message_type)
         return msg
 
     async def _watch(self, name: str, run: Run, handle: TurnHandle, timeout_s: float) -> None:
@@ -401,15 +429,19 @@ class Scheduler:
         finally:
             if self._s.runs.get(name) is run:
                 del self._s.runs[name]
-        match ev:
-            case Final():
-                await self._succeeded(name)
-            case Failed(code="shutdown"):
-                return  # not a failure: the run resumes when the daemon starts again
-            case Failed():
-                await self._failed(name, ev.message)
-            case None:
-                await self._failed(name, "no answer")
+        try:
+            match ev:
+                case Final():
+                    await self._succeeded(name)
+                case Failed(code="shutdown"):
+                    return  # not a failure: the run resumes when the daemon starts again
+                case Failed():
+                    await self._failed(name, ev.message)
+                case None:
+                    await self._failed(name, "no answer")
+        finally:
+            for listener in list(self.run_listeners):
+                listener(name)
         self._wake.set()
 
     async def _succeeded(self, name: str) -> None:

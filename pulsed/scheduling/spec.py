@@ -5,7 +5,9 @@ Accepted forms (the error for anything else shows these):
 - 5-field cron, e.g. ``0 9 * * *`` (via croniter), evaluated in the task's time zone;
 - ``every <duration>``, e.g. ``every 30m``, ``every 2h``, ``every 1h30m`` (at least 10 s);
 - ``at <ISO 8601 datetime>``, e.g. ``at 2026-12-01T09:00`` (no offset: the task's zone);
-- ``in <duration>``, e.g. ``in 20m``: once, that long after the schedule was set.
+- ``in <duration>``, e.g. ``in 20m``: once, that long after the schedule was set;
+- ``on <stream>``, e.g. ``on ingest``: a stream trigger, run when rows arrive
+  (``pulsed.scheduling.triggers``); it has no times of its own.
 
 Durations are one or more ``<number><unit>`` with unit s, m, h, d or w, at most 100 years
 (``timeutil.MAX_DURATION``); ``at`` times lie from 0001-01-02 to 9999-12-30
@@ -82,7 +84,7 @@ class Schedule:
 
     Attributes:
         spec: the spec text, whitespace normalised.
-        kind: cron | every | at | in.
+        kind: cron | every | at | in | on.
         interval: the duration of an ``every`` or ``in`` spec.
         at: an ``at`` spec's datetime (naive: a wall time of the task's zone).
         cron: a cron spec's five fields.
@@ -93,6 +95,8 @@ class Schedule:
     interval: timedelta | None = None
     at: datetime | None = None
     cron: str = ""
+    stream: str = ""
+    """An ``on`` spec's stream."""
 
     @property
     def one_shot(self) -> bool:
@@ -117,6 +121,8 @@ class Schedule:
         count from ``after``.
         """
         after = _utc(after)
+        if self.kind == "on":
+            return None
         if self.kind == "cron":
             nxt = self._cron_next(after, tz)
         elif self.kind == "every":
@@ -184,7 +190,7 @@ class Schedule:
     def min_gap(self, tz: tzinfo, start: datetime, runs: int = 8) -> timedelta | None:
         """The shortest time between the next ``runs`` runs after ``start``; None for a
         one-shot schedule."""
-        if self.one_shot:
+        if self.one_shot or self.kind == "on":
             return None
         if self.kind == "every":
             return self.interval
@@ -263,6 +269,12 @@ def parse(spec: str) -> Schedule:
         if interval.total_seconds() <= 0:
             raise _bad(spec, "the duration must be positive")
         return Schedule(text, head, interval=interval)
+    if head == "on":
+        from pulsed.store.schema import STREAMS
+
+        if rest not in STREAMS:
+            raise _bad(spec, f"{_cut(rest)} is not a stream (streams: {', '.join(STREAMS)})")
+        return Schedule(text, "on", stream=rest)
     if head == "at":
         try:
             when = datetime.fromisoformat(rest.replace("Z", "+00:00"))
@@ -295,6 +307,8 @@ def preview(spec: str, tz_name: str, count: int = 3, now: datetime | None = None
     """
     sched = parse(spec)
     tz = zone(tz_name)
+    if sched.kind == "on":
+        return []
     start = now or datetime.now(UTC)
     runs: list[datetime] = []
     after = start

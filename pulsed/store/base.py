@@ -615,7 +615,8 @@ class Store(ABC):
         return await self._sessions(limit)
 
     async def unanswered(self, since: str | None = None) -> list[Row]:
-        """user_input and scheduled_task messages that no agent_response or error row
+        """Input messages (``schema.INPUT_TYPES``: user_input, scheduled_task, trigger)
+        that no agent_response or error row
         answers (by ``reply_to``), oldest first, from ``since`` on (ISO 8601, None or ''
         = all). Used for recovery after a crash.
 

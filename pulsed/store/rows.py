@@ -92,6 +92,33 @@ def turn_error(
     }
 
 
+def summary(
+    *,
+    session_id: str,
+    text: str,
+    covers_until_seq: int,
+    covered_messages: int,
+    previous: str = "",
+    instructions: str = "",
+) -> Values:
+    """The ``summary`` row of a compaction: ``text`` stands for the session's inputs and
+    answers up to ``covers_until_seq`` (``covered_messages`` of them, including what the
+    ``previous`` summary row, if any, covered). Nothing it covers is deleted."""
+    return {
+        "source": "agent",
+        "target": "none",
+        "session_id": session_id,
+        "message_type": "summary",
+        "content": {
+            "text": text,
+            "covers_until_seq": covers_until_seq,
+            "covered_messages": covered_messages,
+            "previous": previous,
+            "instructions": instructions,
+        },
+    }
+
+
 def tool_call(
     *, session_id: str, turn_id: str, call_id: str, name: str, arguments: Mapping[str, Any]
 ) -> Values:
@@ -251,6 +278,62 @@ def scheduled_run(
         run["preset"] = preset
         run["light"] = light
     return run
+
+
+def trigger_run(
+    *,
+    task: str,
+    version: int,
+    stream: str,
+    after_seq: int,
+    upto_seq: int,
+    seqs: Sequence[int],
+    depth: int,
+    trigger: str = "stream",
+) -> dict[str, Any]:
+    """The run fields of a ``trigger`` row's content (next to its ``text``): the
+    ``task`` and its ``version``, ``trigger`` (stream | test), the ``stream`` it
+    consumes, the rows it carries (``seqs``) and the seq range it covers: every
+    matching row with ``after_seq < seq <= upto_seq`` is handled by this run or an
+    earlier one (recovery resumes the trigger's cursor from ``upto_seq``); ``depth``
+    counts the triggers chained before it (1: the rows came from outside)."""
+    return {
+        "task": task,
+        "version": version,
+        "trigger": trigger,
+        "stream": stream,
+        "after_seq": after_seq,
+        "upto_seq": upto_seq,
+        "seqs": list(seqs),
+        "rows": len(seqs),
+        "depth": depth,
+    }
+
+
+# -- ingest ---------------------------------------------------------------------------
+
+
+def ingest_row(
+    *,
+    source: str,
+    payload: Any,
+    kind: str = "",
+    dedupe_key: str = "",
+    tags: Sequence[str] = (),
+    id: str | None = None,
+) -> Values:
+    """An ``ingest`` row: data from outside. ``source`` is ``webhook:<route>``,
+    ``feed:<name>``, ``cli``...; ``kind`` what it is (a webhook's event name, ``entry``
+    for a feed); ``payload`` any JSON value; ``dedupe_key`` ('' = none) makes a later
+    row with the same key a duplicate that is dropped."""
+    values: Values = {
+        "source": source,
+        "kind": kind,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "tags": list(tags),
+    }
+    return _with_id(values, id)
 
 
 # -- events and cursors ---------------------------------------------------------------

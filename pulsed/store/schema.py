@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 from pulsed.errors import InvalidArgument, NotFound
 
-SCHEMA_VERSION = 1
-"""Bumped whenever a stream gains a column; backends migrate forward to it."""
+SCHEMA_VERSION = 2
+"""Bumped whenever a stream or a column is added; backends migrate forward to it
+(version 2: the ``ingest`` stream)."""
 
 TYPES = ("string", "int", "float", "bool", "datetime", "json", "array(string)", "array(float)")
 
@@ -94,6 +95,8 @@ MESSAGE_TYPES = (
     "tool_call",
     "tool_result",
     "scheduled_task",
+    "trigger",
+    "summary",
     "heartbeat",
     "error",
 )
@@ -215,9 +218,27 @@ CURSORS = Stream(
     indexes=("consumer",),
 )
 
+INGEST = Stream(
+    "ingest",
+    "rows from outside: webhooks, feeds, pulsectl ingest; stream triggers consume them",
+    _base()
+    + (
+        Column("source", "string", "webhook:<route>, feed:<name>, cli, ..."),
+        Column("kind", "string", "what the row is (a webhook's event, a feed entry...)"),
+        Column("payload", "json", "the row's data"),
+        Column("dedupe_key", "string", "a row whose key was seen before is dropped; '' = none"),
+        Column("tags", "array(string)"),
+    ),
+    indexes=("source", "dedupe_key"),
+)
+
 STREAMS: dict[str, Stream] = {
-    s.name: s for s in (MESSAGES, LLM_LOGS, TOOL_LOGS, EVENTS, TASKS, CURSORS)
+    s.name: s for s in (MESSAGES, LLM_LOGS, TOOL_LOGS, EVENTS, TASKS, CURSORS, INGEST)
 }
+
+INPUT_TYPES = ("user_input", "scheduled_task", "trigger")
+"""messages types that start a turn: a person wrote, a task's schedule or a stream
+trigger fired (recovery finds those no answer replies to)."""
 
 
 def stream(name: str) -> Stream:

@@ -180,12 +180,13 @@ class TasksScreen(PulseScreen):
             # Fields the scheduler adds to Task are read when this daemon sends them.
             shown = "running" if getattr(t, "running", False) else (t.last_status or "-")
             status = Text(shown, style=STATUS_STYLE.get(shown, ""))
+            trigger = t.trigger if t.HasField("trigger") else None
             table.add_row(
                 t.name,
-                t.schedule,
+                trigger_text(t) if trigger else t.schedule,
                 t.timezone or "local",
-                when(t.next_run),
-                when(t.last_run),
+                f"{t.rows_waiting} waiting" if trigger else when(t.next_run),
+                when(t.last_fired or t.last_run) if trigger else when(t.last_run),
                 status,
                 "yes" if t.enabled else "no",
                 key=t.name,
@@ -285,3 +286,12 @@ class TasksScreen(PulseScreen):
 
     def action_focus_runs(self) -> None:
         self.query_one("#runs-table", DataTable).focus()
+
+
+OPS = {"eq": "=", "ne": "!=", "contains": "~", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def trigger_text(t: tasks_pb2.Task) -> str:
+    """A stream trigger's source and filter: ``on ingest where payload.action=opened``."""
+    where = " ".join(f"{f.column}{OPS.get(f.op or 'eq', '=')}{f.value}" for f in t.trigger.where)
+    return f"on {t.trigger.on}" + (f" where {where}" if where else "")

@@ -8,6 +8,7 @@ on a temporary socket, with a zero-latency loopback LLM.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import tempfile
@@ -212,6 +213,45 @@ async def turn_overhead() -> list[Figure]:
     ]
 
 
+def prompt_cache_share() -> list[Figure]:
+    """A 10-turn session against a loopback Anthropic endpoint that emulates prefix
+    caching: the share of prompt tokens read from the cache (the stable system prompt and
+    the byte-identical history make the prefix)."""
+    with FakeLLM(prefix_cache=True) as fake:
+        cfg = fake_llm_config(fake.anthropic_url, provider="anthropic")
+        d = Daemon(cfg)
+        try:
+            d.start()
+            sid = "s-cache"
+            for i in range(10):
+                list(
+                    d.chat().Send(
+                        chat_pb2.SendRequest(
+                            session_id=sid, text=f"question {i}: what should I do next?"
+                        ),
+                        timeout=30,
+                    )
+                )
+            req = streams_pb2.QueryRequest(stream="llm_logs", order="asc", limit=100)
+            logs = [json.loads(r.json) for r in d.streams().Query(req, timeout=10).rows]
+        finally:
+            d.stop()
+            d.cleanup()
+    read = sum(r["cache_read_tokens"] for r in logs)
+    fresh = sum(r["input_tokens"] for r in logs)
+    share = 100 * read / max(1, read + fresh)
+    return [
+        Figure(
+            "cache-read share of input tokens, 10-turn session",
+            share,
+            "%",
+            80,
+            better="higher",
+            detail=f"{read} cached of {read + fresh} prompt tokens over {len(logs)} calls",
+        )
+    ]
+
+
 def run() -> list[Figure]:
     figures: list[Figure] = []
     with FakeLLM() as fake:
@@ -219,4 +259,5 @@ def run() -> list[Figure]:
         figures += pulsectl_chat(fake)
     figures += tail_latency()
     figures += asyncio.run(turn_overhead())
+    figures += prompt_cache_share()
     return figures

@@ -80,7 +80,7 @@ def test_parse_where_accepts_every_operator(text: str, expected: tuple[str, str,
     assert argspec.parse_where(text) == Filter(*expected)
 
 
-@pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col.sub=x"])
+@pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col..sub=x"])
 def test_parse_where_rejects_malformed_filters_naming_the_forms(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as info:
         argspec.parse_where(text)
@@ -580,7 +580,9 @@ class FakeChatClient:
         self.sent: list[tuple[str, str, bool]] = []
         self.approvals: list[tuple[str, bool]] = []
 
-    def send(self, text: str, *, session_id: str = "", interactive: bool = False) -> FakeStream:
+    def send(
+        self, text: str, *, session_id: str = "", interactive: bool = False, model: str = ""
+    ) -> FakeStream:
         self.sent.append((text, session_id, interactive))
         return FakeStream(self.events)
 

@@ -26,7 +26,8 @@ Scripting: ``fake.script(...)`` queues behaviours, consumed one per request, in 
         Hang(0.5),                              # a slow server: the answer comes after 0.5 s
     )
 
-With an empty queue a request gets ``Reply(text="echo: <last user text>")`` (zero latency
+With an empty queue a request gets ``Reply(text="echo: <last user text>")`` (a compaction
+request: a short "summary of N exchanges" instead) (zero latency
 unless ``default_delay_s`` is set). ``fake.requests`` lists what was received.
 
 Standalone: ``python -m tests.fakes.llm [--port N] [--delay-s X]`` prints its OpenAI base
@@ -180,6 +181,7 @@ class FakeLLM:
         *,
         default_delay_s: float = 0.0,
         default_chunk_size: int = 8,
+        prefix_cache: bool = False,
     ) -> None:
         self.host = host
         self._port = port
@@ -193,6 +195,11 @@ class FakeLLM:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
+        self.prefix_cache = prefix_cache
+        """Emulate provider prompt caching: the longest run of leading prompt pieces
+        (system, tools, then each message, byte-identical) shared with an earlier request
+        is reported as cache reads, the rest as input."""
+        self._prefixes: list[list[str]] = []
 
     # lifecycle -----------------------------------------------------------------------
     def start(self) -> FakeLLM:
@@ -372,12 +379,81 @@ def _tool_calls(reply: Reply, prefix: str, fake: FakeLLM) -> list[tuple[str, str
     return calls
 
 
-def _usage(reply: Reply, body: dict[str, Any], out_text: str) -> dict[str, int]:
+def _prompt_chars(body: dict[str, Any]) -> int:
+    """Characters a tokenizer would read from a request's prompt: the system text, each
+    message's text and tool-call arguments, and each tool's name, description and JSON
+    Schema (both wire formats)."""
+    chars = 0
+    system = body.get("system")
+    chars += len(_text_of(system)) if system else 0
+    for msg in body.get("messages") or []:
+        if not isinstance(msg, dict):
+            continue
+        chars += len(_text_of(msg.get("content"), skip_tool_results=False))
+        for call in msg.get("tool_calls") or []:
+            fn = call.get("function") or {}
+            chars += len(str(fn.get("name", ""))) + len(str(fn.get("arguments", "")))
+        if isinstance(msg.get("content"), list):
+            for block in msg["content"]:
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    chars += len(str(block.get("name", ""))) + len(json.dumps(block.get("input")))
+    for tool in body.get("tools") or []:
+        spec = tool.get("function", tool)
+        schema = spec.get("parameters", spec.get("input_schema", {}))
+        chars += len(spec.get("name", "")) + len(spec.get("description", ""))
+        chars += len(json.dumps(schema))
+    return chars
+
+
+def _pieces_of(body: dict[str, Any]) -> list[str]:
+    """A request's prompt as canonical pieces: system, tools, then each message."""
+    pieces = [json.dumps(body.get("system"), sort_keys=True)]
+    pieces.append(json.dumps(body.get("tools"), sort_keys=True))
+    for m in body.get("messages") or []:
+        if isinstance(m, dict):  # breakpoints are markers, not content
+            clean = json.loads(
+                json.dumps(m).replace(', "cache_control": {"type": "ephemeral"}', "")
+            )
+            pieces.append(json.dumps(clean, sort_keys=True))
+    return pieces
+
+
+def _cached_share(fake: FakeLLM, body: dict[str, Any]) -> float:
+    """The share of this prompt's pieces (by characters) that an earlier request began
+    with, piece for piece; remembers this prompt for later ones."""
+    pieces = _pieces_of(body)
+    best = 0
+    with fake._lock:
+        for earlier in fake._prefixes:
+            n = 0
+            for a, b in zip(pieces, earlier, strict=False):
+                if a != b:
+                    break
+                n += len(a)
+            best = max(best, n)
+        fake._prefixes.append(pieces)
+    total = sum(len(p) for p in pieces)
+    return best / total if total else 0.0
+
+
+def _usage(
+    reply: Reply, body: dict[str, Any], out_text: str, fake: FakeLLM | None = None
+) -> dict[str, int]:
+    """The usage the fake reports: ``reply.usage`` where it says, else the prompt's
+    characters / 4 (see ``_prompt_chars``) and the answer's; with ``prefix_cache``, the
+    part an earlier request shared is reported as cache reads."""
     given = reply.usage or {}
+    if fake is not None and fake.prefix_cache and not given:
+        prompt = max(1, _prompt_chars(body) // 4)
+        cached = int(prompt * _cached_share(fake, body))
+        return {
+            "input_tokens": prompt - cached,
+            "output_tokens": _estimate_tokens(out_text),
+            "cache_read_tokens": cached,
+            "cache_write_tokens": 0,
+        }
     return {
-        "input_tokens": given.get(
-            "input_tokens", _estimate_tokens(json.dumps(body.get("messages")))
-        ),
+        "input_tokens": given.get("input_tokens", max(1, _prompt_chars(body) // 4)),
         "output_tokens": given.get("output_tokens", _estimate_tokens(out_text)),
         "cache_read_tokens": given.get("cache_read_tokens", 0),
         "cache_write_tokens": given.get("cache_write_tokens", 0),
@@ -392,7 +468,7 @@ Event = tuple[str | None, Any, bool]
 def _anthropic_events(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> list[Event]:
     model = reply.model or body.get("model", "claude-fake")
     calls = _tool_calls(reply, "toolu_fake_", fake)
-    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls), fake)
     stop = reply.stop_reason or ("tool_use" if calls else "end_turn")
     events: list[Event] = [
         (
@@ -489,7 +565,7 @@ def _anthropic_events(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> list
 
 def _anthropic_message(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> dict[str, Any]:
     calls = _tool_calls(reply, "toolu_fake_", fake)
-    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls), fake)
     content: list[dict[str, Any]] = []
     if reply.text:
         content.append({"type": "text", "text": reply.text})
@@ -529,7 +605,7 @@ def _openai_usage(usage: dict[str, int]) -> dict[str, Any]:
 def _openai_events(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> list[Event]:
     model = reply.model or body.get("model", "gpt-fake")
     calls = _tool_calls(reply, "call_fake_", fake)
-    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls), fake)
     stop = reply.stop_reason or ("tool_calls" if calls else "stop")
     base = {
         "id": f"chatcmpl-fake{fake._next_id():06d}",
@@ -580,7 +656,7 @@ def _openai_events(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> list[Ev
 
 def _openai_completion(reply: Reply, body: dict[str, Any], fake: FakeLLM) -> dict[str, Any]:
     calls = _tool_calls(reply, "call_fake_", fake)
-    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls))
+    usage = _usage(reply, body, reply.text + "".join(c[2] for c in calls), fake)
     message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
     if calls:
         message["tool_calls"] = [
@@ -752,6 +828,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _echo(self, body: dict[str, Any]) -> Reply:
         """The reply to a request nothing was scripted for."""
         fake = self.server.fake
+        system = body.get("system") or next(
+            (m.get("content") for m in body.get("messages") or [] if m.get("role") == "system"),
+            "",
+        )
+        if _text_of(system).startswith("You compact a conversation"):
+            # a summariser's answer is short: name the first and last lines it read
+            lines = [ln for ln in _last_user_text(body).splitlines() if ln.startswith("USER:")]
+            text = f"summary of {len(lines)} exchanges: {lines[0][:60] if lines else ''} …"
+            return Reply(text=text, chunk_size=fake.default_chunk_size)
         return Reply(
             text=f"echo: {_last_user_text(body)}",
             chunk_size=fake.default_chunk_size,

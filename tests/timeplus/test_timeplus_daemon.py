@@ -72,7 +72,7 @@ def test_timeplus_daemon_status_and_store_status(tp_daemon: Daemon, tp: FakeTime
     assert store["backend"] == "timeplus" and store["health"] == "ok"
     assert store["location"] == f"http://127.0.0.1:{tp.batch_port}, database default"
     names = [s["name"] for s in store["streams"]]
-    assert names == ["messages", "llm_logs", "tool_logs", "events", "tasks", "cursors"]
+    assert names == ["messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "ingest"]
     events = next(s for s in store["streams"] if s["name"] == "events")
     assert int(events["rows"]) >= 1  # daemon_started, read back before table() shows it
     plain = tp_daemon.pulsectl("store", "status")

@@ -29,13 +29,17 @@ from pulsectl.client.filters import FORMS, Filter, FilterError, parse_filters, p
         ("  level==3", Filter("level", "eq", "3")),
         ("text= padded", Filter("text", "eq", " padded")),
         ("_x1=y", Filter("_x1", "eq", "y")),
+        ("payload.action=opened", Filter("payload.action", "eq", "opened")),
+        ("payload.items.0.id>=7", Filter("payload.items.0.id", "ge", "7")),
     ],
 )
 def test_every_operator(text: str, expected: Filter) -> None:
     assert parse_where(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col.sub=x", "~x"])
+@pytest.mark.parametrize(
+    "text", ["", "foo", "=x", "1col=x", "col", "col:x", "col.=x", ".sub=x", "~x"]
+)
 def test_malformed_terms_name_the_forms(text: str) -> None:
     with pytest.raises(FilterError) as info:
         parse_where(text)

@@ -22,45 +22,52 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from pulse.v1 import common_pb2 as pulse_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14pulse/v1/tasks.proto\x12\x08pulse.v1\"\x88\x03\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08schedule\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\x10\n\x08timezone\x18\x04 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x12\n\ndeliver_to\x18\x06 \x01(\t\x12\x0f\n\x07version\x18\x07 \x01(\x05\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x10\n\x08next_run\x18\n \x01(\t\x12\x10\n\x08last_run\x18\x0b \x01(\t\x12\x13\n\x0blast_status\x18\x0c \x01(\t\x12\x15\n\x08\x63\x61tch_up\x18\r \x01(\x08H\x00\x88\x01\x01\x12\x11\n\ttimeout_s\x18\x0e \x01(\x01\x12\x0e\n\x06preset\x18\x0f \x01(\t\x12\x12\n\ncreated_by\x18\x10 \x01(\t\x12\x12\n\nretired_at\x18\x11 \x01(\t\x12\x10\n\x08\x66\x61ilures\x18\x12 \x01(\x05\x12\x15\n\rbackoff_until\x18\x13 \x01(\t\x12\x0f\n\x07running\x18\x14 \x01(\x08\x42\x0b\n\t_catch_up\".\n\x0e\x41\x64\x64TaskRequest\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.pulse.v1.Task\"\x9d\x02\n\x11UpdateTaskRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\x08schedule\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06prompt\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x15\n\x08timezone\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x17\n\ndeliver_to\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x04\x88\x01\x01\x12\x15\n\x08\x63\x61tch_up\x18\x07 \x01(\x08H\x05\x88\x01\x01\x12\x16\n\ttimeout_s\x18\x08 \x01(\x01H\x06\x88\x01\x01\x42\x0b\n\t_scheduleB\t\n\x07_promptB\x0b\n\t_timezoneB\r\n\x0b_deliver_toB\n\n\x08_enabledB\x0b\n\t_catch_upB\x0c\n\n_timeout_s\"!\n\x11RemoveTaskRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12RemoveTaskResponse\"\x12\n\x10ListTasksRequest\"2\n\x11ListTasksResponse\x12\x1d\n\x05tasks\x18\x01 \x03(\x0b\x32\x0e.pulse.v1.Task\"2\n\x11SetEnabledRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\"\x1d\n\rRunNowRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"8\n\x0eRunNowResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"1\n\x12TaskHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\xb1\x01\n\x07TaskRun\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ired_at\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x04 \x01(\x01\x12\x0e\n\x06\x61nswer\x18\x05 \x01(\t\x12\x10\n\x08\x63ost_usd\x18\x06 \x01(\x01\x12\x0f\n\x07trigger\x18\x07 \x01(\t\x12\x14\n\x0c\x64\x65livered_to\x18\x08 \x01(\t\x12\x12\n\nerror_code\x18\t \x01(\t\"6\n\x13TaskHistoryResponse\x12\x1f\n\x04runs\x18\x01 \x03(\x0b\x32\x11.pulse.v1.TaskRun\"K\n\x16PreviewScheduleRequest\x12\x10\n\x08schedule\x18\x01 \x01(\t\x12\x10\n\x08timezone\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\"=\n\x17PreviewScheduleResponse\x12\x0f\n\x07problem\x18\x01 \x01(\t\x12\x11\n\tnext_runs\x18\x02 \x03(\t2\x85\x04\n\x05Tasks\x12/\n\x03\x41\x64\x64\x12\x18.pulse.v1.AddTaskRequest\x1a\x0e.pulse.v1.Task\x12\x35\n\x06Update\x12\x1b.pulse.v1.UpdateTaskRequest\x1a\x0e.pulse.v1.Task\x12\x43\n\x06Remove\x12\x1b.pulse.v1.RemoveTaskRequest\x1a\x1c.pulse.v1.RemoveTaskResponse\x12?\n\x04List\x12\x1a.pulse.v1.ListTasksRequest\x1a\x1b.pulse.v1.ListTasksResponse\x12\x39\n\nSetEnabled\x12\x1b.pulse.v1.SetEnabledRequest\x1a\x0e.pulse.v1.Task\x12;\n\x06RunNow\x12\x17.pulse.v1.RunNowRequest\x1a\x18.pulse.v1.RunNowResponse\x12\x46\n\x07History\x12\x1c.pulse.v1.TaskHistoryRequest\x1a\x1d.pulse.v1.TaskHistoryResponse\x12N\n\x07Preview\x12 .pulse.v1.PreviewScheduleRequest\x1a!.pulse.v1.PreviewScheduleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14pulse/v1/tasks.proto\x12\x08pulse.v1\x1a\x15pulse/v1/common.proto\"x\n\x0bTriggerSpec\x12\n\n\x02on\x18\x01 \x01(\t\x12\x1f\n\x05where\x18\x02 \x03(\x0b\x32\x10.pulse.v1.Filter\x12\x0f\n\x07\x62\x61tch_s\x18\x03 \x01(\x01\x12\x19\n\x11max_runs_per_hour\x18\x04 \x01(\x05\x12\x10\n\x08overflow\x18\x05 \x01(\t\"\xee\x03\n\x04Task\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08schedule\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\x10\n\x08timezone\x18\x04 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x12\n\ndeliver_to\x18\x06 \x01(\t\x12\x0f\n\x07version\x18\x07 \x01(\x05\x12\x12\n\ncreated_at\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x10\n\x08next_run\x18\n \x01(\t\x12\x10\n\x08last_run\x18\x0b \x01(\t\x12\x13\n\x0blast_status\x18\x0c \x01(\t\x12\x15\n\x08\x63\x61tch_up\x18\r \x01(\x08H\x00\x88\x01\x01\x12\x11\n\ttimeout_s\x18\x0e \x01(\x01\x12\x0e\n\x06preset\x18\x0f \x01(\t\x12\x12\n\ncreated_by\x18\x10 \x01(\t\x12\x12\n\nretired_at\x18\x11 \x01(\t\x12\x10\n\x08\x66\x61ilures\x18\x12 \x01(\x05\x12\x15\n\rbackoff_until\x18\x13 \x01(\t\x12\x0f\n\x07running\x18\x14 \x01(\x08\x12&\n\x07trigger\x18\x15 \x01(\x0b\x32\x15.pulse.v1.TriggerSpec\x12\x12\n\nlast_fired\x18\x16 \x01(\t\x12\x14\n\x0crows_waiting\x18\x17 \x01(\x03\x12\x12\n\nbudget_usd\x18\x18 \x01(\x01\x42\x0b\n\t_catch_up\".\n\x0e\x41\x64\x64TaskRequest\x12\x1c\n\x04task\x18\x01 \x01(\x0b\x32\x0e.pulse.v1.Task\"\xed\x02\n\x11UpdateTaskRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\x08schedule\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x06prompt\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x15\n\x08timezone\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x17\n\ndeliver_to\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x04\x88\x01\x01\x12\x15\n\x08\x63\x61tch_up\x18\x07 \x01(\x08H\x05\x88\x01\x01\x12\x16\n\ttimeout_s\x18\x08 \x01(\x01H\x06\x88\x01\x01\x12&\n\x07trigger\x18\t \x01(\x0b\x32\x15.pulse.v1.TriggerSpec\x12\x17\n\nbudget_usd\x18\n \x01(\x01H\x07\x88\x01\x01\x42\x0b\n\t_scheduleB\t\n\x07_promptB\x0b\n\t_timezoneB\r\n\x0b_deliver_toB\n\n\x08_enabledB\x0b\n\t_catch_upB\x0c\n\n_timeout_sB\r\n\x0b_budget_usd\"!\n\x11RemoveTaskRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x14\n\x12RemoveTaskResponse\"\x12\n\x10ListTasksRequest\"2\n\x11ListTasksResponse\x12\x1d\n\x05tasks\x18\x01 \x03(\x0b\x32\x0e.pulse.v1.Task\"2\n\x11SetEnabledRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\"\x1d\n\rRunNowRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"8\n\x0eRunNowResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"1\n\x12TaskHistoryRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"\xb1\x01\n\x07TaskRun\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ired_at\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x04 \x01(\x01\x12\x0e\n\x06\x61nswer\x18\x05 \x01(\t\x12\x10\n\x08\x63ost_usd\x18\x06 \x01(\x01\x12\x0f\n\x07trigger\x18\x07 \x01(\t\x12\x14\n\x0c\x64\x65livered_to\x18\x08 \x01(\t\x12\x12\n\nerror_code\x18\t \x01(\t\"6\n\x13TaskHistoryResponse\x12\x1f\n\x04runs\x18\x01 \x03(\x0b\x32\x11.pulse.v1.TaskRun\"s\n\x16PreviewScheduleRequest\x12\x10\n\x08schedule\x18\x01 \x01(\t\x12\x10\n\x08timezone\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\x12&\n\x07trigger\x18\x04 \x01(\x0b\x32\x15.pulse.v1.TriggerSpec\"c\n\x17PreviewScheduleResponse\x12\x0f\n\x07problem\x18\x01 \x01(\t\x12\x11\n\tnext_runs\x18\x02 \x03(\t\x12$\n\rmatching_rows\x18\x03 \x03(\x0b\x32\r.pulse.v1.Row\"4\n\x12TestTriggerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08row_json\x18\x02 \x01(\t\"F\n\x13TestTriggerResponse\x12\x0f\n\x07matched\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t2\xca\x04\n\x05Tasks\x12/\n\x03\x41\x64\x64\x12\x18.pulse.v1.AddTaskRequest\x1a\x0e.pulse.v1.Task\x12\x35\n\x06Update\x12\x1b.pulse.v1.UpdateTaskRequest\x1a\x0e.pulse.v1.Task\x12\x43\n\x06Remove\x12\x1b.pulse.v1.RemoveTaskRequest\x1a\x1c.pulse.v1.RemoveTaskResponse\x12?\n\x04List\x12\x1a.pulse.v1.ListTasksRequest\x1a\x1b.pulse.v1.ListTasksResponse\x12\x39\n\nSetEnabled\x12\x1b.pulse.v1.SetEnabledRequest\x1a\x0e.pulse.v1.Task\x12;\n\x06RunNow\x12\x17.pulse.v1.RunNowRequest\x1a\x18.pulse.v1.RunNowResponse\x12\x46\n\x07History\x12\x1c.pulse.v1.TaskHistoryRequest\x1a\x1d.pulse.v1.TaskHistoryResponse\x12N\n\x07Preview\x12 .pulse.v1.PreviewScheduleRequest\x1a!.pulse.v1.PreviewScheduleResponse\x12\x43\n\x04Test\x12\x1c.pulse.v1.TestTriggerRequest\x1a\x1d.pulse.v1.TestTriggerResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pulse.v1.tasks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TASK']._serialized_start=35
-  _globals['_TASK']._serialized_end=427
-  _globals['_ADDTASKREQUEST']._serialized_start=429
-  _globals['_ADDTASKREQUEST']._serialized_end=475
-  _globals['_UPDATETASKREQUEST']._serialized_start=478
-  _globals['_UPDATETASKREQUEST']._serialized_end=763
-  _globals['_REMOVETASKREQUEST']._serialized_start=765
-  _globals['_REMOVETASKREQUEST']._serialized_end=798
-  _globals['_REMOVETASKRESPONSE']._serialized_start=800
-  _globals['_REMOVETASKRESPONSE']._serialized_end=820
-  _globals['_LISTTASKSREQUEST']._serialized_start=822
-  _globals['_LISTTASKSREQUEST']._serialized_end=840
-  _globals['_LISTTASKSRESPONSE']._serialized_start=842
-  _globals['_LISTTASKSRESPONSE']._serialized_end=892
-  _globals['_SETENABLEDREQUEST']._serialized_start=894
-  _globals['_SETENABLEDREQUEST']._serialized_end=944
-  _globals['_RUNNOWREQUEST']._serialized_start=946
-  _globals['_RUNNOWREQUEST']._serialized_end=975
-  _globals['_RUNNOWRESPONSE']._serialized_start=977
-  _globals['_RUNNOWRESPONSE']._serialized_end=1033
-  _globals['_TASKHISTORYREQUEST']._serialized_start=1035
-  _globals['_TASKHISTORYREQUEST']._serialized_end=1084
-  _globals['_TASKRUN']._serialized_start=1087
-  _globals['_TASKRUN']._serialized_end=1264
-  _globals['_TASKHISTORYRESPONSE']._serialized_start=1266
-  _globals['_TASKHISTORYRESPONSE']._serialized_end=1320
-  _globals['_PREVIEWSCHEDULEREQUEST']._serialized_start=1322
-  _globals['_PREVIEWSCHEDULEREQUEST']._serialized_end=1397
-  _globals['_PREVIEWSCHEDULERESPONSE']._serialized_start=1399
-  _globals['_PREVIEWSCHEDULERESPONSE']._serialized_end=1460
-  _globals['_TASKS']._serialized_start=1463
-  _globals['_TASKS']._serialized_end=1980
+  _globals['_TRIGGERSPEC']._serialized_start=57
+  _globals['_TRIGGERSPEC']._serialized_end=177
+  _globals['_TASK']._serialized_start=180
+  _globals['_TASK']._serialized_end=674
+  _globals['_ADDTASKREQUEST']._serialized_start=676
+  _globals['_ADDTASKREQUEST']._serialized_end=722
+  _globals['_UPDATETASKREQUEST']._serialized_start=725
+  _globals['_UPDATETASKREQUEST']._serialized_end=1090
+  _globals['_REMOVETASKREQUEST']._serialized_start=1092
+  _globals['_REMOVETASKREQUEST']._serialized_end=1125
+  _globals['_REMOVETASKRESPONSE']._serialized_start=1127
+  _globals['_REMOVETASKRESPONSE']._serialized_end=1147
+  _globals['_LISTTASKSREQUEST']._serialized_start=1149
+  _globals['_LISTTASKSREQUEST']._serialized_end=1167
+  _globals['_LISTTASKSRESPONSE']._serialized_start=1169
+  _globals['_LISTTASKSRESPONSE']._serialized_end=1219
+  _globals['_SETENABLEDREQUEST']._serialized_start=1221
+  _globals['_SETENABLEDREQUEST']._serialized_end=1271
+  _globals['_RUNNOWREQUEST']._serialized_start=1273
+  _globals['_RUNNOWREQUEST']._serialized_end=1302
+  _globals['_RUNNOWRESPONSE']._serialized_start=1304
+  _globals['_RUNNOWRESPONSE']._serialized_end=1360
+  _globals['_TASKHISTORYREQUEST']._serialized_start=1362
+  _globals['_TASKHISTORYREQUEST']._serialized_end=1411
+  _globals['_TASKRUN']._serialized_start=1414
+  _globals['_TASKRUN']._serialized_end=1591
+  _globals['_TASKHISTORYRESPONSE']._serialized_start=1593
+  _globals['_TASKHISTORYRESPONSE']._serialized_end=1647
+  _globals['_PREVIEWSCHEDULEREQUEST']._serialized_start=1649
+  _globals['_PREVIEWSCHEDULEREQUEST']._serialized_end=1764
+  _globals['_PREVIEWSCHEDULERESPONSE']._serialized_start=1766
+  _globals['_PREVIEWSCHEDULERESPONSE']._serialized_end=1865
+  _globals['_TESTTRIGGERREQUEST']._serialized_start=1867
+  _globals['_TESTTRIGGERREQUEST']._serialized_end=1919
+  _globals['_TESTTRIGGERRESPONSE']._serialized_start=1921
+  _globals['_TESTTRIGGERRESPONSE']._serialized_end=1991
+  _globals['_TASKS']._serialized_start=1994
+  _globals['_TASKS']._serialized_end=2580
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from pulse.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -17,6 +18,50 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+@_typing.final
+class TriggerSpec(_message.Message):
+    """What makes a task a stream trigger. Its schedule reads "on <stream>"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ON_FIELD_NUMBER: _builtins.int
+    WHERE_FIELD_NUMBER: _builtins.int
+    BATCH_S_FIELD_NUMBER: _builtins.int
+    MAX_RUNS_PER_HOUR_FIELD_NUMBER: _builtins.int
+    OVERFLOW_FIELD_NUMBER: _builtins.int
+    on: _builtins.str
+    """The stream it consumes: ingest, events, messages, ..."""
+    batch_s: _builtins.float
+    """Rows arriving within this many seconds of the first go into one run (0: at once)."""
+    max_runs_per_hour: _builtins.int
+    """0: no limit."""
+    overflow: _builtins.str
+    """Over the limit: queue (rows wait for the next allowed run) | drop (rows are dropped
+    with a trigger_dropped event). Empty: queue.
+    """
+    @_builtins.property
+    def where(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Filter]:
+        """Every filter must match. A column may be a JSON path into a json column
+        (payload.action); ops as in Streams (eq ne contains gt ge lt le).
+        """
+
+    def __init__(
+        self,
+        *,
+        on: _builtins.str = ...,
+        where: _abc.Iterable[_common_pb2.Filter] | None = ...,
+        batch_s: _builtins.float = ...,
+        max_runs_per_hour: _builtins.int = ...,
+        overflow: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_s", b"batch_s", "max_runs_per_hour", b"max_runs_per_hour", "on", b"on", "overflow", b"overflow", "where", b"where"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TriggerSpec: _TypeAlias = TriggerSpec  # noqa: Y015
 
 @_typing.final
 class Task(_message.Message):
@@ -42,6 +87,10 @@ class Task(_message.Message):
     FAILURES_FIELD_NUMBER: _builtins.int
     BACKOFF_UNTIL_FIELD_NUMBER: _builtins.int
     RUNNING_FIELD_NUMBER: _builtins.int
+    TRIGGER_FIELD_NUMBER: _builtins.int
+    LAST_FIRED_FIELD_NUMBER: _builtins.int
+    ROWS_WAITING_FIELD_NUMBER: _builtins.int
+    BUDGET_USD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     schedule: _builtins.str
     """5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h"."""
@@ -82,6 +131,18 @@ class Task(_message.Message):
     backoff_until: _builtins.str
     running: _builtins.bool
     """Whether a run is going on now."""
+    last_fired: _builtins.str
+    """A trigger's newest run (ISO 8601 UTC); empty when it has not fired."""
+    rows_waiting: _builtins.int
+    """Matching rows a trigger holds for its next run."""
+    budget_usd: _builtins.float
+    """Most a single run may spend on LLM calls, USD; 0: no per-run cap (the daemon's caps
+    still apply).
+    """
+    @_builtins.property
+    def trigger(self) -> Global___TriggerSpec:
+        """Set for a stream trigger (on Add: makes the task one; its schedule is ignored)."""
+
     def __init__(
         self,
         *,
@@ -105,10 +166,14 @@ class Task(_message.Message):
         failures: _builtins.int = ...,
         backoff_until: _builtins.str = ...,
         running: _builtins.bool = ...,
+        trigger: Global___TriggerSpec | None = ...,
+        last_fired: _builtins.str = ...,
+        rows_waiting: _builtins.int = ...,
+        budget_usd: _builtins.float = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "catch_up", b"catch_up"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "catch_up", b"catch_up", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "backoff_until", b"backoff_until", "catch_up", b"catch_up", "created_at", b"created_at", "created_by", b"created_by", "deliver_to", b"deliver_to", "enabled", b"enabled", "failures", b"failures", "last_run", b"last_run", "last_status", b"last_status", "name", b"name", "next_run", b"next_run", "preset", b"preset", "prompt", b"prompt", "retired_at", b"retired_at", "running", b"running", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "backoff_until", b"backoff_until", "budget_usd", b"budget_usd", "catch_up", b"catch_up", "created_at", b"created_at", "created_by", b"created_by", "deliver_to", b"deliver_to", "enabled", b"enabled", "failures", b"failures", "last_fired", b"last_fired", "last_run", b"last_run", "last_status", b"last_status", "name", b"name", "next_run", b"next_run", "preset", b"preset", "prompt", b"prompt", "retired_at", b"retired_at", "rows_waiting", b"rows_waiting", "running", b"running", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__catch_up: _TypeAlias = _typing.Literal["catch_up"]  # noqa: Y015
     _WhichOneofArgType__catch_up: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up"]  # noqa: Y015
@@ -148,6 +213,8 @@ class UpdateTaskRequest(_message.Message):
     ENABLED_FIELD_NUMBER: _builtins.int
     CATCH_UP_FIELD_NUMBER: _builtins.int
     TIMEOUT_S_FIELD_NUMBER: _builtins.int
+    TRIGGER_FIELD_NUMBER: _builtins.int
+    BUDGET_USD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     schedule: _builtins.str
     prompt: _builtins.str
@@ -157,6 +224,12 @@ class UpdateTaskRequest(_message.Message):
     catch_up: _builtins.bool
     timeout_s: _builtins.float
     """Seconds; 0 goes back to [scheduler] run_timeout_s."""
+    budget_usd: _builtins.float
+    """USD per run; 0 removes the per-run cap."""
+    @_builtins.property
+    def trigger(self) -> Global___TriggerSpec:
+        """Replaces a stream trigger's definition (or turns a task into one)."""
+
     def __init__(
         self,
         *,
@@ -168,11 +241,15 @@ class UpdateTaskRequest(_message.Message):
         enabled: _builtins.bool | None = ...,
         catch_up: _builtins.bool | None = ...,
         timeout_s: _builtins.float | None = ...,
+        trigger: Global___TriggerSpec | None = ...,
+        budget_usd: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget_usd", b"_budget_usd", "_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "budget_usd", b"budget_usd", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "name", b"name", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget_usd", b"_budget_usd", "_catch_up", b"_catch_up", "_deliver_to", b"_deliver_to", "_enabled", b"_enabled", "_prompt", b"_prompt", "_schedule", b"_schedule", "_timeout_s", b"_timeout_s", "_timezone", b"_timezone", "budget_usd", b"budget_usd", "catch_up", b"catch_up", "deliver_to", b"deliver_to", "enabled", b"enabled", "name", b"name", "prompt", b"prompt", "schedule", b"schedule", "timeout_s", b"timeout_s", "timezone", b"timezone", "trigger", b"trigger"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__budget_usd: _TypeAlias = _typing.Literal["budget_usd"]  # noqa: Y015
+    _WhichOneofArgType__budget_usd: _TypeAlias = _typing.Literal["_budget_usd", b"_budget_usd"]  # noqa: Y015
     _WhichOneofReturnType__catch_up: _TypeAlias = _typing.Literal["catch_up"]  # noqa: Y015
     _WhichOneofArgType__catch_up: _TypeAlias = _typing.Literal["_catch_up", b"_catch_up"]  # noqa: Y015
     _WhichOneofReturnType__deliver_to: _TypeAlias = _typing.Literal["deliver_to"]  # noqa: Y015
@@ -187,6 +264,8 @@ class UpdateTaskRequest(_message.Message):
     _WhichOneofArgType__timeout_s: _TypeAlias = _typing.Literal["_timeout_s", b"_timeout_s"]  # noqa: Y015
     _WhichOneofReturnType__timezone: _TypeAlias = _typing.Literal["timezone"]  # noqa: Y015
     _WhichOneofArgType__timezone: _TypeAlias = _typing.Literal["_timezone", b"_timezone"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget_usd) -> _WhichOneofReturnType__budget_usd | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__catch_up) -> _WhichOneofReturnType__catch_up | None: ...
     @_typing.overload
@@ -382,7 +461,7 @@ class TaskRun(_message.Message):
     """The answer's text, or the error's message."""
     cost_usd: _builtins.float
     trigger: _builtins.str
-    """schedule | catch_up | manual"""
+    """schedule | catch_up | manual | stream (a trigger's run)"""
     delivered_to: _builtins.str
     """The answer row's target: where it was delivered (none: stored only)."""
     error_code: _builtins.str
@@ -435,21 +514,27 @@ class PreviewScheduleRequest(_message.Message):
     SCHEDULE_FIELD_NUMBER: _builtins.int
     TIMEZONE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
+    TRIGGER_FIELD_NUMBER: _builtins.int
     schedule: _builtins.str
     timezone: _builtins.str
     """IANA zone; empty means the daemon's local zone."""
     count: _builtins.int
-    """How many runs to list (default 3, at most 50)."""
+    """How many runs (or matching rows) to list (default 3, at most 50)."""
+    @_builtins.property
+    def trigger(self) -> Global___TriggerSpec:
+        """A stream trigger to preview instead of a schedule."""
+
     def __init__(
         self,
         *,
         schedule: _builtins.str = ...,
         timezone: _builtins.str = ...,
         count: _builtins.int = ...,
+        trigger: Global___TriggerSpec | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "schedule", b"schedule", "timezone", b"timezone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "schedule", b"schedule", "timezone", b"timezone", "trigger", b"trigger"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -461,22 +546,80 @@ class PreviewScheduleResponse(_message.Message):
 
     PROBLEM_FIELD_NUMBER: _builtins.int
     NEXT_RUNS_FIELD_NUMBER: _builtins.int
+    MATCHING_ROWS_FIELD_NUMBER: _builtins.int
     problem: _builtins.str
     """Empty when the schedule and zone are valid; otherwise what is wrong, with examples."""
     @_builtins.property
     def next_runs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """ISO 8601 with the zone's offset; empty for a one-shot whose time has passed."""
 
+    @_builtins.property
+    def matching_rows(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Row]:
+        """For a trigger: the newest rows of its stream that match, newest first."""
+
     def __init__(
         self,
         *,
         problem: _builtins.str = ...,
         next_runs: _abc.Iterable[_builtins.str] | None = ...,
+        matching_rows: _abc.Iterable[_common_pb2.Row] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_runs", b"next_runs", "problem", b"problem"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["matching_rows", b"matching_rows", "next_runs", b"next_runs", "problem", b"problem"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PreviewScheduleResponse: _TypeAlias = PreviewScheduleResponse  # noqa: Y015
+
+@_typing.final
+class TestTriggerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ROW_JSON_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    row_json: _builtins.str
+    """The row's columns as a JSON object (missing ones get defaults). For the ingest
+    stream, a JSON value that is not such an object is taken as the payload.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        row_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "row_json", b"row_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TestTriggerRequest: _TypeAlias = TestTriggerRequest  # noqa: Y015
+
+@_typing.final
+class TestTriggerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MATCHED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PROMPT_FIELD_NUMBER: _builtins.int
+    matched: _builtins.bool
+    reason: _builtins.str
+    """Why not: the first filter that fails."""
+    prompt: _builtins.str
+    """The prompt a run would get (when it matches)."""
+    def __init__(
+        self,
+        *,
+        matched: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+        prompt: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["matched", b"matched", "prompt", b"prompt", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TestTriggerResponse: _TypeAlias = TestTriggerResponse  # noqa: Y015

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class TasksStub:
-    """Scheduled tasks, stored as an append-only log of versions in the tasks stream.
+    """Scheduled tasks and stream triggers (tasks whose runs start when matching rows arrive
+    on a stream), stored as an append-only log of versions in the tasks stream.
     """
 
     def __init__(self, channel):
@@ -75,10 +76,16 @@ class TasksStub:
                 request_serializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleRequest.SerializeToString,
                 response_deserializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleResponse.FromString,
                 _registered_method=True)
+        self.Test = channel.unary_unary(
+                '/pulse.v1.Tasks/Test',
+                request_serializer=pulse_dot_v1_dot_tasks__pb2.TestTriggerRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_tasks__pb2.TestTriggerResponse.FromString,
+                _registered_method=True)
 
 
 class TasksServicer:
-    """Scheduled tasks, stored as an append-only log of versions in the tasks stream.
+    """Scheduled tasks and stream triggers (tasks whose runs start when matching rows arrive
+    on a stream), stored as an append-only log of versions in the tasks stream.
     """
 
     def Add(self, request, context):
@@ -126,6 +133,16 @@ class TasksServicer:
     def Preview(self, request, context):
         """Checks a schedule and lists its next runs, without saving anything (forms call it
         as the person types, so the daemon stays the one authority on the grammar).
+        For a stream trigger (schedule "on <stream>" and `trigger`), also the latest rows
+        of the stream that match its filters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Test(self, request, context):
+        """Whether a row would fire a stream trigger and the prompt its run would get; nothing
+        is stored or run.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -174,6 +191,11 @@ def add_TasksServicer_to_server(servicer, server):
                     request_deserializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleRequest.FromString,
                     response_serializer=pulse_dot_v1_dot_tasks__pb2.PreviewScheduleResponse.SerializeToString,
             ),
+            'Test': grpc.unary_unary_rpc_method_handler(
+                    servicer.Test,
+                    request_deserializer=pulse_dot_v1_dot_tasks__pb2.TestTriggerRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_tasks__pb2.TestTriggerResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'pulse.v1.Tasks', rpc_method_handlers)
@@ -183,7 +205,8 @@ def add_TasksServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Tasks:
-    """Scheduled tasks, stored as an append-only log of versions in the tasks stream.
+    """Scheduled tasks and stream triggers (tasks whose runs start when matching rows arrive
+    on a stream), stored as an append-only log of versions in the tasks stream.
     """
 
     @staticmethod
@@ -392,6 +415,33 @@ class Tasks:
             '/pulse.v1.Tasks/Preview',
             pulse_dot_v1_dot_tasks__pb2.PreviewScheduleRequest.SerializeToString,
             pulse_dot_v1_dot_tasks__pb2.PreviewScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Test(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Tasks/Test',
+            pulse_dot_v1_dot_tasks__pb2.TestTriggerRequest.SerializeToString,
+            pulse_dot_v1_dot_tasks__pb2.TestTriggerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,7 +27,9 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class TasksStub:
-    """Scheduled tasks, stored as an append-only log of versions in the tasks stream."""
+    """Scheduled tasks and stream triggers (tasks whose runs start when matching rows arrive
+    on a stream), stored as an append-only log of versions in the tasks stream.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -43,11 +45,19 @@ class TasksStub:
     Preview: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.PreviewScheduleRequest, _tasks_pb2.PreviewScheduleResponse]
     """Checks a schedule and lists its next runs, without saving anything (forms call it
     as the person types, so the daemon stays the one authority on the grammar).
+    For a stream trigger (schedule "on <stream>" and `trigger`), also the latest rows
+    of the stream that match its filters.
+    """
+    Test: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.TestTriggerRequest, _tasks_pb2.TestTriggerResponse]
+    """Whether a row would fire a stream trigger and the prompt its run would get; nothing
+    is stored or run.
     """
 
 @_typing.type_check_only
 class TasksAsyncStub(TasksStub):
-    """Scheduled tasks, stored as an append-only log of versions in the tasks stream."""
+    """Scheduled tasks and stream triggers (tasks whose runs start when matching rows arrive
+    on a stream), stored as an append-only log of versions in the tasks stream.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Add: _aio.UnaryUnaryMultiCallable[_tasks_pb2.AddTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
@@ -60,10 +70,18 @@ class TasksAsyncStub(TasksStub):
     Preview: _aio.UnaryUnaryMultiCallable[_tasks_pb2.PreviewScheduleRequest, _tasks_pb2.PreviewScheduleResponse]  # type: ignore[assignment]
     """Checks a schedule and lists its next runs, without saving anything (forms call it
     as the person types, so the daemon stays the one authority on the grammar).
+    For a stream trigger (schedule "on <stream>" and `trigger`), also the latest rows
+    of the stream that match its filters.
+    """
+    Test: _aio.UnaryUnaryMultiCallable[_tasks_pb2.TestTriggerRequest, _tasks_pb2.TestTriggerResponse]  # type: ignore[assignment]
+    """Whether a row would fire a stream trigger and the prompt its run would get; nothing
+    is stored or run.
     """
 
 class TasksServicer(metaclass=_abc_1.ABCMeta):
-    """Scheduled tasks, stored as an append-only log of versions in the tasks stream."""
+    """Scheduled tasks and stream triggers (tasks whose runs start when matching rows arrive
+    on a stream), stored as an append-only log of versions in the tasks stream.
+    """
 
     @_abc_1.abstractmethod
     def Add(
@@ -122,6 +140,18 @@ class TasksServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_tasks_pb2.PreviewScheduleResponse, _abc.Awaitable[_tasks_pb2.PreviewScheduleResponse]]:
         """Checks a schedule and lists its next runs, without saving anything (forms call it
         as the person types, so the daemon stays the one authority on the grammar).
+        For a stream trigger (schedule "on <stream>" and `trigger`), also the latest rows
+        of the stream that match its filters.
+        """
+
+    @_abc_1.abstractmethod
+    def Test(
+        self,
+        request: _tasks_pb2.TestTriggerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tasks_pb2.TestTriggerResponse, _abc.Awaitable[_tasks_pb2.TestTriggerResponse]]:
+        """Whether a row would fire a stream trigger and the prompt its run would get; nothing
+        is stored or run.
         """
 
 def add_TasksServicer_to_server(servicer: TasksServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -36,7 +36,7 @@ LOW_DISK_BYTES = 100 * 1024 * 1024
 """Free disk space below which ``health`` warns."""
 HEALTH_TIMEOUT_S = 5
 _ANSWER_TYPES = ("agent_response", "error")
-_INPUT_TYPES = ("user_input", "scheduled_task")
+_INPUT_TYPES = schema.INPUT_TYPES
 
 
 class LocalStore(Store):
@@ -257,7 +257,8 @@ class LocalStore(Store):
     async def _unanswered(self, since: str | None) -> list[Row]:
         codec = self._codec(schema.MESSAGES)
         cols = ", ".join(["m.seq", *(f"m.{quote(n)}" for n in codec.names)])
-        parts = ['m."message_type" IN (?, ?)']
+        marks = ", ".join("?" for _ in _INPUT_TYPES)
+        parts = [f'm."message_type" IN ({marks})']
         params: list[Any] = [*_INPUT_TYPES]
         if since is not None:
             parts.append('m."timestamp" >= ?')

@@ -3,9 +3,12 @@
 It creates the data directory and database file (private to the user), locks the file
 for its lifetime and refuses one that was lost (``guard``), opens the file in WAL mode,
 migrates it (``schema_sql.migrate``) and commits every append in one transaction per
-batch, the llm_logs rollup included. After each commit it hands the new rows to
-``on_commit`` (on the writer thread, in commit order), which is how tails learn of them
-without polling.
+batch (one ``executemany`` of the stream's prepared INSERT), the llm_logs rollup included.
+Rows are checked and encoded before they reach the writer thread (``Codec.prepare_all``:
+on the event loop for small batches, on a worker thread for large ones), so the thread
+that holds the only writing connection spends its time in SQLite. After each commit it
+hands the new rows to ``on_commit`` (on the writer thread, in commit order), which is how
+tails learn of them without polling.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pulsed.errors import InvalidArgument, StoreError
-from pulsed.store.base import Row, bad_value, not_a_row
+from pulsed.store.base import Row, bad_value
 from pulsed.store.local import guard, rollup
 from pulsed.store.local.codec import Codec, Fresh
 from pulsed.store.local.schema_sql import migrate
@@ -28,6 +31,9 @@ from pulsed.store.local.schema_sql import migrate
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000
+LOOP_ENCODE_ROWS = 256
+"""Batches up to this many rows are encoded on the event loop; larger ones on a worker
+thread (so the loop never stalls for long, and encoding overlaps other batches' I/O)."""
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 """Bytes the WAL file is truncated to after a checkpoint."""
 
@@ -48,6 +54,7 @@ class Writer:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._lock = guard.DbLock(path)
+        self._order = asyncio.Lock()
 
     async def open(self) -> int:
         """Start the thread, lock, create or open the database and migrate it.
@@ -62,6 +69,7 @@ class Writer:
                 migrated.
         """
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="pulse-store-writer")
+        self._order = asyncio.Lock()  # of this loop
         return await self.call(self._open_sync)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -70,14 +78,21 @@ class Writer:
         Raises:
             StoreError: the writer is closed.
         """
+        return await self._submit(fn, *args)
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue ``fn(*args)`` on the writer thread (in call order); its future.
+
+        Raises:
+            StoreError: the writer is closed.
+        """
         executor = self._executor
         try:
             if executor is None:
                 raise RuntimeError
-            fut = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+            return asyncio.get_running_loop().run_in_executor(executor, fn, *args)
         except RuntimeError:
             raise StoreError(f"the local store at {self.path} is closed") from None
-        return await fut
 
     async def append(
         self, codec: Codec, rows: Sequence[Mapping[str, Any]], durable: bool
@@ -89,7 +104,15 @@ class Writer:
                 that does not fit, an int beyond 64 bits included (nothing is stored).
             StoreError: SQLite failed (nothing of the batch is stored), or closed.
         """
-        return await self.call(self._append_sync, codec, rows, durable)
+        # Batches reach the writer thread in call order (the lock is FIFO), so seqs follow
+        # the order of the appends; the next batch is encoded while one is written.
+        async with self._order:
+            if len(rows) <= LOOP_ENCODE_ROWS:
+                values, params = codec.prepare_all(rows, Fresh())
+            else:
+                values, params = await asyncio.to_thread(codec.prepare_all, rows, Fresh())
+            fut = self._submit(self._append_sync, codec, values, params, durable)
+        return await fut
 
     async def close(self) -> None:
         """Close the connection and stop the thread (idempotent)."""
@@ -156,19 +179,14 @@ class Writer:
         return version
 
     def _append_sync(
-        self, codec: Codec, rows: Sequence[Mapping[str, Any]], durable: bool
+        self,
+        codec: Codec,
+        prepared: list[dict[str, Any]],
+        params: list[tuple[Any, ...]],
+        durable: bool,
     ) -> list[Row]:
-        """Prepare, insert and commit one batch, then hand it to ``on_commit``."""
+        """Insert and commit one prepared batch, then hand it to ``on_commit``."""
         s = codec.stream
-        prepared: list[dict[str, Any]] = []
-        params: list[tuple[Any, ...]] = []
-        fresh = Fresh()
-        for raw in rows:
-            if not isinstance(raw, Mapping):
-                raise not_a_row(raw)
-            values, stored = codec.prepare(raw, fresh)
-            prepared.append(values)
-            params.append(stored)
         conn = self._conn
         if conn is None:
             raise StoreError(f"the local store at {self.path} is closed")
@@ -200,7 +218,8 @@ class Writer:
             # value, to keep the common path fast.
             raise _too_big(codec, prepared) from None
         first = last - len(prepared) + 1
-        out = [Row(s.name, first + i, v) for i, v in enumerate(prepared)]
+        name = s.name
+        out = [Row(name, seq, v) for seq, v in zip(range(first, last + 1), prepared, strict=True)]
         self.on_commit(s.name, out)
         return out
 

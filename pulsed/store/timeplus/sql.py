@@ -223,7 +223,7 @@ def session_titles(names: Names, ids: Sequence[str], upto_seq: int) -> Statement
     return Statement(sql, p.values)
 
 
-INPUT_TYPES = ("user_input", "scheduled_task")
+INPUT_TYPES = schema.INPUT_TYPES
 ANSWER_TYPES = ("agent_response", "error")
 
 
