@@ -250,7 +250,7 @@ class Server:
             webhooks = WebhookServer(cfg.ingest.webhooks, ingestor, store)
             await webhooks.start()  # only when a route is configured
             await feeds.start()
-            channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
+            channels = ChannelManager(ChannelDeps(cfg, store, turns, status, approvals))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
             status.mcp_states = lambda: mcp_summaries(mcp)

@@ -9,6 +9,8 @@ A ``Channel`` (channel.py) composes its parts, each owning its own state:
 - access.py: allowlist, pairing codes, refusals to strangers.
 - sessions.py: each chat's session and ``/new``.
 - inbound.py: an incoming message → dedupe, access, a command, or a turn.
+- approvals.py: "ask" tools' approval requests as buttons in the chat, and the presses
+  that answer them.
 - commands.py: /new, /status, /cost, /start, /help.
 - outbox.py: durable delivery of answers from the channel's cursor, with retries.
 - journal.py: the channel's events.

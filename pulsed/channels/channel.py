@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from pulsed.channels.access import Access, PairingCode
+from pulsed.channels.approvals import ChatApprovals
 from pulsed.channels.commands import Commands
 from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.inbound import InboundHandler
@@ -19,7 +20,7 @@ from pulsed.channels.journal import Journal
 from pulsed.channels.outbox import Failure, Outbox
 from pulsed.channels.sessions import Sessions
 from pulsed.channels.supervisor import State, Supervisor
-from pulsed.channels.transport import Inbound, Transport
+from pulsed.channels.transport import Inbound, Press, PressReply, Transport
 
 log = logging.getLogger("pulsed.channels")
 
@@ -56,15 +57,23 @@ class ChannelInfo:
 
 class _Inbox:
     """The channel as its transport's ``Inbox``: messages to the inbound handler,
-    signs of life and link changes to the supervisor."""
+    approval presses to the chat's approvals, signs of life and link changes to the
+    supervisor."""
 
-    def __init__(self, supervisor: Supervisor, inbound: InboundHandler) -> None:
+    def __init__(
+        self, supervisor: Supervisor, inbound: InboundHandler, approvals: ChatApprovals
+    ) -> None:
         self.supervisor = supervisor
         self.inbound = inbound
+        self.approvals = approvals
 
     async def deliver(self, inbound: Inbound) -> None:
         self.supervisor.alive()
         await self.inbound.handle(inbound)
+
+    async def press(self, press: Press) -> PressReply:
+        self.supervisor.alive()
+        return await self.approvals.press(press)
 
     def alive(self) -> None:
         self.supervisor.alive()
@@ -95,6 +104,7 @@ class Channel:
         self.access = Access(self.name, transport.platform, self.ccfg, journal)
         self.sessions = Sessions(self.name, deps.store)
         self.outbox = Outbox(transport, deps.store, journal, self.supervisor.note_error)
+        self.approvals = ChatApprovals(transport, deps.approvals, self.access, journal)
         self.inbound = InboundHandler(
             transport,
             deps.store,
@@ -103,6 +113,7 @@ class Channel:
             self.sessions,
             Commands(deps, self.sessions),
             self.outbox,
+            self.approvals,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -118,7 +129,8 @@ class Channel:
             self.sessions.restore(cursors)
             await self.access.load(self.d.store)
             await self.inbound.load()
-            await self.transport.open(_Inbox(self.supervisor, self.inbound))
+            await self.approvals.load(self.d.store)
+            await self.transport.open(_Inbox(self.supervisor, self.inbound, self.approvals))
         except Exception as e:
             log.exception("%s: cannot start", self.name)
             await self.supervisor.set_state("error", f"cannot start: {type(e).__name__}: {e}")
@@ -127,6 +139,7 @@ class Channel:
             asyncio.create_task(self.supervisor.run(), name=f"channel:{self.name}:receive"),
             asyncio.create_task(self.outbox.run(), name=f"channel:{self.name}:outbox"),
         ]
+        self.inbound.spawn(self.approvals.expire_stale(), f"channel:{self.name}:approvals")
 
     async def stop(self, drain_s: float = 2.0) -> None:
         """Let the outbox catch up for up to ``drain_s`` seconds, then stop everything.

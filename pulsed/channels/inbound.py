@@ -15,10 +15,12 @@ from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any
 
+from pulsed.agent.events import ApprovalRequested, ToolResultReady, TurnEvent, is_terminal
 from pulsed.agent.intake import TurnHandle, TurnInput
 from pulsed.agent.turns import TurnManager
 from pulsed.channels import commands
 from pulsed.channels.access import Access
+from pulsed.channels.approvals import ChatApprovals
 from pulsed.channels.commands import Commands
 from pulsed.channels.outbox import Outbox
 from pulsed.channels.sessions import Sessions
@@ -60,6 +62,7 @@ class InboundHandler:
         sessions: Sessions,
         commands: Commands,
         outbox: Outbox,
+        approvals: ChatApprovals | None = None,
     ) -> None:
         self.transport = transport
         self.name = transport.name
@@ -69,6 +72,7 @@ class InboundHandler:
         self.sessions = sessions
         self.commands = commands
         self.outbox = outbox
+        self.approvals = approvals
         self.consumer = f"channel:{self.name}:inbound"
         self.chats: set[str] = set()
         self.position = 0
@@ -177,11 +181,12 @@ class InboundHandler:
                     text=inb.text,
                     user_id=inb.user_id,
                     channel_metadata=meta,
+                    interactive=self.approvals is not None and self.approvals.enabled,
                 )
             )
         except Unavailable:
             return  # stored: answered after the restart
-        self.spawn(self._typing_while(handle, inb), f"channel:{self.name}:typing")
+        self.spawn(self._follow(handle, inb), f"channel:{self.name}:turn")
 
     async def notify(
         self, chat: str, text: str, extra: Mapping[str, Any] | None = None, user_id: str = ""
@@ -193,19 +198,41 @@ class InboundHandler:
         """
         await self.outbox.queue(chat, self.sessions.session_for(chat), text, extra, user_id)
 
-    async def _typing_while(self, handle: TurnHandle, inb: Inbound) -> None:
+    async def _follow(self, handle: TurnHandle, inb: Inbound) -> None:
+        """Follow the turn of ``inb`` to its end: typing while it runs (not while it
+        waits for an approval), approval requests to the chat."""
         async with handle.events() as events:
             try:
                 await self.transport.typing(inb, "start")
-                while not handle.done:
+                while True:
                     try:
-                        await asyncio.wait_for(events.next(), TYPING_REFRESH_S)
+                        ev = await asyncio.wait_for(events.next(), TYPING_REFRESH_S)
                     except TimeoutError:
-                        await self.transport.typing(inb, "refresh")
+                        if handle.done:
+                            break
+                        if self.approvals is None or not self.approvals.waiting(handle.id):
+                            await self.transport.typing(inb, "refresh")
+                        continue
                     except StopAsyncIteration:
                         break
+                    self._on_event(ev, inb.chat)
             finally:
+                if self.approvals is not None:
+                    self.approvals.turn_ended(handle.id)
                 await self.transport.typing(inb, "stop")
+
+    def _on_event(self, ev: TurnEvent, chat: str) -> None:
+        """Route a turn event to the chat's approvals."""
+        if self.approvals is None:
+            return
+        if isinstance(ev, ApprovalRequested):
+            entry = self.approvals.begin(ev, chat)
+            if entry is not None:
+                self.spawn(self.approvals.run(entry), f"channel:{self.name}:approval")
+        elif isinstance(ev, ToolResultReady):
+            self.approvals.tool_done(ev.turn_id)
+        elif is_terminal(ev):
+            self.approvals.turn_ended(ev.turn_id)
 
     async def _send_direct(self, chat: str, text: str) -> None:
         """Best effort, no outbox: refusals and pairing codes to strangers."""

@@ -11,7 +11,11 @@ returns a wss URL; each envelope must be acknowledged with its envelope_id withi
 or it is retried; a "disconnect" message asks for a new connection. chat.postMessage,
 auth.test, reactions.add/remove, conversations.history/replies (bot token with the
 ``*:history`` scope of the conversation; ``oldest`` bounds the time range) from the Web
-API reference (docs.slack.dev/reference/methods).
+API reference (docs.slack.dev/reference/methods). Approval buttons: Block Kit ``section``
+and ``actions`` blocks (button ``action_id``, ``value``; section text at most 3,000
+characters); a press arrives as an ``interactive`` envelope whose payload is
+``block_actions`` (``user.id``, ``container.channel_id``/``message_ts``, ``actions[]``);
+chat.update edits the message, chat.postEphemeral answers one person only.
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from pulsed.channels.format import Part, render_slack
+from pulsed.channels.format import Part, render_slack, slack_escape
 from pulsed.channels.transport import (
+    ApprovalPrompt,
     ConnectError,
     Inbound,
     Inbox,
+    Press,
     SendError,
     Transport,
     TypingPhase,
@@ -49,6 +56,13 @@ FIND_SLACK_S = 10.0
 difference between this host's clock and Slack's message timestamps."""
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+_ENTITY_TAIL = re.compile(r"&[a-z]{0,3}$")
+
+ACTION_PREFIX = "pulse_approval_"
+"""Approval buttons' ``action_id``: the prefix and once | session | deny."""
+
+SECTION_LIMIT = 3000
+"""Most characters of a section block's text (Block Kit reference)."""
 
 
 class SlackTransport(Transport):
@@ -56,6 +70,7 @@ class SlackTransport(Transport):
 
     name = "slack"
     platform = "Slack"
+    approvals = True
 
     def __init__(self, scfg: SlackConfig) -> None:
         super().__init__(scfg)
@@ -152,6 +167,12 @@ class SlackTransport(Transport):
         from slack_sdk.socket_mode.response import SocketModeResponse
 
         self.inbox.alive()
+        if req.type == "interactive":
+            # Acknowledged first: a press Slack delivered again would find its request
+            # answered already.
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            await self._press(req.payload or {})
+            return
         try:
             inbound = self._inbound(req)
             if inbound is not None:
@@ -160,6 +181,39 @@ class SlackTransport(Transport):
             log.exception("slack: cannot handle envelope %s; not acknowledged", req.envelope_id)
             return  # Slack delivers it again
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    async def _press(self, payload: dict[str, Any]) -> None:
+        """A ``block_actions`` payload: each approval button pressed goes to the inbox;
+        a press that changed nothing is answered to the presser only (ephemeral)."""
+        if payload.get("type") != "block_actions":
+            return
+        user = str((payload.get("user") or {}).get("id", ""))
+        container = payload.get("container") or {}
+        channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id", ""))
+        ts = str(container.get("message_ts", ""))
+        message = payload.get("message") or {}
+        thread = str(container.get("thread_ts") or message.get("thread_ts") or "")
+        for action in payload.get("actions") or []:
+            action_id = str(action.get("action_id", ""))
+            if not action_id.startswith(ACTION_PREFIX) or not user or not channel:
+                continue
+            reply = await self.inbox.press(
+                Press(
+                    chat=f"{channel}:{thread}" if thread else channel,
+                    message_id=ts,
+                    user_id=user,
+                    user_name=f"<@{user}>",
+                    request_id=str(action.get("value", "")),
+                    decision=action_id.removeprefix(ACTION_PREFIX),
+                )
+            )
+            if reply.text and not reply.settled:
+                try:
+                    await self.web.chat_postEphemeral(
+                        channel=channel, user=user, text=reply.text, thread_ts=thread or None
+                    )
+                except Exception as e:
+                    log.info("slack: chat.postEphemeral failed: %s", e)
 
     def _inbound(self, req: Any) -> Inbound | None:
         payload = req.payload or {}
@@ -220,24 +274,91 @@ class SlackTransport(Transport):
         )
 
     async def send(self, chat: str, part: Part, plain: bool) -> str:
-        from slack_sdk.errors import SlackApiError
-
         channel, _, thread = chat.partition(":")
-        try:
-            resp = await self.web.chat_postMessage(
+        resp = await self._call(
+            "chat.postMessage",
+            lambda: self.web.chat_postMessage(
                 channel=channel,
                 text=part.plain if plain else part.body,
                 thread_ts=thread or None,
                 mrkdwn=not plain,
                 unfurl_links=False,
-            )
+            ),
+        )
+        return str(resp.get("ts", ""))
+
+    async def ask(self, chat: str, prompt: ApprovalPrompt) -> str:
+        """chat.postMessage with the prompt's blocks and the three buttons (their
+        ``value`` is the request id), in the chat's thread."""
+        channel, _, thread = chat.partition(":")
+        rid = prompt.request_id
+        buttons = [
+            _button("Allow once", "once", rid, "primary"),
+            _button("Allow for this session", "session", rid),
+            _button("Deny", "deny", rid, "danger"),
+        ]
+        blocks = [
+            *prompt_blocks(prompt),
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"Answer within {prompt.wait_text()}; no answer = denied.",
+                    }
+                ],
+            },
+            {"type": "actions", "block_id": f"pulse_approval:{rid}", "elements": buttons},
+        ]
+        resp = await self._call(
+            "chat.postMessage",
+            lambda: self.web.chat_postMessage(
+                channel=channel,
+                text=f"Approval needed: {prompt.tool}",
+                blocks=blocks,
+                thread_ts=thread or None,
+                unfurl_links=False,
+            ),
+        )
+        return str(resp.get("ts", ""))
+
+    async def settle(
+        self, chat: str, message_id: str, prompt: ApprovalPrompt, outcome: str
+    ) -> None:
+        """chat.update: the prompt's blocks without the buttons, the outcome below."""
+        channel = chat.partition(":")[0]
+        blocks = [
+            *prompt_blocks(prompt),
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]},
+        ]
+        await self._call(
+            "chat.update",
+            lambda: self.web.chat_update(
+                channel=channel,
+                ts=message_id,
+                text=f"Approval {prompt.tool}: {outcome}",
+                blocks=blocks,
+            ),
+        )
+
+    async def _call(self, method: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """``call()`` (Web API ``method``) with its errors as ``SendError``.
+
+        Raises:
+            SendError: retryable for 5xx, 429, the transient error codes and network
+                errors.
+        """
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            return await call()
         except SlackApiError as e:
             error = _error_code(e)
             status = getattr(e.response, "status_code", 0) or 0
             retry_after = _retry_after(e.response)
             retryable = status >= 500 or status == 429 or error in RETRYABLE_ERRORS
             raise SendError(
-                f"chat.postMessage: {error or 'HTTP ' + str(status)}",
+                f"{method}: {error or 'HTTP ' + str(status)}",
                 retryable=retryable,
                 retry_after=retry_after,
             ) from None
@@ -249,7 +370,6 @@ class SlackTransport(Transport):
             if isinstance(e, aiohttp.ClientError):
                 raise SendError(f"network error: {e}", retryable=True) from None
             raise
-        return str(resp.get("ts", ""))
 
     async def find_sent(self, chat: str, part: Part, since: datetime) -> str | None:
         """The ts of the bot's message in ``chat`` whose text is this part's, posted
@@ -301,6 +421,42 @@ class SlackTransport(Transport):
 
     def render(self, markdown: str) -> list[Part]:
         return render_slack(markdown)
+
+
+def prompt_blocks(prompt: ApprovalPrompt) -> list[dict[str, Any]]:
+    """An approval request as Block Kit sections: the tool and its argument lines, then
+    the shell's command as a code block (each section under ``SECTION_LIMIT``)."""
+    head = f":lock: *Approval needed*: `{slack_escape(prompt.tool)}`"
+    for i, line in enumerate(prompt.lines):
+        more = "\n" + slack_escape(line)
+        if len(head) + len(more) > SECTION_LIMIT - 20:
+            head += f"\n… and {len(prompt.lines) - i} more"
+            break
+        head += more
+    blocks = [_section(head)]
+    if prompt.code:
+        code = slack_escape(prompt.code)
+        if len(code) > SECTION_LIMIT - 6:
+            # Cut outside an entity (&amp; &lt; &gt;), so the cut shows as "…".
+            code = _ENTITY_TAIL.sub("", code[: SECTION_LIMIT - 7]) + "…"
+        blocks.append(_section(f"```{code}```"))
+    return blocks
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _button(label: str, decision: str, rid: str, style: str = "") -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": ACTION_PREFIX + decision,
+        "text": {"type": "plain_text", "text": label},
+        "value": rid,
+    }
+    if style:
+        button["style"] = style
+    return button
 
 
 def _error_code(e: Any) -> str:

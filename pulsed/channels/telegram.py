@@ -9,21 +9,28 @@ they are stored; the last handled update id is kept as cursor
 Reference: Telegram Bot API (core.telegram.org/bots/api): getUpdates offset semantics
 ("an update is considered confirmed as soon as getUpdates is called with an offset
 higher than its update_id"), sendMessage ("On success, the sent Message is returned"),
-sendChatAction; python-telegram-bot 22
+sendChatAction; inline keyboards (InlineKeyboardMarkup, callback_data 1-64 bytes), callback
+queries ("the client will display a progress bar until you call answerCallbackQuery"),
+editMessageText (an edit without reply_markup drops the keyboard) and
+editMessageReplyMarkup; python-telegram-bot 22
 (docs.python-telegram-bot.org): ``Bot(base_url=...)`` appends the token to the base URL.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pulsed.channels.format import Part, render_telegram
 from pulsed.channels.transport import (
+    ApprovalPrompt,
     ConnectError,
     Inbound,
     Inbox,
+    Press,
     SendError,
     Transport,
     TypingPhase,
@@ -34,6 +41,11 @@ log = logging.getLogger("pulsed.channels.telegram")
 
 SEND_TIMEOUT_S = 20.0
 """Read timeout of a send; past it the send counts as failed and is retried."""
+
+DECISION_CODES = {"o": "once", "s": "session", "d": "deny"}
+"""The last part of an approval button's callback_data (``<request id>:<code>``)."""
+
+T = TypeVar("T")
 
 
 def chat_id(chat: str) -> int | str:
@@ -46,6 +58,7 @@ class TelegramTransport(Transport):
 
     name = "telegram"
     platform = "Telegram"
+    approvals = True
 
     def __init__(self, tcfg: TelegramConfig) -> None:
         super().__init__(tcfg)
@@ -117,7 +130,7 @@ class TelegramTransport(Transport):
                 updates = await self.poller.get_updates(
                     offset=offset,
                     timeout=self.tcfg.poll_timeout_s,
-                    allowed_updates=["message"],
+                    allowed_updates=["message", "callback_query"],
                 )
             except Conflict:
                 raise ConnectError(
@@ -126,9 +139,12 @@ class TelegramTransport(Transport):
                 ) from None
             inbox.alive()
             for update in updates:
-                inbound = self._inbound(update)
-                if inbound is not None:
-                    await inbox.deliver(inbound)
+                if update.callback_query is not None:
+                    await self._press(update.callback_query)
+                else:
+                    inbound = self._inbound(update)
+                    if inbound is not None:
+                        await inbox.deliver(inbound)
                 offset = update.update_id + 1
             if updates:
                 await inbox.save_position(updates[-1].update_id)
@@ -148,6 +164,31 @@ class TelegramTransport(Transport):
             meta={"update_id": update.update_id, "chat_type": msg.chat.type},
         )
 
+    async def _press(self, query: Any) -> None:
+        """A callback query: an approval button's press goes to the inbox; the query is
+        answered (its notice shown to the presser) either way."""
+        rid, _, code = str(query.data or "").rpartition(":")
+        msg = query.message
+        text = ""
+        if rid.startswith("ap-") and code in DECISION_CODES and msg is not None:
+            user = query.from_user
+            name = f"@{user.username}" if user.username else (user.full_name or str(user.id))
+            reply = await self.inbox.press(
+                Press(
+                    chat=str(msg.chat.id),
+                    message_id=str(msg.message_id),
+                    user_id=str(user.id),
+                    user_name=name,
+                    request_id=rid,
+                    decision=DECISION_CODES[code],
+                )
+            )
+            text = reply.text
+        try:
+            await self.sender.answer_callback_query(query.id, text=text or None)
+        except Exception as e:  # the spinner stops on its own; nothing depends on it
+            log.info("answerCallbackQuery failed: %s", e)
+
     async def disconnect(self) -> None:
         """Drop the poller; the next connect builds a fresh one."""
         poller, self.poller = self.poller, None
@@ -159,6 +200,69 @@ class TelegramTransport(Transport):
                 self._requests.remove(req)
 
     async def send(self, chat: str, part: Part, plain: bool) -> str:
+        msg = await self._call(
+            lambda: self.sender.send_message(
+                chat_id=chat_id(chat),
+                text=part.plain if plain else part.body,
+                parse_mode=None if plain else "HTML",
+            )
+        )
+        return str(msg.message_id)
+
+    async def ask(self, chat: str, prompt: ApprovalPrompt) -> str:
+        """sendMessage with the prompt (HTML) and an inline keyboard whose buttons
+        carry ``<request id>:o|s|d`` as callback_data."""
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+        rid = prompt.request_id
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("✅ Allow once", callback_data=f"{rid}:o"),
+                    InlineKeyboardButton("✅ Allow for this session", callback_data=f"{rid}:s"),
+                ],
+                [InlineKeyboardButton("❌ Deny", callback_data=f"{rid}:d")],
+            ]
+        )
+        msg = await self._call(
+            lambda: self.sender.send_message(
+                chat_id=chat_id(chat),
+                text=prompt_html(prompt),
+                parse_mode="HTML",
+                reply_markup=keyboard,
+            )
+        )
+        return str(msg.message_id)
+
+    async def settle(
+        self, chat: str, message_id: str, prompt: ApprovalPrompt, outcome: str
+    ) -> None:
+        """editMessageText: the prompt without its keyboard, the outcome below it; when
+        Telegram refuses the edit, editMessageReplyMarkup at least drops the buttons."""
+        text = prompt_html(prompt, outcome)
+        try:
+            await self._call(
+                lambda: self.sender.edit_message_text(
+                    text, chat_id=chat_id(chat), message_id=int(message_id), parse_mode="HTML"
+                )
+            )
+        except SendError as e:
+            if e.retryable:
+                raise
+            log.info("editMessageText refused (%s); dropping the buttons only", e.message)
+            await self._call(
+                lambda: self.sender.edit_message_reply_markup(
+                    chat_id=chat_id(chat), message_id=int(message_id)
+                )
+            )
+
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` (a Bot API method) with its errors as ``SendError``.
+
+        Raises:
+            SendError: retryable for 429, timeouts and network errors; ``format_error``
+                when Telegram cannot parse the HTML.
+        """
         from telegram.error import (
             BadRequest,
             ChatMigrated,
@@ -172,11 +276,7 @@ class TelegramTransport(Transport):
         )
 
         try:
-            msg = await self.sender.send_message(
-                chat_id=chat_id(chat),
-                text=part.plain if plain else part.body,
-                parse_mode=None if plain else "HTML",
-            )
+            return await call()
         except RetryAfter as e:
             wait = e.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -194,7 +294,6 @@ class TelegramTransport(Transport):
             raise SendError(f"network error: {e}", retryable=True) from None
         except TelegramError as e:
             raise SendError(f"Telegram error: {e}", retryable=False) from None
-        return str(msg.message_id)
 
     async def find_sent(self, chat: str, part: Part, since: datetime) -> str | None:
         """Always ``None``: the Bot API cannot tell whether a sendMessage whose answer
@@ -228,3 +327,18 @@ class TelegramTransport(Transport):
 
     def render(self, markdown: str) -> list[Part]:
         return render_telegram(markdown)
+
+
+def prompt_html(prompt: ApprovalPrompt, outcome: str = "") -> str:
+    """An approval request as Telegram HTML: the tool, its argument lines, the shell's
+    command as a code block, and the time to answer, or the ``outcome`` when settled."""
+    out = [f"🔐 <b>Approval needed</b>: <code>{html.escape(prompt.tool, quote=False)}</code>"]
+    out += [html.escape(line, quote=False) for line in prompt.lines]
+    if prompt.code:
+        out.append(f"<pre>{html.escape(prompt.code, quote=False)}</pre>")
+    if outcome:
+        out.append("")
+        out.append(html.escape(outcome, quote=False))
+    else:
+        out.append(f"<i>Answer within {prompt.wait_text()}; no answer = denied.</i>")
+    return "\n".join(out)

@@ -80,6 +80,62 @@ class Inbound:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalPrompt:
+    """An approval request as a chat message shows it (the transport formats it).
+
+    Attributes:
+        request_id: the broker's request id (``ap-…``), carried by the buttons.
+        tool: the tool's name.
+        lines: what the call does, short and redacted: ``name: value`` lines.
+        code: the exact shell command (shown whole, as code), or ''.
+        timeout_s: seconds the request stays open.
+    """
+
+    request_id: str
+    tool: str
+    lines: tuple[str, ...] = ()
+    code: str = ""
+    timeout_s: float = 0.0
+
+    def wait_text(self) -> str:
+        """How long the request waits, for people: ``90 s``, ``2 min``."""
+        if self.timeout_s >= 120:
+            return f"{self.timeout_s / 60:.0f} min"
+        return f"{self.timeout_s:.0f} s"
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A press of an approval button, in platform-neutral terms.
+
+    Attributes:
+        chat: the chat of the message the button is on (as ``Inbound.chat``).
+        message_id: the platform's id of that message.
+        user_id: who pressed (checked against ``allow_from``); ``user_name`` how the
+            decision names them (``@alice``; Slack: ``<@U…>``).
+        request_id: the approval request the button answers.
+        decision: once | session | deny.
+    """
+
+    chat: str
+    message_id: str
+    user_id: str
+    user_name: str
+    request_id: str
+    decision: str
+
+
+@dataclass(frozen=True, slots=True)
+class PressReply:
+    """What the presser is told (a callback notice, an ephemeral message); ``settled``
+    when the request message is edited to show the decision (nothing else to say in
+    the chat itself)."""
+
+    text: str
+    settled: bool = False
+
+
 class Inbox(Protocol):
     """What a transport's receiving side reports to (the channel)."""
 
@@ -100,6 +156,10 @@ class Inbox(Protocol):
 
     def follows(self, chat: str) -> bool:
         """Whether the channel has talked in ``chat`` (Slack follows its threads)."""
+
+    async def press(self, press: Press) -> PressReply:
+        """Handle an approval button press; returns what to tell the presser. Never
+        raises."""
 
     def resume_position(self) -> int:
         """The platform's position of the last handled update; 0 for none."""
@@ -170,6 +230,31 @@ class Transport(ABC):
         message with this text, ``None`` when it does not or cannot say (the part is then
         sent again). Never raises. By default the platform cannot say."""
         return None
+
+    approvals = False
+    """Whether the transport can show approval requests with buttons (``ask``)."""
+
+    async def ask(self, chat: str, prompt: ApprovalPrompt) -> str:
+        """Post ``prompt`` to ``chat`` with the buttons Allow once · Allow for this
+        session · Deny; returns the platform's message id.
+
+        Raises:
+            SendError: the platform refused or the send did not complete (by default:
+                the platform has no buttons).
+        """
+        raise SendError(f"{self.platform} cannot show approval buttons", retryable=False)
+
+    async def settle(
+        self, chat: str, message_id: str, prompt: ApprovalPrompt, outcome: str
+    ) -> None:
+        """Edit the request message ``message_id`` in ``chat``: the prompt, the
+        ``outcome`` line below it, and no buttons.
+
+        Raises:
+            SendError: the platform refused or the edit did not complete (by default:
+                the platform has no buttons).
+        """
+        raise SendError(f"{self.platform} cannot show approval buttons", retryable=False)
 
     @abstractmethod
     async def typing(self, inbound: Inbound, phase: TypingPhase) -> None:

@@ -193,6 +193,11 @@ class ChannelConfig:
     deliver_max_age_s: float = 86400.0
     """Replies older than this when the outbox reaches them (e.g. after a long outage)
     are not sent; they are recorded as failed deliveries instead."""
+    approvals: bool = True
+    """Ask for the approval of an "ask" tool (``[tools.policy]``) in the chat, with
+    buttons (Allow once · Allow for this session · Deny) that only an allowed user's
+    press answers; no answer within ``[tools] approval_timeout_s`` = denied. False: such
+    tools are denied at once in this channel's turns."""
 
 
 @dataclass

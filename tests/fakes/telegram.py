@@ -11,15 +11,28 @@ parameters as the Bot API accepts them, answering ``{"ok": true, "result": ...}`
 - ``sendMessage`` with ``parse_mode`` HTML checked the way Telegram does (only its tags,
   balanced; every <, > and & escaped; at most 4096 characters after entity parsing,
   counted in UTF-16), answering 400 "can't parse entities" or "message is too long";
-- ``sendChatAction``. Any other method answers 404.
+- ``sendChatAction``;
+- inline keyboards: ``reply_markup`` with ``inline_keyboard`` rows of buttons (text, and
+  ``callback_data`` of 1-64 bytes or ``url``), else 400 ``BUTTON_DATA_INVALID``; a press
+  (``press(...)``) is a ``callback_query`` update carrying the bot's message and the
+  button's data; ``answerCallbackQuery`` answers a known query once (text at most 200
+  characters), else 400 "query is too old ... or query ID is invalid";
+- ``editMessageText`` (HTML checked as for sendMessage; an edit without
+  ``reply_markup`` drops the keyboard) and ``editMessageReplyMarkup`` (none or an empty
+  one drops it) of the bot's own messages: 400 "message to edit not found" for others,
+  "message is not modified" when nothing changes.
+
+Any other method answers 404.
 
 Test controls: ``message(...)`` queues a user's message as an update; ``fail_sends(n)``
 answers the next n sendMessage calls with HTTP 502 (``fail_sends(None)`` until
 ``heal()``); ``stall_polls()`` makes getUpdates hang until ``heal()``;
+``refuse(method, description)`` answers the next call of ``method`` with that 400;
 ``hold_sends()`` makes sendMessage deliver the message and then withhold its answer
 until ``heal()`` (the platform took it, the bot never hears back: a crash's window);
-``sent`` lists the delivered messages with their visible text; ``wait_sent(n)`` waits
-for n of them.
+``sent`` lists the delivered messages with their visible text (edits change them in
+place; ``keyboard`` is a message's current buttons); ``wait_sent(n)`` waits for n of
+them, ``wait(predicate)`` for anything; ``answers`` holds the callback queries' answers.
 """
 
 from __future__ import annotations
@@ -68,6 +81,15 @@ class Sent:
     """What the person sees: the text after entity parsing."""
     message_id: int
     tags: list[str] = field(default_factory=list)
+    reply_markup: dict[str, Any] | None = None
+    """The inline keyboard the message shows now (None: none)."""
+    edits: int = 0
+
+    @property
+    def keyboard(self) -> list[dict[str, Any]]:
+        """Its buttons, row after row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        return [b for row in rows for b in row]
 
 
 class HTMLError(ValueError):
@@ -142,6 +164,11 @@ class FakeTelegram:
         self.failed_sends = 0
         self._stall = False
         self._hold = False
+        self._refusals: dict[str, list[str]] = {}
+        self._queries: dict[str, str] = {}
+        """Callback query id → the message id it came from."""
+        self.answers: dict[str, str | None] = {}
+        """Answered callback query id → the notice text (None: none)."""
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -215,6 +242,56 @@ class FakeTelegram:
             self._cond.notify_all()
             return uid
 
+    def press(self, message_id: int, button: str, user_id: int = 111, username: str = "alice"):
+        """``user_id`` presses the button labelled (or with callback_data) ``button`` on
+        the bot's message ``message_id``: queues its callback_query; returns the query
+        id. The button must be on the message now."""
+        with self._cond:
+            msg = next((m for m in self.sent if m.message_id == message_id), None)
+            assert msg is not None, f"the bot sent no message {message_id}"
+            found = [b for b in msg.keyboard if button in (b.get("text"), b.get("callback_data"))]
+            assert found, f"message {message_id} has no button {button!r}: {msg.keyboard}"
+            qid = str(9_000_000 + self._next_update)
+            self._queries[qid] = str(message_id)
+            uid = self._next_update
+            self._next_update += 1
+            self._updates.append(
+                {
+                    "update_id": uid,
+                    "callback_query": {
+                        "id": qid,
+                        "from": {
+                            "id": user_id,
+                            "is_bot": False,
+                            "first_name": username.title(),
+                            "username": username,
+                        },
+                        "message": self._message_json(msg),
+                        "chat_instance": f"ci{msg.chat_id}",
+                        "data": found[0]["callback_data"],
+                    },
+                }
+            )
+            self._cond.notify_all()
+            return qid
+
+    def wait(self, predicate: Any, timeout: float = 20.0, what: str = "the condition") -> Any:
+        """Wait until ``predicate()`` is truthy (checked at each call the fake answers);
+        returns its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (value := predicate()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out waiting for {what}")
+                self._cond.wait(min(left, 0.2))
+            return value
+
+    def refuse(self, method: str, description: str) -> None:
+        """Answer the next call of ``method`` with 400 ``description``."""
+        with self._cond:
+            self._refusals.setdefault(method, []).append(description)
+
     def fail_sends(self, n: int | None = 1) -> None:
         """Answer the next ``n`` sendMessage calls with 502 (None: until ``heal()``)."""
         with self._cond:
@@ -268,6 +345,9 @@ class FakeTelegram:
     def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._cond:
             self.calls.append((method, params))
+            refusals = self._refusals.get(method)
+            if refusals:
+                return 400, _err(400, refusals.pop(0))
         if method == "getMe":
             return 200, _ok(
                 {
@@ -288,6 +368,10 @@ class FakeTelegram:
             with self._cond:
                 self.actions.append((str(params.get("chat_id")), str(params.get("action"))))
             return 200, _ok(True)
+        if method == "answerCallbackQuery":
+            return self._answer_callback(params)
+        if method in ("editMessageText", "editMessageReplyMarkup"):
+            return self._edit(method, params)
         return 404, _err(404, "Not Found: method not found")
 
     def _get_updates(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -331,23 +415,126 @@ class FakeTelegram:
             return 400, _err(400, "Bad Request: message text is empty")
         if len(visible.encode("utf-16-le")) // 2 > 4096:
             return 400, _err(400, "Bad Request: message is too long")
+        try:
+            markup = _keyboard(params.get("reply_markup"))
+        except ValueError as e:
+            return 400, _err(400, f"Bad Request: {e}")
         with self._cond:
             self._next_message += 1
             mid = self._next_message
             chat = str(params.get("chat_id"))
-            self.sent.append(Sent(chat, text, mode, visible, mid, tags))
+            self.sent.append(Sent(chat, text, mode, visible, mid, tags, markup))
             self._cond.notify_all()
             while self._hold and not self._closing:
                 self._cond.wait(0.1)
-        return 200, _ok(
-            {
-                "message_id": mid,
-                "date": int(time.time()),
-                "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else 0, "type": "private"},
-                "from": {"id": 4242, "is_bot": True, "first_name": "Pulse"},
-                "text": visible,
-            }
-        )
+        return 200, _ok(self._message_json(_find(self, mid) or self.sent[-1]))
+
+    def _message_json(self, msg: Sent) -> dict[str, Any]:
+        chat = msg.chat_id
+        out: dict[str, Any] = {
+            "message_id": msg.message_id,
+            "date": int(time.time()),
+            "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else 0, "type": "private"},
+            "from": {"id": 4242, "is_bot": True, "first_name": "Pulse"},
+            "text": msg.visible,
+        }
+        if msg.edits:
+            out["edit_date"] = int(time.time())
+        if msg.reply_markup:
+            out["reply_markup"] = msg.reply_markup
+        return out
+
+    def _answer_callback(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        qid = str(params.get("callback_query_id", ""))
+        text = params.get("text")
+        with self._cond:
+            if qid not in self._queries or qid in self.answers:
+                return 400, _err(
+                    400,
+                    "Bad Request: query is too old and response timeout expired or query ID "
+                    "is invalid",
+                )
+            if text is not None and len(str(text)) > 200:
+                return 400, _err(400, "Bad Request: MESSAGE_TOO_LONG")
+            self.answers[qid] = None if text is None else str(text)
+            self._cond.notify_all()
+        return 200, _ok(True)
+
+    def _edit(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat = str(params.get("chat_id", ""))
+        try:
+            mid = int(params.get("message_id") or 0)
+            markup = _keyboard(params.get("reply_markup"))
+        except ValueError as e:
+            return 400, _err(400, f"Bad Request: {e}")
+        with self._cond:
+            msg = _find(self, mid)
+            if msg is None or msg.chat_id != chat:
+                return 400, _err(400, "Bad Request: message to edit not found")
+            text, mode, visible, tags = msg.text, msg.parse_mode, msg.visible, msg.tags
+        if method == "editMessageText":
+            text = str(params.get("text", ""))
+            mode = str(params.get("parse_mode") or "")
+            if mode.upper() == "HTML":
+                try:
+                    visible, tags = parse_html(text)
+                except HTMLError as e:
+                    return 400, _err(400, f"Bad Request: can't parse entities: {e}")
+            elif mode:
+                return 400, _err(400, f"Bad Request: unsupported parse_mode {mode} in this fake")
+            else:
+                visible, tags = text, []
+            if not visible.strip():
+                return 400, _err(400, "Bad Request: message text is empty")
+            if len(visible.encode("utf-16-le")) // 2 > 4096:
+                return 400, _err(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self._cond:
+            if visible == msg.visible and markup == msg.reply_markup:
+                return 400, _err(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and "
+                    "reply markup are exactly the same as a current content and reply markup "
+                    "of the message",
+                )
+            msg.text, msg.parse_mode, msg.visible, msg.tags = text, mode, visible, tags
+            msg.reply_markup = markup
+            msg.edits += 1
+            self._cond.notify_all()
+            return 200, _ok(self._message_json(msg))
+
+
+def _find(fake: FakeTelegram, message_id: int) -> Sent | None:
+    return next((m for m in fake.sent if m.message_id == message_id), None)
+
+
+def _keyboard(value: Any) -> dict[str, Any] | None:
+    """A ``reply_markup`` parameter as the inline keyboard it sets (None: none).
+
+    Raises:
+        ValueError: not an inline keyboard the Bot API takes.
+    """
+    if value in (None, ""):
+        return None
+    markup = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(markup, dict):
+        raise ValueError("can't parse reply keyboard markup JSON object")
+    rows = markup.get("inline_keyboard")
+    if rows is None:
+        if markup:
+            raise ValueError("this fake takes only inline keyboards")
+        return None
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise ValueError('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
+    for row in rows:
+        for b in row:
+            if not isinstance(b, dict) or not str(b.get("text", "")).strip():
+                raise ValueError("BUTTON_TEXT_INVALID")
+            data = b.get("callback_data")
+            if data is None and not b.get("url"):
+                raise ValueError("BUTTON_TYPE_INVALID")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                raise ValueError("BUTTON_DATA_INVALID")
+    return {"inline_keyboard": rows} if any(rows) else None
 
 
 def _ok(result: Any) -> dict[str, Any]:
