@@ -12,14 +12,14 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 run: $(STAMP)
 	@$(BIN)/python scripts/run.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=120 tests --ignore=tests/bench
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider --timeout=120 tests --ignore=tests/bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check pulsed pulsectl pulsetui tests scripts

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+
+from pulsectl.client import Filter
 
 
 def local_now() -> datetime:
@@ -166,6 +169,16 @@ SHORT_NAMES = {
     "result_preview": "result",
     "error_message": "error",
 }
+
+
+def column_alias(f: Filter, stream: str) -> Filter:
+    """``f`` with a column header's short name (``type``, ``session``, ``cost``, ``ms``...)
+    turned into the stream's column, so what the table shows is what a filter takes."""
+    if "." in f.column:
+        return f
+    names = [full for full, short in SHORT_NAMES.items() if short == f.column]
+    wanted = [n for n in names if n in dict(STREAM_COLUMNS.get(stream, ()))] or names
+    return replace(f, column=wanted[0]) if wanted else f
 
 
 def cell(column: str, value: Any) -> str:

@@ -53,6 +53,14 @@ def _set(env: Mapping[str, str], var: str) -> bool:
     return bool(env.get(var, "").strip())
 
 
+OTHER_PROVIDERS = (
+    "; or use another provider: [agent] provider = openai | openrouter | ollama, or "
+    '"openai-compatible" with base_url in [providers.openai-compatible] for a local '
+    "server (vLLM, LM Studio, llama.cpp); `pulsectl init` writes such a config"
+)
+"""Said after the default provider's missing key: most first runs have not chosen one."""
+
+
 def provider_problem(
     cfg: Config, name: str, env: Mapping[str, str] = os.environ, *, model: str = ""
 ) -> str:
@@ -70,7 +78,7 @@ def provider_problem(
         if not (pc.api_key or _set(env, "ANTHROPIC_API_KEY") or _set(env, "ANTHROPIC_AUTH_TOKEN")):
             return (
                 f'no API key for provider "anthropic": set ANTHROPIC_API_KEY or api_key in '
-                f"[providers.anthropic] of {path}"
+                f"[providers.anthropic] of {path}{OTHER_PROVIDERS}"
             )
     elif name == "openai":
         custom = pc.base_url or env.get("OPENAI_BASE_URL", "")

@@ -173,7 +173,7 @@ def tool_log(
         "tool": tool,
         "arguments": dict(arguments),
         "status": status,
-        "duration_ms": duration_ms,
+        "duration_ms": round(duration_ms, 2),  # no float noise in JSON
         "result_preview": result_preview,
         "approval": approval,
         "error_message": error_message,
@@ -214,7 +214,7 @@ def llm_call(
         "cache_read_tokens": cache_read_tokens,
         "cache_write_tokens": cache_write_tokens,
         "total_tokens": input_tokens + output_tokens + cache_read_tokens + cache_write_tokens,
-        "estimated_cost_usd": estimated_cost_usd,
+        "estimated_cost_usd": round(estimated_cost_usd, 10),  # no float noise in JSON
         "latency_ms": latency_ms,
         "time_to_first_token_ms": time_to_first_token_ms,
         "system_prompt_hash": system_prompt_hash,

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input, Select, Static
 
 from pulsectl.client import FORMS, AsyncPulseClient, ClientError, Filter, TailRow, parse_filters
 from pulsetui.dialogs.row_detail import RowDetail
-from pulsetui.format import STREAM_COLUMNS
+from pulsetui.format import STREAM_COLUMNS, column_alias
 from pulsetui.messages import TailFailed, TailRows
 from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.status_bar import StatusBar
@@ -200,7 +200,7 @@ class StreamsScreen(PulseScreen):
     @on(Input.Submitted, "#column-filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
         try:
-            filters = parse_filters(event.value)
+            filters = [column_alias(f, self.stream) for f in parse_filters(event.value)]
         except ValueError as err:
             self.problem = str(err)
             self._show_info()

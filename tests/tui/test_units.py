@@ -127,3 +127,18 @@ async def test_tail_table_caps_follows_and_filters() -> None:
         assert table.row_count == 50
         await pilot.press("home", "enter")
         assert app.opened == [table.rows[0].seq]
+
+
+def test_a_filter_takes_the_column_headers_short_names() -> None:
+    from pulsectl.client import parse_filters
+    from pulsetui.format import column_alias
+
+    got = [column_alias(f, "messages") for f in parse_filters("source=tui type!=error")]
+    assert [(f.column, f.op, f.value) for f in got] == [
+        ("source", "eq", "tui"),
+        ("message_type", "ne", "error"),
+    ]
+    (ms,) = [column_alias(f, "tool_logs") for f in parse_filters("ms>=500")]
+    assert ms.column == "duration_ms"
+    (path,) = [column_alias(f, "ingest") for f in parse_filters("payload.type=x")]
+    assert path.column == "payload.type"

@@ -44,7 +44,7 @@ def test_importing_the_registry_imports_no_sdk() -> None:
         (
             "anthropic",
             'no API key for provider "anthropic": set ANTHROPIC_API_KEY or api_key in '
-            f"[providers.anthropic] of {PATH}",
+            f"[providers.anthropic] of {PATH}{registry.OTHER_PROVIDERS}",
         ),
         (
             "openai",
