@@ -123,7 +123,7 @@ def test_problem_names_the_default_config_path_without_a_file(tmp_path: Path) ->
     cfg = Config()
     where = str(tmp_path / "pulse.toml")
     problem = registry.provider_problem(cfg, "anthropic", env={"PULSE_CONFIG": where})
-    assert problem.endswith(f"of {where}")
+    assert problem.removesuffix(registry.OTHER_PROVIDERS).endswith(f"of {where}")
 
 
 def test_unknown_provider() -> None:
