@@ -692,7 +692,7 @@ def _add_ingest(cmds: _Commands) -> None:
 
 
 def _add_service(cmds: _Commands) -> None:
-    """``service install | uninstall | status``."""
+    """``service install | uninstall | status | logs``."""
     group = cmds.group(
         "service", "run pulsed as a systemd user service", "pulsectl service install"
     )
@@ -717,6 +717,14 @@ def _add_service(cmds: _Commands) -> None:
         "pulsectl service status",
         service.cmd_status,
     )
+    p = group.add(
+        "logs",
+        "show the service's journal (journalctl --user -u pulsed.service)",
+        "pulsectl service logs -f\npulsectl service logs -n 200",
+        service.cmd_logs,
+    )
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    p.add_argument("-n", "--lines", type=positive_int, default=50, help="how many lines (50)")
 
 
 def _add_channels(cmds: _Commands) -> None:

@@ -28,7 +28,7 @@ FALLBACK_TEMPLATE = """\
 # $XDG_CONFIG_HOME/systemd/user/pulsed.service (default ~/.config/systemd/user/),
 # filling in the pulsed command and one Environment= line for each of PULSE_CONFIG,
 # PULSE_DATA_DIR and PULSE_SOCKET that is set when it runs.
-# Logs go to journald: journalctl --user -u pulsed.service
+# Logs go to journald: journalctl --user -u pulsed.service (or: pulsectl service logs -f)
 
 [Unit]
 Description=Pulse AI agent daemon (pulsed)
@@ -36,6 +36,9 @@ Description=Pulse AI agent daemon (pulsed)
 [Service]
 Type=simple
 ExecStart=@EXEC_START@
+# Provider and channel keys (ANTHROPIC_API_KEY=..., TELEGRAM_BOT_TOKEN=...), one per line;
+# keep the file 0600. The leading "-" lets the service start without it.
+EnvironmentFile=-%h/.config/pulse/env
 @ENVIRONMENT@
 Restart=on-failure
 RestartSec=2

@@ -6,6 +6,9 @@ The unit itself (template, rendering, systemctl) is ``pulsectl.service``.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
 
 from pulsectl import diagnostics
 from pulsectl.diagnostics import EXIT_OK, CliError
@@ -36,10 +39,55 @@ def cmd_install(args: argparse.Namespace, out: Output) -> int:
                 out.line(" ".join(argv))
         return EXIT_OK
     systemd.install(plan, diagnostics.note)
+    lingering = linger_state()
     if args.json:
-        out.json_doc({"unit_path": str(plan.path), "installed": True})
-    diagnostics.note("pulsed runs as a user service; logs: journalctl --user -u pulsed.service")
+        out.json_doc({"unit_path": str(plan.path), "installed": True, "linger": lingering})
+    diagnostics.note("pulsed runs as a user service; logs: pulsectl service logs -f")
+    diagnostics.note("put provider keys in ~/.config/pulse/env (KEY=value lines, chmod 600)")
+    if lingering == "no":
+        user = os.environ.get("USER", "$USER")
+        diagnostics.warn(
+            "user lingering is off: the service stops when your last SSH session ends; "
+            f"keep it running with: sudo loginctl enable-linger {user}"
+        )
     return EXIT_OK
+
+
+def linger_state() -> str:
+    """``yes`` | ``no`` from ``loginctl show-user``, or ``unknown`` (no loginctl, no
+    session manager)."""
+    user = os.environ.get("USER") or ""
+    if not user or not shutil.which("loginctl"):
+        return "unknown"
+    try:
+        done = subprocess.run(
+            ["loginctl", "show-user", user, "--property=Linger", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    value = done.stdout.strip()
+    return value if done.returncode == 0 and value in ("yes", "no") else "unknown"
+
+
+def cmd_logs(args: argparse.Namespace, out: Output) -> int:
+    """``service logs [-f] [-n N]``: the service's journal (journalctl --user).
+
+    Raises:
+        CliError: journalctl is not there.
+    """
+    exe = shutil.which("journalctl")
+    if not exe:
+        raise CliError("journalctl not found: the service logs to the systemd journal")
+    argv = [exe, "--user", "-u", "pulsed.service", "-n", str(args.lines), "--no-pager"]
+    if args.follow:
+        argv.append("-f")
+    try:
+        return subprocess.call(argv)
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def _warn_running_daemon(args: argparse.Namespace) -> None:

@@ -791,3 +791,19 @@ def test_the_cli_module_does_not_import_grpc_until_a_command_needs_it() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False False"
+
+
+def test_the_unit_reads_keys_from_the_env_file() -> None:
+    from pulsectl import service as systemd
+
+    plan = systemd.install_plan(environ={"HOME": "/home/x"}, executable="/usr/bin/pulsed")
+    assert "EnvironmentFile=-%h/.config/pulse/env" in plan.unit
+
+
+def test_service_logs_without_journalctl_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as _shutil
+
+    from pulsectl.cli import main
+
+    monkeypatch.setattr(_shutil, "which", lambda name: None)
+    assert main(["service", "logs"]) == 1
