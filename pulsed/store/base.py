@@ -633,3 +633,33 @@ class Store(ABC):
         """
         s = schema.stream(stream)
         return await self._latest_by(s, s.column(key).name)
+
+    # -- memory recall (a capability of the memory stream) --------------------------------
+
+    async def memory_search(self, terms: Sequence[str], limit: int = 50) -> list[tuple[Row, float]]:
+        """Keyword search of the current memories: the latest version of each memory id
+        that is not forgotten and contains any of ``terms`` (plain words; never query
+        syntax), best first, at most ``limit`` (1..``MAX_LIMIT``), each with its keyword
+        score (BM25, above 0, higher is better; comparable within one answer only).
+
+        The local store answers from its FTS5 index, other backends by a token match
+        over the stream's current state (``pulsed.store.keyword``).
+
+        Raises:
+            InvalidArgument: ``terms`` is not a sequence of strings, or a bad limit.
+        """
+        if isinstance(terms, str) or not all(isinstance(t, str) for t in terms):
+            raise InvalidArgument("memory search terms must be a list of words")
+        check_limit(limit)
+        words = [t for t in terms if t.strip()]
+        if not words:
+            return []
+        return await self._memory_search(words, limit)
+
+    async def _memory_search(self, terms: list[str], limit: int) -> list[tuple[Row, float]]:
+        """``memory_search`` with at least one non-blank term; by default BM25 in Python
+        over ``latest_by("memory", "id")``."""
+        from pulsed.store import keyword
+
+        current = await self._latest_by(schema.MEMORY, "id")
+        return keyword.rank(current, terms, limit)

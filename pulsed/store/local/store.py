@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pulsed.errors import PulseError, StoreError
 from pulsed.store import schema
 from pulsed.store.base import Check, CostSummary, Row, SessionInfo, Store, TailStart
-from pulsed.store.local import rollup, schema_sql
+from pulsed.store.local import memory_index, rollup, schema_sql
 from pulsed.store.local.codec import Codec, quote
 from pulsed.store.local.filters import Predicate, predicates, where
 from pulsed.store.local.readers import Readers
@@ -284,6 +284,19 @@ class LocalStore(Store):
 
         def run(conn: sqlite3.Connection) -> list[Row]:
             return [codec.decode(r) for r in conn.execute(sql)]
+
+        return await self._read(run)
+
+    async def _memory_search(self, terms: list[str], limit: int) -> list[tuple[Row, float]]:
+        codec = self._codec(schema.MEMORY)
+        sql = memory_index.search_sql(codec.names)
+        match = memory_index.match_query(terms)
+
+        def run(conn: sqlite3.Connection) -> list[tuple[Row, float]]:
+            out = []
+            for rec in conn.execute(sql, (match, limit)):
+                out.append((codec.decode(rec[:-1]), -float(rec[-1])))
+            return out
 
         return await self._read(run)
 
