@@ -26,6 +26,8 @@ from pulse.v1 import (
     chat_pb2_grpc,
     costs_pb2,
     costs_pb2_grpc,
+    memory_pb2,
+    memory_pb2_grpc,
     store_pb2,
     store_pb2_grpc,
     streams_pb2,
@@ -47,6 +49,7 @@ from pulsed.api.chat import ChatServicer
 from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
+from pulsed.api.memory import MemoryServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
@@ -56,6 +59,9 @@ from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
 from pulsed.listener import Listeners, prepare_socket_dir
+from pulsed.memory.prompt import MemoryPrompt
+from pulsed.memory.service import MemoryService
+from pulsed.memory.tools import memory_tools
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
@@ -63,7 +69,9 @@ from pulsed.scheduling.runner import Scheduler
 from pulsed.store import rows
 from pulsed.store.base import Store
 from pulsed.store.factory import make_store
+from pulsed.tools.base import ToolRegistry
 from pulsed.tools.builtin import builtin_tools
+from pulsed.tools.prompt import PromptSource
 
 log = logging.getLogger("pulsed.server")
 
@@ -75,6 +83,7 @@ SERVICES = [
     system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
+    memory_pb2.DESCRIPTOR.services_by_name["Memory"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -194,13 +203,20 @@ class Server:
             book = TaskBook(store)
             budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
             approvals = ApprovalBroker()
+            tools = builtin_tools(cfg, BookReminders(book))
+            prompt_sources: list[PromptSource] = []
+            memory = MemoryService(store, cfg.memory)
+            if cfg.memory.enabled:
+                tools = ToolRegistry([*tools, *memory_tools(memory)], cfg.tools.policy)
+                prompt_sources.append(MemoryPrompt(memory))
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=builtin_tools(cfg, BookReminders(book)),
+                tools=tools,
                 providers=providers,
                 budget=budget,
                 approvals=approvals,
+                prompt_sources=prompt_sources,
             )
             turns = TurnManager(deps)
             status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))
@@ -210,7 +226,9 @@ class Server:
             channels = ChannelManager(ChannelDeps(cfg, store, turns, status))
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
-            api = ApiDeps(cfg, store, turns, approvals, budget, status, book, scheduler, channels)
+            api = ApiDeps(
+                cfg, store, turns, approvals, budget, status, book, scheduler, channels, memory
+            )
 
             first_call = FirstCall(providers.warm)
             health_servicer = health.aio.HealthServicer()
@@ -330,6 +348,7 @@ def build_grpc_server(
     system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
+    memory_pb2_grpc.add_MemoryServicer_to_server(MemoryServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server

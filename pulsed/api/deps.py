@@ -11,6 +11,7 @@ from pulsed.agent.status import StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
+from pulsed.memory.service import MemoryService
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.runner import Scheduler
 from pulsed.store.base import Store
@@ -19,7 +20,7 @@ from pulsed.store.base import Store
 @dataclass(frozen=True, slots=True)
 class ApiDeps:
     """The parts the servicers call: config, store, the turn intake, approvals, budget,
-    status, tasks, scheduler and channels."""
+    status, tasks, scheduler, channels and memory."""
 
     cfg: Config
     store: Store
@@ -30,3 +31,5 @@ class ApiDeps:
     book: TaskBook
     scheduler: Scheduler
     channels: ChannelManager
+    memory: MemoryService | None = None
+    """Long-term memory (the Memory service); None in servers built without it."""
