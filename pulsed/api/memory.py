@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pulse.v1 import memory_pb2, memory_pb2_grpc
 
+from pulsed.agent.context import text_of
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import Context, unary
-from pulsed.agent.context import text_of
 from pulsed.errors import FailedPrecondition
 from pulsed.memory.service import Memory, MemoryService
 from pulsed.store.base import make_filters
