@@ -17,9 +17,22 @@ from datetime import datetime
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
-STOP_WORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "could", "couldn", "did", "didn", "do", "does", "doesn", "doing", "don", "down", "during", "each", "else", "ever", "few", "for", "from", "further", "get", "gets", "got", "had", "hadn", "has", "hasn", "have", "haven", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "isn", "it", "its", "itself", "just", "know", "let", "like", "ll", "me", "might", "more", "most", "much", "must", "mustn", "my", "myself", "need", "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "please", "re", "really", "remember", "s", "same", "say", "shall", "shan", "she", "should", "shouldn", "so", "some", "such", "t", "tell", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "thing", "things", "think", "this", "those", "though", "through", "to", "too", "under", "until", "up", "us", "ve", "very", "want", "was", "wasn", "we", "were", "weren", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won", "would", "wouldn", "yes", "yet", "you", "your", "yours", "yourself", "yourselves", "d", "m", "o", "y", "ok", "okay", "hi", "hello", "hey", "thanks", "thank", "going", "gonna"]
-)
+_STOP_TEXT = """
+    a about above after again against all also am an and any are aren as at be
+    because been before being below between both but by can cannot could couldn did
+    didn do does doesn doing don down during each else ever few for from further get
+    gets got had hadn has hasn have haven having he her here hers herself him
+    himself his how i if in into is isn it its itself just know let like ll me might
+    more most much must mustn my myself need no nor not now of off on once one only
+    or other ought our ours ourselves out over own please re really remember s same
+    say shall shan she should shouldn so some such t tell than that the their theirs
+    them themselves then there these they thing things think this those though
+    through to too under until up us ve very want was wasn we were weren what when
+    where which while who whom why will with won would wouldn yes yet you your yours
+    yourself yourselves d m o y ok okay hi hello hey thanks thank going gonna
+"""
+
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 """English function words (and chat filler) that say nothing about a memory."""
 
 RRF_K = 60
