@@ -41,6 +41,7 @@ from pulse.v1 import (
 from pulsed import __version__
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
+from pulsed.agent.identity import IdentitySource
 from pulsed.agent.loop import AgentDeps
 from pulsed.agent.status import StatusReporter
 from pulsed.agent.turns import TurnManager
@@ -204,7 +205,7 @@ class Server:
             budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
             approvals = ApprovalBroker()
             tools = builtin_tools(cfg, BookReminders(book))
-            prompt_sources: list[PromptSource] = []
+            prompt_sources: list[PromptSource] = [IdentitySource.of(cfg)]
             memory = MemoryService(store, cfg.memory)
             if cfg.memory.enabled:
                 tools = ToolRegistry([*tools, *memory_tools(memory)], cfg.tools.policy)
