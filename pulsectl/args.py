@@ -21,6 +21,7 @@ from pulsectl.commands import (
     channels,
     chat,
     costs,
+    memory,
     service,
     sessions,
     status,
@@ -285,8 +286,10 @@ def _add_where(parser: argparse.ArgumentParser) -> None:
     )
 
 
-STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors")
-STREAM_HELP = "messages, llm_logs, tool_logs, events, tasks, cursors (see: pulsectl streams list)"
+STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "memory")
+STREAM_HELP = (
+    "messages, llm_logs, tool_logs, events, tasks, cursors, memory (see: pulsectl streams list)"
+)
 
 
 def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
@@ -336,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_channels,
         _add_store,
         _add_service,
+        memory.register,
     ):
         add(cmds)
     return parser

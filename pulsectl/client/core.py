@@ -44,6 +44,7 @@ from pulsectl.client.errors import (
     translate,
 )
 from pulsectl.client.filters import Filter
+from pulsectl.client.memory import MemoryMethods
 from pulsectl.client.rows import TailRow
 
 CLIENT_METADATA = "x-pulse-client"
@@ -134,7 +135,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient:
+class AsyncPulseClient(MemoryMethods):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:

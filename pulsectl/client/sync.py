@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from pulsectl.client.core import CALL_TIMEOUT_S, AsyncPulseClient
 from pulsectl.client.errors import START_HINT
 from pulsectl.client.filters import Filter
+from pulsectl.client.memory import SyncMemoryMethods
 
 if TYPE_CHECKING:
     from pulse.v1 import (
@@ -127,7 +128,7 @@ class SyncStream(Generic[T]):
         self._future.cancel()
 
 
-class PulseClient:
+class PulseClient(SyncMemoryMethods):
     """A connection to pulsed for synchronous code, started on demand.
 
     Args:
