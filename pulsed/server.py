@@ -43,6 +43,7 @@ from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
 from pulsed.agent.identity import IdentitySource
 from pulsed.agent.loop import AgentDeps
+from pulsed.agent.memory_capture import MemoryCapture
 from pulsed.agent.status import StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.api.channels import ChannelsServicer
@@ -218,6 +219,7 @@ class Server:
                 budget=budget,
                 approvals=approvals,
                 prompt_sources=prompt_sources,
+                after_turn=[MemoryCapture(cfg, store, providers, budget, memory)],
             )
             turns = TurnManager(deps)
             status = StatusReporter(cfg, store, turns, providers, budget, str(self.socket))

@@ -28,6 +28,7 @@ from pulsed.agent.events import (
     TurnEvent,
     TurnUsage,
 )
+from pulsed.agent.hooks import AfterTurn
 from pulsed.agent.intake import origin_of
 from pulsed.agent.prompts import is_heartbeat_ok
 from pulsed.agent.redact import MASK, redact
@@ -69,6 +70,8 @@ class AgentDeps:
     approvals: ApprovalBroker
     prompt_sources: Sequence[PromptSource] = ()
     """What adds parts to full turns' prompts (memory recall, skills index, identity)."""
+    after_turn: Sequence[AfterTurn] = ()
+    """What runs once a turn has answered (memory capture)."""
 
 
 @dataclass
@@ -147,6 +150,8 @@ class Turn:
     def __init__(self, deps: AgentDeps, ctx: TurnContext) -> None:
         self.d = deps
         self.ctx = ctx
+        self.answer: Row | None = None
+        """The stored agent_response row, once the turn answered."""
 
     async def run(self) -> None:
         """Run the turn to its end row. Cancellation propagates (the caller decides
@@ -193,6 +198,7 @@ class Turn:
                 durable=True,
             )
         )[0]
+        self.answer = row
         ctx = self.ctx
         ctx.emit(
             Final(
