@@ -41,6 +41,7 @@ from pulse.v1 import (
 from pulsed import __version__
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
+from pulsed.agent.embeddings import ProviderEmbedder
 from pulsed.agent.identity import IdentitySource
 from pulsed.agent.loop import AgentDeps
 from pulsed.agent.memory_capture import MemoryCapture
@@ -207,7 +208,7 @@ class Server:
             approvals = ApprovalBroker()
             tools = builtin_tools(cfg, BookReminders(book))
             prompt_sources: list[PromptSource] = [IdentitySource.of(cfg)]
-            memory = MemoryService(store, cfg.memory)
+            memory = MemoryService(store, cfg.memory, ProviderEmbedder.of(cfg, store, budget))
             if cfg.memory.enabled:
                 tools = ToolRegistry([*tools, *memory_tools(memory)], cfg.tools.policy)
                 prompt_sources.append(MemoryPrompt(memory))

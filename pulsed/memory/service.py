@@ -318,12 +318,9 @@ class MemoryService:
         embedder or when the embeddings call fails: keyword recall still answers)."""
         if self.embedder is None:
             return {}
-        search = getattr(self.store, "memory_nearest", None)
-        if search is None:
-            return {}
         try:
             [vector] = await self.embedder.embed([query], session_id)
-            found: list[tuple[Row, float]] = await search(vector, CANDIDATES)
+            found = await self.store.memory_nearest(vector, CANDIDATES)
         except Exception as e:
             log.warning("vector recall failed (keyword recall goes on): %s", e)
             return {}

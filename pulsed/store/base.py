@@ -663,3 +663,30 @@ class Store(ABC):
 
         current = await self._latest_by(schema.MEMORY, "id")
         return keyword.rank(current, terms, limit)
+
+    async def memory_nearest(
+        self, vector: Sequence[float], limit: int = 50
+    ) -> list[tuple[Row, float]]:
+        """Vector search of the current memories: the latest version of each memory id
+        that is not forgotten and has an embedding as long as ``vector``, most similar
+        first, at most ``limit`` (1..``MAX_LIMIT``), each with its cosine similarity
+        (-1..1). The local store compares in Python (exact), Timeplus with
+        ``cosine_distance``.
+
+        Raises:
+            InvalidArgument: ``vector`` is empty or not numbers, or a bad limit.
+        """
+        if not vector or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+        ):
+            raise InvalidArgument("a memory vector search needs a non-empty list of numbers")
+        check_limit(limit)
+        return await self._memory_nearest([float(x) for x in vector], limit)
+
+    async def _memory_nearest(self, vector: list[float], limit: int) -> list[tuple[Row, float]]:
+        """``memory_nearest`` with a checked vector; by default exact cosine in Python over
+        ``latest_by("memory", "id")``."""
+        from pulsed.store import vectors
+
+        current = await self._latest_by(schema.MEMORY, "id")
+        return vectors.nearest(current, vector, limit)

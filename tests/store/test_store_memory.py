@@ -109,3 +109,22 @@ async def test_local_index_is_rebuilt_when_missing(tmp_path: Path) -> None:
         assert await ids(s, "charlie") == []
     finally:
         await s.close()
+
+
+async def test_store_nearest(store: Store) -> None:
+    await store.append(
+        "memory",
+        [
+            rows.memory_version(id="a", content="a", embedding=[1.0, 0.0, 0.0]),
+            rows.memory_version(id="b", content="b", embedding=[0.6, 0.8, 0.0]),
+            rows.memory_version(id="c", content="c"),
+            rows.memory_version(id="d", content="d", embedding=[1.0, 0.0]),
+        ],
+    )
+    found = await store.memory_nearest([1.0, 0.1, 0.0], 10)
+    assert [r["id"] for r, _ in found] == ["a", "b"]
+    assert found[0][1] == pytest.approx(0.995, abs=0.001)
+    await store.append("memory", [rows.memory_version(id="a", content="", is_deleted=True)])
+    assert [r["id"] for r, _ in await store.memory_nearest([1.0, 0.1, 0.0], 10)] == ["b"]
+    with pytest.raises(InvalidArgument):
+        await store.memory_nearest([], 5)
