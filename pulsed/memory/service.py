@@ -266,6 +266,20 @@ class MemoryService:
         out.sort(key=lambda m: -m.seq)
         return out
 
+    async def mask_forgotten(self, found: Sequence[Row]) -> list[Row]:
+        """``found`` (rows of the memory stream, as a stream query or tail returns them)
+        with the content and embedding of every version of a forgotten memory blanked:
+        what was forgotten is not exported."""
+        if not found:
+            return []
+        gone = {str(r["id"]) for r in await self.store.latest_by("memory", "id") if r["is_deleted"]}
+        out = []
+        for r in found:
+            if str(r["id"]) in gone and (r["content"] or r["embedding"]):
+                r = Row(r.stream, r.seq, {**r.values, "content": "", "embedding": []})
+            out.append(r)
+        return out
+
     async def search(
         self, query: str, k: int = 0, *, session_id: str = "", now: datetime | None = None
     ) -> list[Hit]:

@@ -141,5 +141,7 @@ def test_edit_and_forget_survive_a_restart(mdaemon: Daemon, fake_llm: FakeLLM) -
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     shown = m.Show(memory_pb2.MemoryShowRequest(id=a.id), timeout=10)
     assert [v.content for v in shown.versions] == ["I drive a blue Volvo", "I drive a red Tesla"]
+    exported = rows(mdaemon, "memory", id=b.id)
+    assert len(exported) == 2 and all(r["content"] == "" for r in exported)
     hits = m.Search(memory_pb2.MemorySearchRequest(query="tesla"), timeout=10).hits
     assert [h.memory.id for h in hits] == [a.id] and hits[0].why == "keyword"
