@@ -11,7 +11,7 @@ from pulsed.store.base import Row
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(map(operator.mul, a, b))
+    return float(sum(map(operator.mul, a, b)))
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
