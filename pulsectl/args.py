@@ -20,10 +20,12 @@ from pulsectl.client.filters import FORMS, Filter
 from pulsectl.commands import (
     channels,
     chat,
+    context,
     costs,
     memory,
     service,
     sessions,
+    skills,
     status,
     store,
     streams,
@@ -335,8 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
         _add_sessions,
         _add_streams,
         _add_costs,
+        _add_context,
         _add_tasks,
         _add_channels,
+        _add_skills,
         _add_store,
         _add_service,
         memory.register,
@@ -376,6 +380,13 @@ def _add_chat(cmds: _Commands) -> None:
     p.add_argument("message", nargs="?", metavar="MESSAGE", help="the message; - reads stdin")
     p.add_argument("-s", "--session", default="", metavar="SESSION", help="continue this session")
     p.add_argument("-y", "--yes", action="store_true", help="approve every tool request")
+    p.add_argument(
+        "-m",
+        "--model",
+        default="",
+        metavar="[PROVIDER:]MODEL",
+        help="use this model for the session from now on (other sessions keep theirs)",
+    )
 
 
 def _add_sessions(cmds: _Commands) -> None:
@@ -440,6 +451,24 @@ def _add_streams(cmds: _Commands) -> None:
     _add_time_flags(p)
     p.add_argument("--limit", type=positive_int, default=0, help="at most N rows (default 100)")
     p.add_argument("--asc", action="store_true", help="oldest first")
+
+
+def _add_context(cmds: _Commands) -> None:
+    """``context``."""
+    p = cmds.add(
+        "context",
+        "show what the next turn's prompt of a session is made of, in tokens and dollars",
+        "pulsectl context\npulsectl context -s s-1234 --json | jq '.parts[] | [.name, .tokens]'",
+        context.cmd_context,
+        details=(
+            "Each part of the prompt (system prompt, each tool's schema, MCP servers,\n"
+            "identity files, skills index, memories, history, the new message) with its\n"
+            "estimated tokens and dollars per turn at the session model's input price, and\n"
+            "the model's context window. Without -s: the most recently active session."
+        ),
+    )
+    p.add_argument("-s", "--session", default="", metavar="SESSION", help="the session")
+    p.add_argument("--text", default="", help="count this as the next message")
 
 
 def _add_costs(cmds: _Commands) -> None:
@@ -580,6 +609,40 @@ def _add_channels(cmds: _Commands) -> None:
         "code; approving it lets them talk to the agent (kept across restarts).",
     )
     p.add_argument("code", metavar="CODE")
+
+
+def _add_skills(cmds: _Commands) -> None:
+    """``skills list | show | check``."""
+    group = cmds.group(
+        "skills",
+        "show the agent's SKILL.md skills: which are in its prompt, which are not and why",
+        "pulsectl skills check",
+    )
+    group.add(
+        "list",
+        "list every skill found with its state (available, unavailable, invalid, disabled)",
+        "pulsectl skills list\npulsectl skills list --json | jq -r '.[] | select(.state == "
+        '"available") | .name\'',
+        skills.cmd_list,
+        details="Skills come from the bundled set, skills/ in the config dir and skills/ in\n"
+        "the workspace; a workspace skill replaces a same-named one of the person, which\n"
+        "replaces a bundled one. [skills] disabled leaves names out.",
+    )
+    p = group.add(
+        "show",
+        "show one skill: its fields, requirements, files and instructions",
+        "pulsectl skills show git-github\npulsectl skills show git-github --json | jq .files",
+        skills.cmd_show,
+    )
+    p.add_argument("name", metavar="NAME", help="the skill's name (see: pulsectl skills list)")
+    group.add(
+        "check",
+        "say what is available, what is missing and why; exit 1 if a SKILL.md is invalid",
+        "pulsectl skills check\npulsectl skills check --json | jq .unavailable",
+        skills.cmd_check,
+        details="Unmet requirements (a binary not on PATH, an unset variable, another OS)\n"
+        "keep a skill out of the prompt but are not an error; an invalid SKILL.md is.",
+    )
 
 
 def _add_store(cmds: _Commands) -> None:

@@ -18,6 +18,7 @@ from pulsectl import diagnostics, output
 from pulsectl.client.errors import ClientError, ServerError
 from pulsectl.diagnostics import EXIT_OK, TurnFailed
 from pulsectl.output import Output
+from pulsectl.render_context import render_context
 
 if TYPE_CHECKING:
     from pulse.v1 import chat_pb2
@@ -66,13 +67,19 @@ class TurnRunner:
         self.interactive = interactive
         self.auto_yes = auto_yes
         self.drain = drain
+        self.model = ""
+        """``[PROVIDER:]MODEL`` sent with the next message (then the session keeps it)."""
 
     def run(self, text: str, session_id: str = "") -> Turn:
         """Send ``text`` and follow the turn to its end."""
         turn = Turn(session_id=session_id)
         stream = self.client.send(
-            text, session_id=session_id, interactive=self.interactive or self.auto_yes
+            text,
+            session_id=session_id,
+            interactive=self.interactive or self.auto_yes,
+            model=self.model,
         )
+        self.model = ""
         while True:
             try:
                 event = next(stream, None)
@@ -162,7 +169,52 @@ def _note_width() -> int:
     return max(40, output.terminal_width() - 1)
 
 
-CHAT_HELP = "/new starts a new session, /exit or Ctrl+D quits, Ctrl+C cancels a turn"
+CHAT_HELP = (
+    "/new starts a new session, /model [PROVIDER:]MODEL switches this session's model, "
+    "/context shows what the next prompt is made of, /compact [FOCUS] summarises older "
+    "history, /exit or Ctrl+D quits, Ctrl+C "
+    "cancels a turn"
+)
+
+
+def _slash(runner: TurnRunner, text: str, session_id: str) -> bool:
+    """Run a /model, /context or /compact command; False when ``text`` is none of them."""
+    name, _, rest = text.partition(" ")
+    if name not in ("/model", "/context", "/compact"):
+        return False
+    try:
+        if name == "/compact":
+            if not session_id:
+                diagnostics.note("no session yet: send a message first")
+            else:
+                compacted = runner.client.compact(session_id, rest.strip())
+                diagnostics.note(
+                    f"compacted: {compacted.covered_messages} earlier messages summarised"
+                    if compacted.summary_id
+                    else "too little history to compact"
+                )
+        elif name == "/context":
+            if not session_id:
+                diagnostics.note("no session yet: send a message first")
+            else:
+                ctx = runner.client.context(session_id, rest.strip())
+                diagnostics.note(render_context(ctx, _note_width()))
+        elif not session_id:
+            runner.model = rest.strip()
+            diagnostics.note(
+                f"the new session will use {runner.model}" if runner.model else "default model"
+            )
+        elif not rest.strip():
+            ctx = runner.client.context(session_id)
+            diagnostics.note(f"this session uses {ctx.provider}:{ctx.model}")
+        else:
+            done = runner.client.set_session_model(session_id, rest.strip())
+            diagnostics.note(f"this session now uses {done.provider}:{done.model}")
+            if done.warning:
+                diagnostics.warn(done.warning)
+    except ClientError as err:
+        diagnostics.report(err)
+    return True
 
 
 def chat_loop(runner: TurnRunner, session_id: str) -> int:
@@ -191,6 +243,8 @@ def chat_loop(runner: TurnRunner, session_id: str) -> int:
                 continue
             if text == "/help":
                 diagnostics.note(CHAT_HELP)
+                continue
+            if _slash(runner, text, session_id):
                 continue
             if re.fullmatch(r"/\w+", text):
                 diagnostics.note(f"unknown command {text}; {CHAT_HELP}")

@@ -302,8 +302,16 @@ def render_status(st: system_pb2.StatusResponse) -> str:
             ("turns", f"{st.active_turns} active, {st.queued_turns} queued"),
             ("spend", budget_line(st.spent_today_usd, st.budget_daily_usd)),
             ("channels", channels_line(st.channels)),
+            *[(x.name.replace("_", " "), listener_line(x)) for x in st.listeners],
         ]
     )
+
+
+def listener_line(x: system_pb2.ListenerSummary) -> str:
+    """``http://127.0.0.1:8788/v1`` when it serves, else its state and why."""
+    if x.state == "serving":
+        return x.address + ("/v1" if x.name == "http_api" else "")
+    return f"{x.state}: {x.detail}" if x.detail else x.state
 
 
 def channels_line(channels: Sequence[system_pb2.ChannelSummary]) -> str:
@@ -330,6 +338,9 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
         warnings.append(f"store: {st.store_health}")
     if st.budget_daily_usd > 0 and st.spent_today_usd >= st.budget_daily_usd:
         warnings.append("today's budget is spent: LLM calls are refused until tomorrow")
+    for x in st.listeners:
+        if x.state in ("off", "error"):
+            warnings.append(f"{x.name.replace('_', ' ')} not serving: {x.detail}")
     for c in st.channels:
         if c.failed_deliveries:
             warnings.append(
@@ -581,6 +592,17 @@ def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) ->
         lines.insert(-1, "-" * len(max(lines, key=len)))
     lines.append("")
     lines.append("spend: " + budget_line(summary.spent_today_usd, summary.budget_daily_usd))
+    for cap in summary.caps:
+        lines.append(
+            f"{cap.name} cap: {money(cap.spent_usd)} spent of ${cap.limit_usd:.2f}, "
+            f"{money(cap.left_usd)} left"
+            + (f" ({money(cap.reserved_usd)} held by running calls)" if cap.reserved_usd else "")
+            + f"; resets {cap.resets}"
+        )
+    if summary.budget_session_usd:
+        lines.append(
+            f"session cap: ${summary.budget_session_usd:.2f} per session (see --by session)"
+        )
     return "\n".join(lines)
 
 

@@ -28,6 +28,8 @@ from pulse.v1 import (
     costs_pb2_grpc,
     memory_pb2,
     memory_pb2_grpc,
+    skills_pb2,
+    skills_pb2_grpc,
     store_pb2,
     store_pb2_grpc,
     streams_pb2,
@@ -53,6 +55,7 @@ from pulsed.api.costs import CostsServicer
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
 from pulsed.api.memory import MemoryServicer
+from pulsed.api.skills import SkillsServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
 from pulsed.api.system import SystemServicer
@@ -61,6 +64,7 @@ from pulsed.channels.deps import ChannelDeps
 from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.errors import FailedPrecondition
+from pulsed.http_api.listener import HttpApi
 from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.memory.prompt import MemoryPrompt
 from pulsed.memory.service import MemoryService
@@ -69,10 +73,12 @@ from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
+from pulsed.skills.catalog import SkillCatalog
+from pulsed.skills.tools import SkillsPrompt, skill_tools
 from pulsed.store import rows
 from pulsed.store.base import Store
 from pulsed.store.factory import make_store
-from pulsed.tools.base import ToolRegistry
+from pulsed.tools.base import Tool
 from pulsed.tools.builtin import builtin_tools
 from pulsed.tools.prompt import PromptSource
 
@@ -87,6 +93,7 @@ SERVICES = [
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
     memory_pb2.DESCRIPTOR.services_by_name["Memory"].full_name,
+    skills_pb2.DESCRIPTOR.services_by_name["Skills"].full_name,
 ]
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
@@ -201,21 +208,28 @@ class Server:
         channels: ChannelManager | None = None
         scheduler: Scheduler | None = None
         listeners: Listeners | None = None
+        http_api: HttpApi | None = None
         watcher: asyncio.Task[None] | None = None
         try:
             book = TaskBook(store)
-            budget = Budget(store, cfg.budget.daily_usd, cfg.budget.monthly_usd)
+            budget = Budget(
+                store, cfg.budget.daily_usd, cfg.budget.monthly_usd, cfg.budget.session_usd
+            )
             approvals = ApprovalBroker()
-            tools = builtin_tools(cfg, BookReminders(book))
+            skills = SkillCatalog.from_config(cfg)
+            on = cfg.skills.enabled
             prompt_sources: list[PromptSource] = [IdentitySource.of(cfg)]
+            if on:
+                prompt_sources.append(SkillsPrompt(skills))
+            extra: list[Tool] = list(skill_tools(skills, cfg.tools.max_read_bytes)) if on else []
             memory = MemoryService(store, cfg.memory, ProviderEmbedder.of(cfg, store, budget))
             if cfg.memory.enabled:
-                tools = ToolRegistry([*tools, *memory_tools(memory)], cfg.tools.policy)
+                extra += memory_tools(memory)
                 prompt_sources.append(MemoryPrompt(memory))
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=tools,
+                tools=builtin_tools(cfg, BookReminders(book), extra=extra),
                 providers=providers,
                 budget=budget,
                 approvals=approvals,
@@ -231,7 +245,17 @@ class Server:
             await channels.start()  # after recovery: outboxes pick up recovered answers
             status.channel_states = channels.states
             api = ApiDeps(
-                cfg, store, turns, approvals, budget, status, book, scheduler, channels, memory
+                cfg,
+                store,
+                turns,
+                approvals,
+                budget,
+                status,
+                book,
+                scheduler,
+                channels,
+                skills,
+                memory,
             )
 
             first_call = FirstCall(providers.warm)
@@ -240,6 +264,10 @@ class Server:
                 self.socket, lambda: build_grpc_server(api, first_call, health_servicer)
             )
             await listeners.bind()
+            http_api = HttpApi(cfg, store, turns, providers)
+            status.listener_states.append(http_api.state)
+            # Once gRPC is bound, before health says SERVING: ready means both are up.
+            await http_api.start(cfg.server.shutdown_grace_s + 1)
             for name in ["", *SERVICES]:
                 await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
             await store.append(
@@ -288,7 +316,7 @@ class Server:
             await health_servicer.enter_graceful_shutdown()
             grace = cfg.server.shutdown_grace_s
             await scheduler.stop()  # no new runs while the turns wind down
-            await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1))
+            await asyncio.gather(turns.shutdown(grace), listeners.stop(grace + 1), http_api.stop())
             await channels.stop()
             await store.append(
                 "events",
@@ -308,6 +336,8 @@ class Server:
                     await watcher
             if listeners is not None:
                 await listeners.close()  # while the loop runs: no shutdown left to grpc's __del__
+            if http_api is not None:
+                await http_api.stop()  # idempotent
             if scheduler is not None:
                 await scheduler.stop()
             if channels is not None:
@@ -353,6 +383,7 @@ def build_grpc_server(
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
     memory_pb2_grpc.add_MemoryServicer_to_server(MemoryServicer(api), server)
+    skills_pb2_grpc.add_SkillsServicer_to_server(SkillsServicer(api), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME], server

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from pulsectl.client import START_HINT, AsyncPulseClient, ClientError, Filter, TailRow
+from pulsetui.dialogs.skills import SkillsDialog
 from pulsetui.format import one_line
 from pulsetui.messages import (
     Connected,
@@ -134,7 +135,16 @@ class PulseApp(App[int]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for mode, title, key, help_ in VIEWS:
             yield SystemCommand(title, f"{help_} ({key})", partial(self.action_view, mode))
+        yield SystemCommand(
+            "Skills",
+            "The agent's skills: which are available, which not and why",
+            self.action_skills,
+        )
         yield from super().get_system_commands(screen)
+
+    def action_skills(self) -> None:
+        """Show the agent's skills (a modal over the current view)."""
+        self.push_screen(SkillsDialog(self.client))
 
     @on(OpenSession)
     async def open_session(self, message: OpenSession) -> None:

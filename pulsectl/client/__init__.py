@@ -18,6 +18,7 @@ Modules:
              grpc.aio; ``ensure_daemon`` (probe, start, wait until SERVING);
              ``follow`` (a batched tail that resumes after daemon restarts);
              ``new_task`` builds a task to add.
+    skills   ``SkillsCalls``: the Skills service's methods, mixed into the core.
     sync     ``PulseClient``: the core driven from synchronous code on a loop thread,
              Ctrl+C-safe; ``SyncStream`` for its server streams.
 
@@ -30,7 +31,8 @@ Classes:
         query_rows, last_seq, follow), Costs (cost_summary), Tasks (add_task,
         update_task, remove_task, list_tasks, set_task_enabled, run_task, task_history,
         preview_schedule), Store (store_status, store_init, store_migrate, store_copy,
-        sql), Channels (list_channels, channel_status, approve_pairing), health
+        sql), Channels (list_channels, channel_status, approve_pairing), Skills
+        (list_skills, show_skill; in ``skills``, mixed in), health
         (watch_health). Connection: ensure_daemon, start_daemon, wait_ready, close,
         drop_streams, ``online`` (an asyncio.Event a UI keeps set while connected).
     PulseClient(socket=None, *, autostart=True, notify=None, timeout=30.0,

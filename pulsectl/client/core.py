@@ -46,6 +46,7 @@ from pulsectl.client.errors import (
 from pulsectl.client.filters import Filter
 from pulsectl.client.memory import MemoryMethods
 from pulsectl.client.rows import TailRow
+from pulsectl.client.skills import SkillsCalls
 
 CLIENT_METADATA = "x-pulse-client"
 """Metadata key naming the client on every call; the daemon maps the name to the source
@@ -135,7 +136,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient(MemoryMethods):
+class AsyncPulseClient(SkillsCalls, MemoryMethods):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:
@@ -398,15 +399,22 @@ class AsyncPulseClient(MemoryMethods):
     # -- Chat ---------------------------------------------------------------------------
 
     def send(
-        self, text: str, *, session_id: str = "", interactive: bool = False, user_id: str = ""
+        self,
+        text: str,
+        *,
+        session_id: str = "",
+        interactive: bool = False,
+        user_id: str = "",
+        model: str = "",
     ) -> AsyncIterator[chat_pb2.TurnEvent]:
         """Chat.Send: the turn's events, accepted first and final or error last.
 
         ``interactive``: the person can answer approval requests (else "ask" tools are
-        denied); an empty ``session_id`` starts a new session.
+        denied); an empty ``session_id`` starts a new session; ``model``
+        (``[PROVIDER:]MODEL``) becomes the session's model from this message on.
         """
         request = chat_pb2.SendRequest(
-            session_id=session_id, text=text, user_id=user_id, interactive=interactive
+            session_id=session_id, text=text, user_id=user_id, interactive=interactive, model=model
         )
         return self._stream(lambda: self._chat.Send, request, droppable=False)
 
@@ -438,6 +446,23 @@ class AsyncPulseClient(MemoryMethods):
         """Chat.RenameSession ("" goes back to the derived title)."""
         request = chat_pb2.RenameSessionRequest(session_id=session_id, title=title)
         return await self._unary(self._chat.RenameSession, request)
+
+    async def context(self, session_id: str, text: str = "") -> chat_pb2.ContextResponse:
+        """Chat.Context: the next turn's prompt of a session, part by part."""
+        request = chat_pb2.ContextRequest(session_id=session_id, text=text)
+        return await self._unary(self._chat.Context, request)
+
+    async def set_session_model(
+        self, session_id: str, model: str
+    ) -> chat_pb2.SetSessionModelResponse:
+        """Chat.SetSessionModel (``""`` returns the session to the configured chain)."""
+        request = chat_pb2.SetSessionModelRequest(session_id=session_id, model=model)
+        return await self._unary(self._chat.SetSessionModel, request)
+
+    async def compact(self, session_id: str, instructions: str = "") -> chat_pb2.CompactResponse:
+        """Chat.Compact: summarise the session's older history now."""
+        request = chat_pb2.CompactRequest(session_id=session_id, instructions=instructions)
+        return await self._unary(self._chat.Compact, request)
 
     # -- Streams ------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         channels_pb2,
         chat_pb2,
         costs_pb2,
+        skills_pb2,
         store_pb2,
         streams_pb2,
         system_pb2,
@@ -244,12 +245,32 @@ class PulseClient(SyncMemoryMethods):
     # -- Chat ---------------------------------------------------------------------------
 
     def send(
-        self, text: str, *, session_id: str = "", interactive: bool = False, user_id: str = ""
+        self,
+        text: str,
+        *,
+        session_id: str = "",
+        interactive: bool = False,
+        user_id: str = "",
+        model: str = "",
     ) -> SyncStream[chat_pb2.TurnEvent]:
         """Chat.Send: the turn's events, accepted first and final or error last."""
         return self._stream(
-            self._core.send(text, session_id=session_id, interactive=interactive, user_id=user_id)
+            self._core.send(
+                text, session_id=session_id, interactive=interactive, user_id=user_id, model=model
+            )
         )
+
+    def context(self, session_id: str, text: str = "") -> chat_pb2.ContextResponse:
+        """Chat.Context: the next turn's prompt of a session, part by part."""
+        return self._run(self._core.context(session_id, text))
+
+    def compact(self, session_id: str, instructions: str = "") -> chat_pb2.CompactResponse:
+        """Chat.Compact: summarise the session's older history now."""
+        return self._run(self._core.compact(session_id, instructions))
+
+    def set_session_model(self, session_id: str, model: str) -> chat_pb2.SetSessionModelResponse:
+        """Chat.SetSessionModel (``""`` returns the session to the configured chain)."""
+        return self._run(self._core.set_session_model(session_id, model))
 
     def approve(
         self, request_id: str, approved: bool, for_session: bool = False
@@ -410,3 +431,13 @@ class PulseClient(SyncMemoryMethods):
     def approve_pairing(self, code: str) -> channels_pb2.ApprovePairingResponse:
         """Channels.ApprovePairing."""
         return self._run(self._core.approve_pairing(code))
+
+    # -- Skills -------------------------------------------------------------------------
+
+    def list_skills(self) -> skills_pb2.ListSkillsResponse:
+        """Skills.List."""
+        return self._run(self._core.list_skills())
+
+    def show_skill(self, name: str) -> skills_pb2.ShowSkillResponse:
+        """Skills.Show."""
+        return self._run(self._core.show_skill(name))

@@ -41,6 +41,7 @@ def cmd_chat(args: argparse.Namespace, out: Output) -> int:
             auto_yes=args.yes,
             drain=message is None,
         )
+        runner.model = args.model.strip()
         if message is None:
             return chat_loop(runner, args.session)
         turn = runner.run(message, args.session)

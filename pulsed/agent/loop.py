@@ -8,6 +8,7 @@ agent_response or error row whose ``reply_to`` is the input's id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,8 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pulsed.agent.approvals import ApprovalBroker
-from pulsed.agent.budget import Budget, Reservation
-from pulsed.agent.context import ContextBuilder, text_of
+from pulsed.agent.budget import Budget, BudgetRefused, Reservation
+from pulsed.agent.compaction import compact, needs_compaction
+from pulsed.agent.context import ContextBuilder, Prompt, fit, text_of
 from pulsed.agent.events import (
     ApprovalRequested,
     Delta,
@@ -34,13 +36,14 @@ from pulsed.agent.prompts import is_heartbeat_ok
 from pulsed.agent.redact import MASK, redact
 from pulsed.config import Config
 from pulsed.errors import PulseError, ResourceExhausted
-from pulsed.providers import pricing
+from pulsed.providers import pricing, windows
 from pulsed.providers.base import (
     ChatMessage,
     LLMRequest,
     LLMResponse,
     ProviderError,
     ToolCall,
+    ToolSpec,
 )
 from pulsed.providers.pool import ProviderPool
 from pulsed.store import rows
@@ -72,6 +75,9 @@ class AgentDeps:
     """What adds parts to full turns' prompts (memory recall, skills index, identity)."""
     after_turn: Sequence[AfterTurn] = ()
     """What runs once a turn has answered (memory capture)."""
+    calibration: dict[str, float] = field(default_factory=dict)
+    """Characters per prompt token per session, from the provider's report of the
+    session's latest call (for /context and compaction estimates)."""
 
 
 @dataclass
@@ -104,6 +110,13 @@ class TurnContext:
     def origin(self) -> str:
         """What llm_logs attributes the spend to: chat | task | heartbeat | trigger."""
         return origin_of(self.input)
+
+    @property
+    def budget_usd(self) -> float:
+        """The run's own cap in USD (a task's ``--budget``), 0 for none."""
+        content = self.input.get("content")
+        value = content.get("budget_usd") if isinstance(content, dict) else None
+        return float(value) if isinstance(value, int | float) and value > 0 else 0.0
 
     @property
     def model(self) -> str:
@@ -148,6 +161,8 @@ class Turn:
     """Runs one turn. Create per input; ``await run()``."""
 
     def __init__(self, deps: AgentDeps, ctx: TurnContext) -> None:
+        self.context_block = ""
+        """The turn's <context> block, stored with its answer (see ``Prompt``)."""
         self.d = deps
         self.ctx = ctx
         self.answer: Row | None = None
@@ -189,6 +204,7 @@ class Turn:
                         content={
                             "text": text,
                             "usage": self.ctx.usage.to_dict(),
+                            "context": self.context_block,
                             "iterations": iterations,
                         },
                         reply_to=self.ctx.turn_id,
@@ -252,8 +268,12 @@ class Turn:
                         "session_id": self.ctx.session_id,
                         "turn_id": self.ctx.turn_id,
                         "origin": self.ctx.origin,
+                        "cap": getattr(e, "cap", ""),
+                        "resets": getattr(e, "resets", ""),
                         "daily_usd": self.d.budget.daily_usd,
                         "monthly_usd": self.d.budget.monthly_usd,
+                        "session_usd": self.d.budget.session_usd,
+                        "run_usd": self.ctx.budget_usd,
                         "message": e.message,
                     },
                     tags=["budget", "cost"],
@@ -267,9 +287,8 @@ class Turn:
         if problem:
             raise TurnStopped("no_provider", problem)
         specs = self.d.tools.specs()
-        prompt = await ContextBuilder(self.d.cfg, self.d.store, self.d.prompt_sources).build(
-            self.ctx.input, self.ctx.tool_context(), specs, light=self.ctx.light
-        )
+        prompt = await self._prompt(specs)
+        self.context_block = prompt.context_block
         system, messages = prompt.system, prompt.messages
         if self.ctx.recovered:
             messages.extend(await self._replay())
@@ -295,6 +314,37 @@ class Turn:
             f"stopped after {max_iter} LLM calls without a final answer "
             "(raise [agent] max_iterations to allow longer tool chains)",
         )
+
+    async def _prompt(self, specs: list[ToolSpec]) -> Prompt:
+        """The turn's first prompt: compacted first when it would pass ``[agent]
+        compact_at`` of the window, and cut (oldest history first) to fit the window."""
+        builder = ContextBuilder(self.d.cfg, self.d.store, self.d.prompt_sources)
+        tctx = self.ctx.tool_context()
+        prompt = await builder.build(self.ctx.input, tctx, specs, light=self.ctx.light)
+        if self.ctx.light:
+            return prompt
+        sid = self.ctx.session_id
+        _, model = self.d.providers.chain(self.ctx.model)[0]
+        if needs_compaction(self.d, sid, model, prompt.system, prompt.messages, specs):
+            try:
+                row = await compact(
+                    self.d,
+                    sid,
+                    before=self.ctx.input,
+                    model_spec=self.ctx.model,
+                    turn_id=self.ctx.turn_id,
+                )
+            except ProviderError as e:  # answer anyway, on a cut history
+                log.warning("compaction of session %s failed: %s", sid, e.message)
+                row = None
+            if row is not None:
+                prompt = await builder.build(self.ctx.input, tctx, specs)
+        window = windows.window_for(model, self.d.cfg.agent.context_window).tokens
+        cpt = self.d.calibration.get(sid) or pricing.CHARS_PER_TOKEN_ESTIMATE
+        prompt, dropped = fit(prompt, specs, window, self.d.cfg.agent.max_tokens, cpt)
+        if dropped:
+            log.warning("session %s: %d oldest history messages left out to fit", sid, dropped)
+        return prompt
 
     async def _replay(self) -> list[ChatMessage]:
         """What this turn recorded before it was interrupted, as conversation: each
@@ -373,7 +423,7 @@ class Turn:
         chain = self.d.providers.chain(self.ctx.model)
         last: ProviderError | None = None
         for i, (name, model) in enumerate(chain):
-            held = await self.d.budget.reserve(pricing.max_cost(name, model, request))
+            held = await self._reserve(name, model, request)
             try:
                 resp = await self._attempt(name, model, request, held)
             except ProviderError as e:
@@ -389,6 +439,41 @@ class Turn:
             return resp
         assert last is not None
         raise last
+
+    async def _reserve(self, name: str, model: str, request: LLMRequest) -> Reservation:
+        """Hold the call's maximum cost against every cap that applies: the daemon's
+        (daily, monthly), the session's, and the run's own budget (a task's
+        ``--budget``, checked against what the turn has spent so far). A refusal is an
+        llm_logs row with status ``refused``.
+
+        Raises:
+            BudgetRefused: a cap would be passed.
+        """
+        most = pricing.max_cost(name, model, request)
+        try:
+            limit = self.ctx.budget_usd
+            if limit > 0 and self.ctx.usage.cost_usd + most > limit:
+                raise BudgetRefused(
+                    f"run budget too low for this call: ${self.ctx.usage.cost_usd:.4f} spent "
+                    f"of ${limit:.2f} for this run; the call may cost up to ${most:.4f}. "
+                    "Raise the task's budget (pulsectl tasks edit NAME --budget USD).",
+                    "run",
+                    "at the task's next run",
+                )
+            return await self.d.budget.reserve(most, self.ctx.session_id)
+        except BudgetRefused as e:
+            await self._log_call(
+                name,
+                model,
+                request,
+                None,
+                None,
+                time.monotonic(),
+                Reservation(0.0),
+                status="refused",
+                message=e.message,
+            )
+            raise
 
     async def _attempt(
         self, name: str, model: str, request: LLMRequest, held: Reservation
@@ -411,6 +496,23 @@ class Turn:
             e.partial = e.partial or delivered
             await self._log_call(name, model, request, None, e, started, held)
             raise
+        except asyncio.CancelledError:
+            # The call was stopped (Cancel, shutdown, a timeout): its row says so.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    self._log_call(
+                        name,
+                        model,
+                        request,
+                        None,
+                        None,
+                        started,
+                        held,
+                        status="cancelled",
+                        message="the turn was cancelled during the call",
+                    )
+                )
+            raise
         await self._log_call(name, model, request, resp, None, started, held)
         return resp
 
@@ -423,15 +525,28 @@ class Turn:
         err: ProviderError | None,
         started: float,
         held: Reservation,
+        *,
+        status: str = "",
+        message: str = "",
     ) -> None:
         usage = resp.usage if resp else None
         cost = pricing.estimate_cost(provider, model, usage) if usage else 0.0
-        self.ctx.usage.add(usage, cost)
+        if status != "refused":
+            self.ctx.usage.add(usage, cost)
+        if usage is not None:
+            prompt_tokens = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+            if prompt_tokens > 0:
+                self.d.calibration[self.ctx.session_id] = (
+                    pricing.request_chars(request) / prompt_tokens
+                )
         self.d.budget.settle(held, cost)
         last_user = text_of(self.ctx.input)  # without the turn's <context> block
-        status = "success"
-        if err is not None:
-            status = {"rate_limited": "rate_limited", "timeout": "timeout"}.get(err.kind, "error")
+        if not status:
+            status = "success"
+            if err is not None:
+                status = {"rate_limited": "rate_limited", "timeout": "timeout"}.get(
+                    err.kind, "error"
+                )
         await self.d.store.append(
             "llm_logs",
             [
@@ -455,7 +570,7 @@ class Turn:
                     assistant_response_preview=resp.text[:PREVIEW_CHARS] if resp else "",
                     tools_called=[c.name for c in resp.tool_calls] if resp else [],
                     status=status,
-                    error_message=err.message if err else "",
+                    error_message=err.message if err else message,
                 )
             ],
         )

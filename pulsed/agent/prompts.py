@@ -56,7 +56,7 @@ def build_system_prompt(
     extra = (
         f"\n## Instructions from the user\n{instructions.strip()}\n" if instructions.strip() else ""
     )
-    body = "".join(f"\n## {p.title}\n{p.text.strip()}\n" for p in parts if p.text.strip())
+    body = "".join(render_part(p) for p in parts if p.text.strip())
     return TEMPLATE.format(
         agent_name=agent_name,
         session_id=session_id,
@@ -64,6 +64,11 @@ def build_system_prompt(
         parts=body,
         instructions=extra,
     )
+
+
+def render_part(part: PromptPart) -> str:
+    """A stable part as the system prompt holds it: its heading and body."""
+    return f"\n## {part.title}\n{part.text.strip()}\n"
 
 
 def volatile_block(now: datetime, channel: str, parts: Sequence[PromptPart] = ()) -> str:

@@ -27,6 +27,24 @@ class ChannelState:
 
 
 @dataclass(frozen=True, slots=True)
+class ListenerState:
+    """A network listener besides the socket (the HTTP API) as the status shows it.
+
+    ``state``: serving | disabled | off (enabled but cannot start, ``detail`` says why,
+    e.g. no token) | error (it failed to bind; ``detail`` has the error) | stopped.
+    ``address`` is the URL it serves on, with the bound port (``http://127.0.0.1:8788``);
+    ``detail`` says what is wrong and what to do.
+    """
+
+    name: str
+    state: str
+    address: str = ""
+    detail: str = ""
+    reason: str = ""
+    """A few words for a status bar when down: "no token", "cannot listen"..."""
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonStatus:
     """A snapshot of the running daemon (times in seconds, money in USD)."""
 
@@ -48,6 +66,7 @@ class DaemonStatus:
     spent_today_usd: float
     budget_daily_usd: float
     channels: list[ChannelState] = field(default_factory=list)
+    listeners: list[ListenerState] = field(default_factory=list)
 
 
 ChannelStates = Callable[[], Awaitable[list[ChannelState]]]
@@ -74,6 +93,8 @@ class StatusReporter:
         self.socket = socket
         self.started = time.monotonic()
         self.channel_states: ChannelStates | None = None
+        self.listener_states: list[Callable[[], ListenerState]] = []
+        """Each network listener reports its state through one of these."""
 
     async def snapshot(self) -> DaemonStatus:
         """The status now.
@@ -102,4 +123,5 @@ class StatusReporter:
             spent_today_usd=await self.budget.spent_today(),
             budget_daily_usd=self.cfg.budget.daily_usd,
             channels=channels,
+            listeners=[state() for state in self.listener_states],
         )

@@ -8,12 +8,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from pulsed.agent.events import Accepted, Failed, TurnEvent, is_terminal
 from pulsed.agent.intake import TurnHandle, TurnInput
 from pulsed.agent.loop import AgentDeps, Turn, TurnContext
+from pulsed.agent.sessions import SessionModels
 from pulsed.errors import StoreError, Unavailable
 from pulsed.store import rows
 from pulsed.store.base import Row, parse_iso, to_iso
@@ -87,6 +88,8 @@ class TurnManager:
         self._closed = asyncio.Event()
         self._stalled: dict[str, Row] = {}
         self._retry: asyncio.Task[None] | None = None
+        self.session_models = SessionModels(deps.store)
+        """The model each session asked for (``Chat.SetSessionModel``)."""
 
     @property
     def active(self) -> int:
@@ -113,6 +116,10 @@ class TurnManager:
                 answered after the restart), or the store cannot write.
             InvalidArgument: a value the schema refuses.
         """
+        if not turn_input.model:
+            model = await self.session_models.get(turn_input.session_id)
+            if model:
+                turn_input = replace(turn_input, model=model)
         row = (await self.deps.store.append("messages", [turn_input.values()], durable=True))[0]
         return self.resume(row, interactive=turn_input.interactive)
 

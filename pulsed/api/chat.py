@@ -8,13 +8,18 @@ from collections.abc import AsyncIterator
 
 from pulse.v1 import chat_pb2, chat_pb2_grpc
 
+from pulsed.agent.compaction import compact
+from pulsed.agent.inspect import context_report
 from pulsed.agent.intake import TurnInput
 from pulsed.api.convert import row_pb, turn_event_pb
 from pulsed.api.deps import ApiDeps
-from pulsed.api.errors import Context, server_stream, unary
-from pulsed.errors import InvalidArgument, NotFound
+from pulsed.api.errors import Context as GrpcContext
+from pulsed.api.errors import server_stream, unary
+from pulsed.errors import FailedPrecondition, InvalidArgument, NotFound
+from pulsed.providers import pricing, registry
+from pulsed.providers.pool import parse_model
 from pulsed.store import rows
-from pulsed.store.base import make_filters
+from pulsed.store.base import Row, make_filters
 from pulsed.store.schema import EVENTS, MESSAGES
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
@@ -40,7 +45,7 @@ def check_session_id(sid: str) -> str:
     return sid
 
 
-def client_source(context: Context) -> str:
+def client_source(context: GrpcContext) -> str:
     """``cli``/``tui`` from the client's ``x-pulse-client`` metadata, else ``api``."""
     for key, value in context.invocation_metadata() or ():
         if key == "x-pulse-client":
@@ -55,7 +60,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @server_stream
     async def Send(
-        self, request: chat_pb2.SendRequest, context: Context
+        self, request: chat_pb2.SendRequest, context: GrpcContext
     ) -> AsyncIterator[chat_pb2.TurnEvent]:
         text = request.text
         if not text.strip():
@@ -67,6 +72,8 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
                 f"the limit is {limit} ([agent] max_message_chars)"
             )
         session = check_session_id(request.session_id) if request.session_id else new_session_id()
+        if request.model.strip():
+            await self._set_model(session, request.model)
         handle = await self.d.turns.start(
             TurnInput(
                 source=client_source(context),
@@ -82,7 +89,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def Approve(
-        self, request: chat_pb2.ApproveRequest, context: Context
+        self, request: chat_pb2.ApproveRequest, context: GrpcContext
     ) -> chat_pb2.ApproveResponse:
         decision = "session" if request.for_session else ("once" if request.approved else "deny")
         self.d.approvals.resolve(request.request_id, decision)
@@ -90,7 +97,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def Cancel(
-        self, request: chat_pb2.CancelRequest, context: Context
+        self, request: chat_pb2.CancelRequest, context: GrpcContext
     ) -> chat_pb2.CancelResponse:
         if not request.turn_id:
             raise InvalidArgument("turn_id is required")
@@ -98,13 +105,14 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def ListSessions(
-        self, request: chat_pb2.ListSessionsRequest, context: Context
+        self, request: chat_pb2.ListSessionsRequest, context: GrpcContext
     ) -> chat_pb2.ListSessionsResponse:
         limit = request.limit or 50
         if not 1 <= limit <= 10000:
             raise InvalidArgument("limit must be between 1 and 10000")
         sessions = await self.d.store.sessions(limit)
         titles = await self._renames()
+        models = await self.d.turns.session_models.all()
         out = []
         for s in sessions:
             title = titles.get(s.session_id) or s.title
@@ -115,9 +123,107 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
                     first_activity=s.first_activity,
                     last_activity=s.last_activity,
                     title=title if len(title) <= 80 else title[:79] + "…",
+                    model=models.get(s.session_id, ""),
                 )
             )
         return chat_pb2.ListSessionsResponse(sessions=out)
+
+    async def _set_model(self, session: str, spec: str) -> tuple[str, str, str]:
+        """Record ``spec`` as the session's model; (provider, model, warning).
+
+        Raises:
+            InvalidArgument: the spec is too long or has no model.
+            FailedPrecondition: its provider is not usable (no key, no base_url).
+        """
+        spec = spec.strip()
+        if len(spec) > 200:
+            raise InvalidArgument("the model is longer than 200 characters")
+        warning = ""
+        provider, model = "", ""
+        if spec:
+            provider, model = parse_model(self.d.cfg, spec)
+            if not model:
+                raise InvalidArgument(f"{spec!r} names no model; use [PROVIDER:]MODEL")
+            problem = registry.provider_problem(self.d.cfg, provider, model=model)
+            if problem:
+                raise FailedPrecondition(problem)
+            if not pricing.is_known(provider, model):
+                warning = (
+                    f"{provider}:{model} is not in the pricing table: it is priced at the "
+                    "dearest known rates, so budgets err on the safe side"
+                )
+        await self.d.turns.session_models.set(session, f"{provider}:{model}" if spec else "")
+        return provider, model, warning
+
+    @unary
+    async def SetSessionModel(
+        self, request: chat_pb2.SetSessionModelRequest, context: GrpcContext
+    ) -> chat_pb2.SetSessionModelResponse:
+        session = check_session_id(request.session_id)
+        provider, model, warning = await self._set_model(session, request.model)
+        if not request.model.strip():
+            provider, model = self.d.turns.deps.providers.chain()[0]
+        return chat_pb2.SetSessionModelResponse(
+            session_id=session, provider=provider, model=model, warning=warning
+        )
+
+    @unary
+    async def Context(
+        self, request: chat_pb2.ContextRequest, context: GrpcContext
+    ) -> chat_pb2.ContextResponse:
+        session = check_session_id(request.session_id)
+        model = await self.d.turns.session_models.get(session)
+        r = await context_report(self.d.turns.deps, session, model, request.text)
+        return chat_pb2.ContextResponse(
+            session_id=r.session_id,
+            provider=r.provider,
+            model=r.model,
+            price_known=r.price_known,
+            window_tokens=r.window_tokens,
+            window_source=r.window_source,
+            compact_at_tokens=r.compact_at_tokens,
+            chars_per_token=r.chars_per_token,
+            calibrated=r.calibrated,
+            parts=[
+                chat_pb2.ContextPart(
+                    kind=p.kind, name=p.name, tokens=p.tokens, usd=p.usd, detail=p.detail
+                )
+                for p in r.parts
+            ],
+            total_tokens=r.total_tokens,
+            total_usd=r.total_usd,
+        )
+
+    @unary
+    async def Compact(
+        self, request: chat_pb2.CompactRequest, context: GrpcContext
+    ) -> chat_pb2.CompactResponse:
+        session = check_session_id(request.session_id)
+        if self.d.turns.session_busy(session):
+            raise FailedPrecondition(
+                f"a turn of session {session} is running; compact it when the turn ends"
+            )
+        filters = make_filters(MESSAGES, [("session_id", "eq", session)])
+        latest = await self.d.store.query("messages", filters, order="desc", limit=1)
+        if not latest:
+            raise NotFound(f"no session {session!r}")
+        end = Row("messages", latest[0].seq + 1, {"session_id": session})
+        model = await self.d.turns.session_models.get(session)
+        row = await compact(
+            self.d.turns.deps,
+            session,
+            before=end,
+            model_spec=model,
+            instructions=request.instructions[:2000],
+        )
+        if row is None:
+            return chat_pb2.CompactResponse()
+        content = row["content"]
+        return chat_pb2.CompactResponse(
+            summary_id=str(row["id"]),
+            covered_messages=int(content.get("covered_messages") or 0),
+            text=str(content.get("text") or ""),
+        )
 
     async def _renames(self) -> dict[str, str]:
         """session id → the title of its newest rename ('' = back to the derived one)."""
@@ -139,7 +245,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def RenameSession(
-        self, request: chat_pb2.RenameSessionRequest, context: Context
+        self, request: chat_pb2.RenameSessionRequest, context: GrpcContext
     ) -> chat_pb2.RenameSessionResponse:
         """Store a title for a session as a ``session_renamed`` events row.
 
@@ -188,7 +294,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
 
     @unary
     async def History(
-        self, request: chat_pb2.HistoryRequest, context: Context
+        self, request: chat_pb2.HistoryRequest, context: GrpcContext
     ) -> chat_pb2.HistoryResponse:
         session = check_session_id(request.session_id)
         limit = request.limit or 200

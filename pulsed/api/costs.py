@@ -40,9 +40,24 @@ class CostsServicer(costs_pb2_grpc.CostsServicer):
         summary = await self.d.store.cost_summary(
             since=ms_to_iso(request.since_ms), until=ms_to_iso(request.until_ms), by=request.by
         )
+        spent_today = await self.d.budget.spent_today()
+        await self.d.budget.spent_this_month()
+        caps = [
+            costs_pb2.BudgetCap(
+                name=name,
+                limit_usd=limit,
+                spent_usd=spent,
+                reserved_usd=reserved,
+                left_usd=max(0.0, limit - spent - reserved),
+                resets=resets,
+            )
+            for name, limit, spent, reserved, resets in self.d.budget.caps()
+        ]
         return costs_pb2.CostSummaryResponse(
             total=bucket_pb(summary.total),
             buckets=[bucket_pb(b) for b in summary.buckets],
             budget_daily_usd=self.d.cfg.budget.daily_usd,
-            spent_today_usd=await self.d.budget.spent_today(),
+            spent_today_usd=spent_today,
+            caps=caps,
+            budget_session_usd=self.d.cfg.budget.session_usd,
         )

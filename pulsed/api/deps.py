@@ -3,7 +3,7 @@ serves (nothing in it is filled in later)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
@@ -14,6 +14,7 @@ from pulsed.config import Config
 from pulsed.memory.service import MemoryService
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.runner import Scheduler
+from pulsed.skills.catalog import SkillCatalog
 from pulsed.store.base import Store
 
 
@@ -31,5 +32,7 @@ class ApiDeps:
     book: TaskBook
     scheduler: Scheduler
     channels: ChannelManager
+    skills: SkillCatalog = field(default_factory=lambda: SkillCatalog(()))
+    """The SKILL.md skills the agent uses (the server passes the agent's catalog)."""
     memory: MemoryService | None = None
     """Long-term memory (the Memory service); None in servers built without it."""

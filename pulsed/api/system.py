@@ -38,6 +38,12 @@ def status_pb(s: DaemonStatus) -> system_pb2.StatusResponse:
             )
             for c in s.channels
         ],
+        listeners=[
+            system_pb2.ListenerSummary(
+                name=x.name, state=x.state, address=x.address, detail=x.detail, reason=x.reason
+            )
+            for x in s.listeners
+        ],
     )
 
 

@@ -8,10 +8,11 @@ SDK's own ``ANTHROPIC_API_KEY`` / ``ANTHROPIC_BASE_URL`` apply.
 The SDK retries 429, 408/409, 5xx, connection errors and timeouts itself (honouring
 ``retry-after-ms`` / ``retry-after``); what is left is raised as ``ProviderError``.
 
-Prompt caching: the system prompt (or, without one, the last tool) and the last block of
-the last message carry ``cache_control: ephemeral`` breakpoints, so an agent loop re-reads
-its growing prefix at the cache-read rate. Prompts below the model's minimum cacheable
-length are simply not cached.
+Prompt caching: the system prompt (or, without one, the last tool), the last block of the
+message before the last (the end of the history) and the last block of the last message
+carry ``cache_control: ephemeral`` breakpoints (Anthropic allows four), so the next turn
+and an agent loop re-read their growing prefix at the cache-read rate. Prompts below the
+model's minimum cacheable length are simply not cached.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def to_anthropic_messages(
             msg["content"].sort(key=lambda b: b["type"] != "tool_result")
     if cache and out:
         out[-1]["content"][-1] = {**out[-1]["content"][-1], "cache_control": _EPHEMERAL}
+        if len(out) >= 2:  # the end of the history: the next turn's prefix
+            out[-2]["content"][-1] = {**out[-2]["content"][-1], "cache_control": _EPHEMERAL}
     return out
 
 

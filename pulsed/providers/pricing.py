@@ -167,10 +167,9 @@ about 4 characters of English per token (OpenAI's "What are tokens" help article
 towards a higher estimate, as a budget should."""
 
 
-def max_cost(provider: str, model: str, request: LLMRequest) -> float:
-    """The most USD ``request`` can cost on ``model``: its prompt (system, messages, tool
-    specs; estimated at ``CHARS_PER_TOKEN_ESTIMATE``) as uncached input, plus all of its
-    ``max_tokens`` as output."""
+def request_chars(request: LLMRequest) -> int:
+    """Characters of a request's prompt: system, message texts and tool calls, and the
+    tool specs (names, descriptions, JSON Schemas)."""
     chars = len(request.system)
     for m in request.messages:
         chars += len(m.text) + sum(
@@ -178,6 +177,14 @@ def max_cost(provider: str, model: str, request: LLMRequest) -> float:
         )
     for t in request.tools:
         chars += len(t.name) + len(t.description) + len(json.dumps(t.parameters))
+    return chars
+
+
+def max_cost(provider: str, model: str, request: LLMRequest) -> float:
+    """The most USD ``request`` can cost on ``model``: its prompt (system, messages, tool
+    specs; estimated at ``CHARS_PER_TOKEN_ESTIMATE``) as uncached input, plus all of its
+    ``max_tokens`` as output."""
+    chars = request_chars(request)
     usage = Usage(
         input_tokens=chars // CHARS_PER_TOKEN_ESTIMATE + 1, output_tokens=request.max_tokens
     )

@@ -92,6 +92,33 @@ def turn_error(
     }
 
 
+def summary(
+    *,
+    session_id: str,
+    text: str,
+    covers_until_seq: int,
+    covered_messages: int,
+    previous: str = "",
+    instructions: str = "",
+) -> Values:
+    """The ``summary`` row of a compaction: ``text`` stands for the session's inputs and
+    answers up to ``covers_until_seq`` (``covered_messages`` of them, including what the
+    ``previous`` summary row, if any, covered). Nothing it covers is deleted."""
+    return {
+        "source": "agent",
+        "target": "none",
+        "session_id": session_id,
+        "message_type": "summary",
+        "content": {
+            "text": text,
+            "covers_until_seq": covers_until_seq,
+            "covered_messages": covered_messages,
+            "previous": previous,
+            "instructions": instructions,
+        },
+    }
+
+
 def tool_call(
     *, session_id: str, turn_id: str, call_id: str, name: str, arguments: Mapping[str, Any]
 ) -> Values:

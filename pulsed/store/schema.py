@@ -95,6 +95,8 @@ MESSAGE_TYPES = (
     "tool_call",
     "tool_result",
     "scheduled_task",
+    "trigger",
+    "summary",
     "heartbeat",
     "error",
 )

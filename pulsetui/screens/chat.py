@@ -28,6 +28,7 @@ from pulsetui.dialogs.approval import Approval
 from pulsetui.dialogs.prompt import Prompt
 from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.chat_input import ChatInput
+from pulsetui.widgets.context_view import context_table
 from pulsetui.widgets.conversation import (
     AgentMessage,
     ErrorMessage,
@@ -42,6 +43,8 @@ NEW = "__new__"
 TITLE_CELLS = 21
 """Session titles are cut to fit the session list at 80 columns."""
 HISTORY_LIMIT = 200
+SLASH_COMMANDS = ("/context", "/model", "/compact")
+"""Typed in the message box, these talk to the daemon instead of starting a turn."""
 
 
 @dataclass
@@ -164,6 +167,36 @@ class ChatScreen(PulseScreen):
         await self.client.approve(request_id, allow)
 
     @work(exit_on_error=False, group="chat-calls")
+    async def slash(self, name: str, rest: str, session_id: str) -> None:
+        """/context, /model [PROVIDER:]MODEL, /compact [FOCUS]: the answer as a note."""
+        box = self.query_one("#conversation", VerticalScroll)
+        if not session_id:
+            await box.mount(Note(f"{name}: send a message first, to start the session"))
+            return
+        shown: Widget
+        try:
+            if name == "/context":
+                shown = Static(context_table(await self.client.context(session_id)))
+            elif name == "/compact":
+                done = await self.client.compact(session_id, rest)
+                shown = Note(
+                    f"compacted: {done.covered_messages} earlier messages summarised"
+                    if done.summary_id
+                    else "too little history to compact"
+                )
+            elif rest:
+                model = await self.client.set_session_model(session_id, rest)
+                warn = f" ({model.warning})" if model.warning else ""
+                shown = Note(f"this session now uses {model.provider}:{model.model}{warn}")
+            else:
+                ctx = await self.client.context(session_id)
+                shown = Note(f"this session uses {ctx.provider}:{ctx.model}")
+        except ClientError as err:
+            shown = ErrorMessage(name.lstrip("/"), err.message)
+        await box.mount(shown)
+        box.scroll_end(animate=False)
+
+    @work(exit_on_error=False, group="chat-calls")
     async def cancel(self, turn_id: str) -> None:
         """Chat.Cancel of the running or queued turn ``turn_id``."""
         await self.client.cancel(turn_id)
@@ -284,6 +317,10 @@ class ChatScreen(PulseScreen):
 
     @on(ChatInput.Submitted)
     def submitted(self, message: ChatInput.Submitted) -> None:
+        name, _, rest = message.text.strip().partition(" ")
+        if name in SLASH_COMMANDS:
+            self.slash(name, rest.strip(), self.session_id)
+            return
         local = next(self._locals)
         self.turns[local] = TurnView(local, self.session_id)
         conversation = self.query_one("#conversation", VerticalScroll)

@@ -6,7 +6,7 @@ Reloaded when the llm_logs stream gets rows (one worker tails it) and on ``r``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -51,6 +51,20 @@ class CostData:
     budget_usd: float
     spent_today_usd: float
     chart_range: str
+    caps: list[costs_pb2.BudgetCap] = field(default_factory=list)
+    session_cap_usd: float = 0.0
+
+
+def caps_line(caps: list[costs_pb2.BudgetCap], session_usd: float) -> str:
+    """Each cap that is on with what is spent and left, on one line."""
+    parts = [
+        f"{c.name}: {money(c.spent_usd)} of {money(c.limit_usd)}, {money(c.left_usd)} left"
+        f" (resets {c.resets})"
+        for c in caps
+    ]
+    if session_usd:
+        parts.append(f"session: {money(session_usd)} each")
+    return " · ".join(parts) if parts else "no spending caps ([budget] in the config)"
 
 
 def fill_days(
@@ -101,6 +115,7 @@ class CostsScreen(PulseScreen):
             with Horizontal(id="budget-row"):
                 yield Static("daily budget", id="budget-label")
                 yield ProgressBar(total=1.0, show_eta=False, id="budget")
+            yield Static("", id="caps")
             with Horizontal(id="cost-breakdowns"):
                 with Vertical(classes="chart-box", id="model-box"):
                     yield BarChart(fmt=money, empty="no LLM calls", id="by-model")
@@ -155,6 +170,8 @@ class CostsScreen(PulseScreen):
                     budget_usd=last.budget_daily_usd,
                     spent_today_usd=last.spent_today_usd,
                     chart_range=chart_range,
+                    caps=list(last.caps),
+                    session_cap_usd=last.budget_session_usd,
                 )
             )
         )
@@ -191,6 +208,7 @@ class CostsScreen(PulseScreen):
         else:
             bar.update(total=1.0, progress=0)
             label.update(f"no daily budget · {money(data.spent_today_usd)} today")
+        self.query_one("#caps", Static).update(caps_line(data.caps, data.session_cap_usd))
         self.query_one("#by-model", BarChart).set_items(
             [(b.key or "?", b.cost_usd) for b in data.by_model]
         )

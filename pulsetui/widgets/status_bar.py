@@ -1,5 +1,5 @@
-"""StatusBar: connection state, store backend, provider/model, chat channels and
-today's spend.
+"""StatusBar: connection state, store backend, provider/model, chat channels, the HTTP
+API listener (its address, or why it is down) and today's spend.
 
 Every view shows one; each follows the app's ``connection`` reactive.
 """
@@ -79,6 +79,12 @@ def render(conn: Connection) -> Content:
             parts += [sep, (f"{mark} {c.name}", "$text-success" if ok else "bold $text-warning")]
             if c.failed_deliveries:
                 parts.append((f" {c.failed_deliveries}✖", "bold $text-error"))
+        for x in s.listeners:
+            if x.state == "serving":
+                where = x.address.partition("://")[2] or x.address
+                parts += [sep, (f"● api {where}", "$text-success")]
+            elif x.state in ("off", "error"):
+                parts += [sep, (f"○ api: {x.reason or x.state}", "bold $text-warning")]
         parts.append(sep)
         spend = f"{money(s.spent_today_usd)} today"
         if s.budget_daily_usd > 0:

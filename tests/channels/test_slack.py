@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.daemon.util import rows, wait_for
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, strip_context
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.harness import Daemon
 
@@ -69,7 +69,7 @@ def test_mention_in_a_channel_is_answered_in_its_thread(
     (inp,) = rows(slack_daemon, "messages", source="slack")
     assert inp["session_id"] == f"slack:CGENERAL:{ts}"
     assert inp["content"]["text"] == "what's up?"
-    assert fake_llm.requests[0]["messages"][-1]["content"] == "what's up?"
+    assert strip_context(fake_llm.requests[0]["messages"][-1]["content"]) == "what's up?"
 
 
 def test_stranger_is_refused_once(slack_daemon: Daemon, slack: FakeSlack, fake_llm: FakeLLM):

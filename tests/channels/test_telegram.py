@@ -41,8 +41,14 @@ def test_allowed_user_gets_the_answer(tg_daemon: Daemon, tg: FakeTelegram, fake_
     assert row["channel_metadata"]["deliver_to"] == "telegram:111"
     (answer,) = answers(tg_daemon, "telegram:111")
     assert answer["target"] == "telegram:111" and answer["reply_to"] == row["id"]
-    cursor = wait_for(lambda: rows(tg_daemon, "cursors", consumer="channel:telegram"))
-    assert cursor[-1]["position"] == answer["_seq"]
+    cursor = wait_for(
+        lambda: [
+            c
+            for c in rows(tg_daemon, "cursors", consumer="channel:telegram")
+            if c["position"] == answer["_seq"]
+        ],
+        what="the outbox cursor to pass the answer",
+    )
     assert cursor[-1]["detail"]["message_id"] == answer["id"]
 
 

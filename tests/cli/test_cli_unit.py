@@ -580,7 +580,9 @@ class FakeChatClient:
         self.sent: list[tuple[str, str, bool]] = []
         self.approvals: list[tuple[str, bool]] = []
 
-    def send(self, text: str, *, session_id: str = "", interactive: bool = False) -> FakeStream:
+    def send(
+        self, text: str, *, session_id: str = "", interactive: bool = False, model: str = ""
+    ) -> FakeStream:
         self.sent.append((text, session_id, interactive))
         return FakeStream(self.events)
 

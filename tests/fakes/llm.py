@@ -27,7 +27,8 @@ Scripting: ``fake.script(...)`` queues behaviours, consumed one per request, in 
         Hang(0.5),                              # a slow server: the answer comes after 0.5 s
     )
 
-With an empty queue a request gets ``Reply(text="echo: <last user text>")`` (zero latency
+With an empty queue a request gets ``Reply(text="echo: <last user text>")`` (a compaction
+request: a short "summary of N exchanges" instead) (zero latency
 unless ``default_delay_s`` is set). ``fake.requests`` lists what was received.
 
 Standalone: ``python -m tests.fakes.llm [--port N] [--delay-s X]`` prints its OpenAI base
@@ -414,12 +415,38 @@ def _tool_calls(reply: Reply, prefix: str, fake: FakeLLM) -> list[tuple[str, str
     return calls
 
 
+def _prompt_chars(body: dict[str, Any]) -> int:
+    """Characters a tokenizer would read from a request's prompt: the system text, each
+    message's text and tool-call arguments, and each tool's name, description and JSON
+    Schema (both wire formats)."""
+    chars = 0
+    system = body.get("system")
+    chars += len(_text_of(system)) if system else 0
+    for msg in body.get("messages") or []:
+        if not isinstance(msg, dict):
+            continue
+        chars += len(_text_of(msg.get("content"), skip_tool_results=False))
+        for call in msg.get("tool_calls") or []:
+            fn = call.get("function") or {}
+            chars += len(str(fn.get("name", ""))) + len(str(fn.get("arguments", "")))
+        if isinstance(msg.get("content"), list):
+            for block in msg["content"]:
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    chars += len(str(block.get("name", ""))) + len(json.dumps(block.get("input")))
+    for tool in body.get("tools") or []:
+        spec = tool.get("function", tool)
+        schema = spec.get("parameters", spec.get("input_schema", {}))
+        chars += len(spec.get("name", "")) + len(spec.get("description", ""))
+        chars += len(json.dumps(schema))
+    return chars
+
+
 def _usage(reply: Reply, body: dict[str, Any], out_text: str) -> dict[str, int]:
+    """The usage the fake reports: ``reply.usage`` where it says, else the prompt's
+    characters / 4 (see ``_prompt_chars``) and the answer's."""
     given = reply.usage or {}
     return {
-        "input_tokens": given.get(
-            "input_tokens", _estimate_tokens(json.dumps(body.get("messages")))
-        ),
+        "input_tokens": given.get("input_tokens", max(1, _prompt_chars(body) // 4)),
         "output_tokens": given.get("output_tokens", _estimate_tokens(out_text)),
         "cache_read_tokens": given.get("cache_read_tokens", 0),
         "cache_write_tokens": given.get("cache_write_tokens", 0),
@@ -799,6 +826,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _echo(self, body: dict[str, Any]) -> Reply:
         """The reply to a request nothing was scripted for."""
         fake = self.server.fake
+        system = body.get("system") or next(
+            (m.get("content") for m in body.get("messages") or [] if m.get("role") == "system"),
+            "",
+        )
+        if _text_of(system).startswith("You compact a conversation"):
+            # a summariser's answer is short: name the first and last lines it read
+            lines = [ln for ln in _last_user_text(body).splitlines() if ln.startswith("USER:")]
+            text = f"summary of {len(lines)} exchanges: {lines[0][:60] if lines else ''} …"
+            return Reply(text=text, chunk_size=fake.default_chunk_size)
         return Reply(
             text=f"echo: {_last_user_text(body)}",
             chunk_size=fake.default_chunk_size,

@@ -304,6 +304,15 @@ class _Costs(costs_pb2_grpc.CostsServicer):
             buckets=BY.get(request.by, []),
             budget_daily_usd=5.0,
             spent_today_usd=0.4213,
+            caps=[
+                costs_pb2.BudgetCap(
+                    name="daily",
+                    limit_usd=5.0,
+                    spent_usd=0.4213,
+                    left_usd=4.5787,
+                    resets="at local midnight",
+                )
+            ],
         )
 
 

@@ -521,8 +521,10 @@ async def test_cancellation_leaves_the_provider_usable(
     provider: LLMProvider, fake: FakeLLM
 ) -> None:
     fake.script(Reply(text="x" * 50, chunk_size=1, delay_s=0.02))
-    task = asyncio.create_task(provider.stream(ask(), Deltas()))
-    await asyncio.sleep(0.15)
+    deltas = Deltas()
+    task = asyncio.create_task(provider.stream(ask(), deltas))
+    while not deltas:  # cancel mid-stream, however slow the machine is
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

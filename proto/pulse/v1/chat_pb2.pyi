@@ -27,6 +27,7 @@ class SendRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
     INTERACTIVE_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """Empty: the daemon creates a new session id and returns it in every event."""
     text: _builtins.str
@@ -36,6 +37,10 @@ class SendRequest(_message.Message):
     """When true, the client answers approval requests (Approve); otherwise tools whose
     policy is "ask" are denied at once.
     """
+    model: _builtins.str
+    """[PROVIDER:]MODEL: from this message on, the session uses this model (as
+    SetSessionModel); empty: the session keeps its model.
+    """
     def __init__(
         self,
         *,
@@ -43,10 +48,11 @@ class SendRequest(_message.Message):
         text: _builtins.str = ...,
         user_id: _builtins.str = ...,
         interactive: _builtins.bool = ...,
+        model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["interactive", b"interactive", "session_id", b"session_id", "text", b"text", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interactive", b"interactive", "model", b"model", "session_id", b"session_id", "text", b"text", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -409,6 +415,7 @@ class Session(_message.Message):
     FIRST_ACTIVITY_FIELD_NUMBER: _builtins.int
     LAST_ACTIVITY_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     message_count: _builtins.int
     first_activity: _builtins.str
@@ -416,6 +423,8 @@ class Session(_message.Message):
     last_activity: _builtins.str
     title: _builtins.str
     """The first user message, shortened."""
+    model: _builtins.str
+    """The model the session asked for ([PROVIDER:]MODEL), empty for the default."""
     def __init__(
         self,
         *,
@@ -424,10 +433,11 @@ class Session(_message.Message):
         first_activity: _builtins.str = ...,
         last_activity: _builtins.str = ...,
         title: _builtins.str = ...,
+        model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_activity", b"first_activity", "last_activity", b"last_activity", "message_count", b"message_count", "session_id", b"session_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_activity", b"first_activity", "last_activity", b"last_activity", "message_count", b"message_count", "model", b"model", "session_id", b"session_id", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -549,3 +559,218 @@ class RenameSessionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RenameSessionResponse: _TypeAlias = RenameSessionResponse  # noqa: Y015
+
+@_typing.final
+class ContextRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    text: _builtins.str
+    """The next message, if known (counted as the new message)."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContextRequest: _TypeAlias = ContextRequest  # noqa: Y015
+
+@_typing.final
+class ContextPart(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    TOKENS_FIELD_NUMBER: _builtins.int
+    USD_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """system | tools | mcp | stable | volatile | history | message"""
+    name: _builtins.str
+    tokens: _builtins.int
+    usd: _builtins.float
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        name: _builtins.str = ...,
+        tokens: _builtins.int = ...,
+        usd: _builtins.float = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "kind", b"kind", "name", b"name", "tokens", b"tokens", "usd", b"usd"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContextPart: _TypeAlias = ContextPart  # noqa: Y015
+
+@_typing.final
+class ContextResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    PRICE_KNOWN_FIELD_NUMBER: _builtins.int
+    WINDOW_TOKENS_FIELD_NUMBER: _builtins.int
+    WINDOW_SOURCE_FIELD_NUMBER: _builtins.int
+    COMPACT_AT_TOKENS_FIELD_NUMBER: _builtins.int
+    CHARS_PER_TOKEN_FIELD_NUMBER: _builtins.int
+    CALIBRATED_FIELD_NUMBER: _builtins.int
+    PARTS_FIELD_NUMBER: _builtins.int
+    TOTAL_TOKENS_FIELD_NUMBER: _builtins.int
+    TOTAL_USD_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    provider: _builtins.str
+    model: _builtins.str
+    price_known: _builtins.bool
+    """False: the model is not in the pricing table and is priced at the dearest rates."""
+    window_tokens: _builtins.int
+    window_source: _builtins.str
+    compact_at_tokens: _builtins.int
+    """Prompt size past which older history is summarised ([agent] compact_at)."""
+    chars_per_token: _builtins.float
+    """Characters per token used for the estimates; calibrated: from the provider's
+    report of the session's previous call.
+    """
+    calibrated: _builtins.bool
+    total_tokens: _builtins.int
+    total_usd: _builtins.float
+    @_builtins.property
+    def parts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ContextPart]: ...
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        provider: _builtins.str = ...,
+        model: _builtins.str = ...,
+        price_known: _builtins.bool = ...,
+        window_tokens: _builtins.int = ...,
+        window_source: _builtins.str = ...,
+        compact_at_tokens: _builtins.int = ...,
+        chars_per_token: _builtins.float = ...,
+        calibrated: _builtins.bool = ...,
+        parts: _abc.Iterable[Global___ContextPart] | None = ...,
+        total_tokens: _builtins.int = ...,
+        total_usd: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calibrated", b"calibrated", "chars_per_token", b"chars_per_token", "compact_at_tokens", b"compact_at_tokens", "model", b"model", "parts", b"parts", "price_known", b"price_known", "provider", b"provider", "session_id", b"session_id", "total_tokens", b"total_tokens", "total_usd", b"total_usd", "window_source", b"window_source", "window_tokens", b"window_tokens"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContextResponse: _TypeAlias = ContextResponse  # noqa: Y015
+
+@_typing.final
+class SetSessionModelRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    model: _builtins.str
+    """[PROVIDER:]MODEL; empty: back to the configured chain."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        model: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetSessionModelRequest: _TypeAlias = SetSessionModelRequest  # noqa: Y015
+
+@_typing.final
+class SetSessionModelResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    WARNING_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    provider: _builtins.str
+    model: _builtins.str
+    warning: _builtins.str
+    """A warning for the person, e.g. a model the pricing table does not know."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        provider: _builtins.str = ...,
+        model: _builtins.str = ...,
+        warning: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "provider", b"provider", "session_id", b"session_id", "warning", b"warning"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetSessionModelResponse: _TypeAlias = SetSessionModelResponse  # noqa: Y015
+
+@_typing.final
+class CompactRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    INSTRUCTIONS_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    instructions: _builtins.str
+    """What the summary should keep in particular."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        instructions: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instructions", b"instructions", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompactRequest: _TypeAlias = CompactRequest  # noqa: Y015
+
+@_typing.final
+class CompactResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUMMARY_ID_FIELD_NUMBER: _builtins.int
+    COVERED_MESSAGES_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    summary_id: _builtins.str
+    """Id of the new summary row in messages; empty when there was too little to compact."""
+    covered_messages: _builtins.int
+    """Inputs the summary stands for (with what earlier summaries covered)."""
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        summary_id: _builtins.str = ...,
+        covered_messages: _builtins.int = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["covered_messages", b"covered_messages", "summary_id", b"summary_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompactResponse: _TypeAlias = CompactResponse  # noqa: Y015

@@ -67,6 +67,21 @@ class ChatStub:
                 request_serializer=pulse_dot_v1_dot_chat__pb2.RenameSessionRequest.SerializeToString,
                 response_deserializer=pulse_dot_v1_dot_chat__pb2.RenameSessionResponse.FromString,
                 _registered_method=True)
+        self.Context = channel.unary_unary(
+                '/pulse.v1.Chat/Context',
+                request_serializer=pulse_dot_v1_dot_chat__pb2.ContextRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_chat__pb2.ContextResponse.FromString,
+                _registered_method=True)
+        self.SetSessionModel = channel.unary_unary(
+                '/pulse.v1.Chat/SetSessionModel',
+                request_serializer=pulse_dot_v1_dot_chat__pb2.SetSessionModelRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_chat__pb2.SetSessionModelResponse.FromString,
+                _registered_method=True)
+        self.Compact = channel.unary_unary(
+                '/pulse.v1.Chat/Compact',
+                request_serializer=pulse_dot_v1_dot_chat__pb2.CompactRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_chat__pb2.CompactResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServicer:
@@ -112,6 +127,27 @@ class ChatServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Context(self, request, context):
+        """What the next turn's prompt of a session is made of, in tokens and dollars.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSessionModel(self, request, context):
+        """Use a model for one session from now on ("" returns it to the configured chain).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Compact(self, request, context):
+        """Summarise the session's older history now (as a long session does by itself).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +180,21 @@ def add_ChatServicer_to_server(servicer, server):
                     servicer.RenameSession,
                     request_deserializer=pulse_dot_v1_dot_chat__pb2.RenameSessionRequest.FromString,
                     response_serializer=pulse_dot_v1_dot_chat__pb2.RenameSessionResponse.SerializeToString,
+            ),
+            'Context': grpc.unary_unary_rpc_method_handler(
+                    servicer.Context,
+                    request_deserializer=pulse_dot_v1_dot_chat__pb2.ContextRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_chat__pb2.ContextResponse.SerializeToString,
+            ),
+            'SetSessionModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSessionModel,
+                    request_deserializer=pulse_dot_v1_dot_chat__pb2.SetSessionModelRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_chat__pb2.SetSessionModelResponse.SerializeToString,
+            ),
+            'Compact': grpc.unary_unary_rpc_method_handler(
+                    servicer.Compact,
+                    request_deserializer=pulse_dot_v1_dot_chat__pb2.CompactRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_chat__pb2.CompactResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +362,87 @@ class Chat:
             '/pulse.v1.Chat/RenameSession',
             pulse_dot_v1_dot_chat__pb2.RenameSessionRequest.SerializeToString,
             pulse_dot_v1_dot_chat__pb2.RenameSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Context(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Chat/Context',
+            pulse_dot_v1_dot_chat__pb2.ContextRequest.SerializeToString,
+            pulse_dot_v1_dot_chat__pb2.ContextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSessionModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Chat/SetSessionModel',
+            pulse_dot_v1_dot_chat__pb2.SetSessionModelRequest.SerializeToString,
+            pulse_dot_v1_dot_chat__pb2.SetSessionModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Compact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Chat/Compact',
+            pulse_dot_v1_dot_chat__pb2.CompactRequest.SerializeToString,
+            pulse_dot_v1_dot_chat__pb2.CompactResponse.FromString,
             options,
             channel_credentials,
             insecure,

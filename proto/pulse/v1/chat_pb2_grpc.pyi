@@ -43,6 +43,12 @@ class ChatStub:
     History: _grpc.UnaryUnaryMultiCallable[_chat_pb2.HistoryRequest, _chat_pb2.HistoryResponse]
     RenameSession: _grpc.UnaryUnaryMultiCallable[_chat_pb2.RenameSessionRequest, _chat_pb2.RenameSessionResponse]
     """Give a session a title of the person's choosing (ListSessions then shows it)."""
+    Context: _grpc.UnaryUnaryMultiCallable[_chat_pb2.ContextRequest, _chat_pb2.ContextResponse]
+    """What the next turn's prompt of a session is made of, in tokens and dollars."""
+    SetSessionModel: _grpc.UnaryUnaryMultiCallable[_chat_pb2.SetSessionModelRequest, _chat_pb2.SetSessionModelResponse]
+    """Use a model for one session from now on ("" returns it to the configured chain)."""
+    Compact: _grpc.UnaryUnaryMultiCallable[_chat_pb2.CompactRequest, _chat_pb2.CompactResponse]
+    """Summarise the session's older history now (as a long session does by itself)."""
 
 @_typing.type_check_only
 class ChatAsyncStub(ChatStub):
@@ -59,6 +65,12 @@ class ChatAsyncStub(ChatStub):
     History: _aio.UnaryUnaryMultiCallable[_chat_pb2.HistoryRequest, _chat_pb2.HistoryResponse]  # type: ignore[assignment]
     RenameSession: _aio.UnaryUnaryMultiCallable[_chat_pb2.RenameSessionRequest, _chat_pb2.RenameSessionResponse]  # type: ignore[assignment]
     """Give a session a title of the person's choosing (ListSessions then shows it)."""
+    Context: _aio.UnaryUnaryMultiCallable[_chat_pb2.ContextRequest, _chat_pb2.ContextResponse]  # type: ignore[assignment]
+    """What the next turn's prompt of a session is made of, in tokens and dollars."""
+    SetSessionModel: _aio.UnaryUnaryMultiCallable[_chat_pb2.SetSessionModelRequest, _chat_pb2.SetSessionModelResponse]  # type: ignore[assignment]
+    """Use a model for one session from now on ("" returns it to the configured chain)."""
+    Compact: _aio.UnaryUnaryMultiCallable[_chat_pb2.CompactRequest, _chat_pb2.CompactResponse]  # type: ignore[assignment]
+    """Summarise the session's older history now (as a long session does by itself)."""
 
 class ChatServicer(metaclass=_abc_1.ABCMeta):
     """Conversations with the agent. A Send appends the user's message durably, then
@@ -108,5 +120,29 @@ class ChatServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_chat_pb2.RenameSessionResponse, _abc.Awaitable[_chat_pb2.RenameSessionResponse]]:
         """Give a session a title of the person's choosing (ListSessions then shows it)."""
+
+    @_abc_1.abstractmethod
+    def Context(
+        self,
+        request: _chat_pb2.ContextRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.ContextResponse, _abc.Awaitable[_chat_pb2.ContextResponse]]:
+        """What the next turn's prompt of a session is made of, in tokens and dollars."""
+
+    @_abc_1.abstractmethod
+    def SetSessionModel(
+        self,
+        request: _chat_pb2.SetSessionModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.SetSessionModelResponse, _abc.Awaitable[_chat_pb2.SetSessionModelResponse]]:
+        """Use a model for one session from now on ("" returns it to the configured chain)."""
+
+    @_abc_1.abstractmethod
+    def Compact(
+        self,
+        request: _chat_pb2.CompactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.CompactResponse, _abc.Awaitable[_chat_pb2.CompactResponse]]:
+        """Summarise the session's older history now (as a long session does by itself)."""
 
 def add_ChatServicer_to_server(servicer: ChatServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -97,12 +97,20 @@ class CostSummaryResponse(_message.Message):
     BUCKETS_FIELD_NUMBER: _builtins.int
     BUDGET_DAILY_USD_FIELD_NUMBER: _builtins.int
     SPENT_TODAY_USD_FIELD_NUMBER: _builtins.int
+    CAPS_FIELD_NUMBER: _builtins.int
+    BUDGET_SESSION_USD_FIELD_NUMBER: _builtins.int
     budget_daily_usd: _builtins.float
     spent_today_usd: _builtins.float
+    budget_session_usd: _builtins.float
+    """[budget] session_usd (0: off); each session's spend is in the session breakdown."""
     @_builtins.property
     def total(self) -> Global___CostBucket: ...
     @_builtins.property
     def buckets(self) -> _containers.RepeatedCompositeFieldContainer[Global___CostBucket]: ...
+    @_builtins.property
+    def caps(self) -> _containers.RepeatedCompositeFieldContainer[Global___BudgetCap]:
+        """Every cap that is on: daily, monthly ([budget] *_usd), with what is spent and left."""
+
     def __init__(
         self,
         *,
@@ -110,11 +118,50 @@ class CostSummaryResponse(_message.Message):
         buckets: _abc.Iterable[Global___CostBucket] | None = ...,
         budget_daily_usd: _builtins.float = ...,
         spent_today_usd: _builtins.float = ...,
+        caps: _abc.Iterable[Global___BudgetCap] | None = ...,
+        budget_session_usd: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["buckets", b"buckets", "budget_daily_usd", b"budget_daily_usd", "spent_today_usd", b"spent_today_usd", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["buckets", b"buckets", "budget_daily_usd", b"budget_daily_usd", "budget_session_usd", b"budget_session_usd", "caps", b"caps", "spent_today_usd", b"spent_today_usd", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CostSummaryResponse: _TypeAlias = CostSummaryResponse  # noqa: Y015
+
+@_typing.final
+class BudgetCap(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LIMIT_USD_FIELD_NUMBER: _builtins.int
+    SPENT_USD_FIELD_NUMBER: _builtins.int
+    RESERVED_USD_FIELD_NUMBER: _builtins.int
+    LEFT_USD_FIELD_NUMBER: _builtins.int
+    RESETS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """daily | monthly"""
+    limit_usd: _builtins.float
+    spent_usd: _builtins.float
+    reserved_usd: _builtins.float
+    """Held by calls running now."""
+    left_usd: _builtins.float
+    resets: _builtins.str
+    """When the period ends, e.g. "at local midnight"."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        limit_usd: _builtins.float = ...,
+        spent_usd: _builtins.float = ...,
+        reserved_usd: _builtins.float = ...,
+        left_usd: _builtins.float = ...,
+        resets: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["left_usd", b"left_usd", "limit_usd", b"limit_usd", "name", b"name", "reserved_usd", b"reserved_usd", "resets", b"resets", "spent_usd", b"spent_usd"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BudgetCap: _TypeAlias = BudgetCap  # noqa: Y015

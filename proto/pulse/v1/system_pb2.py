@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pulse/v1/system.proto\x12\x08pulse.v1\"\x0f\n\rStatusRequest\"\x96\x03\n\x0eStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x10\n\x08uptime_s\x18\x03 \x01(\x01\x12\x0e\n\x06socket\x18\x04 \x01(\t\x12\x10\n\x08\x64\x61ta_dir\x18\x05 \x01(\t\x12\x13\n\x0b\x63onfig_path\x18\x06 \x01(\t\x12\x15\n\rstore_backend\x18\x07 \x01(\t\x12\x14\n\x0cstore_health\x18\x08 \x01(\t\x12\x16\n\x0eschema_version\x18\t \x01(\x05\x12\x10\n\x08provider\x18\n \x01(\t\x12\r\n\x05model\x18\x0b \x01(\t\x12\x18\n\x10provider_problem\x18\x0c \x01(\t\x12\x14\n\x0c\x61\x63tive_turns\x18\r \x01(\x05\x12\x14\n\x0cqueued_turns\x18\x0e \x01(\x05\x12\x17\n\x0fspent_today_usd\x18\x0f \x01(\x01\x12\x18\n\x10\x62udget_daily_usd\x18\x10 \x01(\x01\x12\x12\n\nagent_name\x18\x11 \x01(\t\x12*\n\x08\x63hannels\x18\x12 \x03(\x0b\x32\x18.pulse.v1.ChannelSummary\"`\n\x0e\x43hannelSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x16\n\x0epending_outbox\x18\x03 \x01(\x05\x12\x19\n\x11\x66\x61iled_deliveries\x18\x04 \x01(\x05\x32\x45\n\x06System\x12;\n\x06Status\x12\x17.pulse.v1.StatusRequest\x1a\x18.pulse.v1.StatusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15pulse/v1/system.proto\x12\x08pulse.v1\"\x0f\n\rStatusRequest\"\xc4\x03\n\x0eStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x10\n\x08uptime_s\x18\x03 \x01(\x01\x12\x0e\n\x06socket\x18\x04 \x01(\t\x12\x10\n\x08\x64\x61ta_dir\x18\x05 \x01(\t\x12\x13\n\x0b\x63onfig_path\x18\x06 \x01(\t\x12\x15\n\rstore_backend\x18\x07 \x01(\t\x12\x14\n\x0cstore_health\x18\x08 \x01(\t\x12\x16\n\x0eschema_version\x18\t \x01(\x05\x12\x10\n\x08provider\x18\n \x01(\t\x12\r\n\x05model\x18\x0b \x01(\t\x12\x18\n\x10provider_problem\x18\x0c \x01(\t\x12\x14\n\x0c\x61\x63tive_turns\x18\r \x01(\x05\x12\x14\n\x0cqueued_turns\x18\x0e \x01(\x05\x12\x17\n\x0fspent_today_usd\x18\x0f \x01(\x01\x12\x18\n\x10\x62udget_daily_usd\x18\x10 \x01(\x01\x12\x12\n\nagent_name\x18\x11 \x01(\t\x12*\n\x08\x63hannels\x18\x12 \x03(\x0b\x32\x18.pulse.v1.ChannelSummary\x12,\n\tlisteners\x18\x13 \x03(\x0b\x32\x19.pulse.v1.ListenerSummary\"`\n\x0e\x43hannelSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x16\n\x0epending_outbox\x18\x03 \x01(\x05\x12\x19\n\x11\x66\x61iled_deliveries\x18\x04 \x01(\x05\"_\n\x0fListenerSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t2E\n\x06System\x12;\n\x06Status\x12\x17.pulse.v1.StatusRequest\x1a\x18.pulse.v1.StatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATUSREQUEST']._serialized_start=35
   _globals['_STATUSREQUEST']._serialized_end=50
   _globals['_STATUSRESPONSE']._serialized_start=53
-  _globals['_STATUSRESPONSE']._serialized_end=459
-  _globals['_CHANNELSUMMARY']._serialized_start=461
-  _globals['_CHANNELSUMMARY']._serialized_end=557
-  _globals['_SYSTEM']._serialized_start=559
-  _globals['_SYSTEM']._serialized_end=628
+  _globals['_STATUSRESPONSE']._serialized_end=505
+  _globals['_CHANNELSUMMARY']._serialized_start=507
+  _globals['_CHANNELSUMMARY']._serialized_end=603
+  _globals['_LISTENERSUMMARY']._serialized_start=605
+  _globals['_LISTENERSUMMARY']._serialized_end=700
+  _globals['_SYSTEM']._serialized_start=702
+  _globals['_SYSTEM']._serialized_end=771
 # @@protoc_insertion_point(module_scope)

@@ -55,6 +55,7 @@ class StatusResponse(_message.Message):
     BUDGET_DAILY_USD_FIELD_NUMBER: _builtins.int
     AGENT_NAME_FIELD_NUMBER: _builtins.int
     CHANNELS_FIELD_NUMBER: _builtins.int
+    LISTENERS_FIELD_NUMBER: _builtins.int
     version: _builtins.str
     pid: _builtins.int
     uptime_s: _builtins.float
@@ -78,6 +79,10 @@ class StatusResponse(_message.Message):
     def channels(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChannelSummary]:
         """Enabled chat channels and how they are doing (details: Channels.Status)."""
 
+    @_builtins.property
+    def listeners(self) -> _containers.RepeatedCompositeFieldContainer[Global___ListenerSummary]:
+        """Network listeners besides the socket (the HTTP API, "http_api"), up or not."""
+
     def __init__(
         self,
         *,
@@ -99,10 +104,11 @@ class StatusResponse(_message.Message):
         budget_daily_usd: _builtins.float = ...,
         agent_name: _builtins.str = ...,
         channels: _abc.Iterable[Global___ChannelSummary] | None = ...,
+        listeners: _abc.Iterable[Global___ListenerSummary] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_turns", b"active_turns", "agent_name", b"agent_name", "budget_daily_usd", b"budget_daily_usd", "channels", b"channels", "config_path", b"config_path", "data_dir", b"data_dir", "model", b"model", "pid", b"pid", "provider", b"provider", "provider_problem", b"provider_problem", "queued_turns", b"queued_turns", "schema_version", b"schema_version", "socket", b"socket", "spent_today_usd", b"spent_today_usd", "store_backend", b"store_backend", "store_health", b"store_health", "uptime_s", b"uptime_s", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_turns", b"active_turns", "agent_name", b"agent_name", "budget_daily_usd", b"budget_daily_usd", "channels", b"channels", "config_path", b"config_path", "data_dir", b"data_dir", "listeners", b"listeners", "model", b"model", "pid", b"pid", "provider", b"provider", "provider_problem", b"provider_problem", "queued_turns", b"queued_turns", "schema_version", b"schema_version", "socket", b"socket", "spent_today_usd", b"spent_today_usd", "store_backend", b"store_backend", "store_health", b"store_health", "uptime_s", b"uptime_s", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -136,3 +142,38 @@ class ChannelSummary(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ChannelSummary: _TypeAlias = ChannelSummary  # noqa: Y015
+
+@_typing.final
+class ListenerSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    state: _builtins.str
+    """serving | disabled | off (cannot start: detail says why, e.g. no token) | error | stopped"""
+    address: _builtins.str
+    """The URL it serves on, with the bound port, e.g. http://127.0.0.1:8788"""
+    detail: _builtins.str
+    """What is wrong and what to do, when it is not serving."""
+    reason: _builtins.str
+    """A few words for a status bar when it is not serving: "no token", "cannot listen"..."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        state: _builtins.str = ...,
+        address: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "detail", b"detail", "name", b"name", "reason", b"reason", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListenerSummary: _TypeAlias = ListenerSummary  # noqa: Y015
