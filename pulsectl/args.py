@@ -26,6 +26,7 @@ from pulsectl.commands import (
     daemonctl,
     ingest,
     mcp,
+    memory,
     service,
     sessions,
     skills,
@@ -306,9 +307,10 @@ def _add_where(parser: argparse.ArgumentParser) -> None:
     )
 
 
-STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "ingest")
+STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "ingest", "memory")
 STREAM_HELP = (
-    "messages, llm_logs, tool_logs, events, tasks, cursors, ingest (see: pulsectl streams list)"
+    "messages, llm_logs, tool_logs, events, tasks, cursors, ingest, memory (see: pulsectl "
+    "streams list)"
 )
 
 
@@ -372,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store,
         _add_ingest,
         _add_service,
+        memory.register,
     ):
         add(cmds)
     return parser

@@ -30,6 +30,8 @@ from pulse.v1 import (
     ingest_pb2_grpc,
     mcp_pb2,
     mcp_pb2_grpc,
+    memory_pb2,
+    memory_pb2_grpc,
     skills_pb2,
     skills_pb2_grpc,
     store_pb2,
@@ -45,7 +47,10 @@ from pulse.v1 import (
 from pulsed import __version__
 from pulsed.agent.approvals import ApprovalBroker
 from pulsed.agent.budget import Budget
+from pulsed.agent.embeddings import ProviderEmbedder
+from pulsed.agent.identity import IdentitySource
 from pulsed.agent.loop import AgentDeps
+from pulsed.agent.memory_capture import MemoryCapture
 from pulsed.agent.status import McpSummary, StatusReporter
 from pulsed.agent.turns import TurnManager
 from pulsed.api.channels import ChannelsServicer
@@ -55,6 +60,7 @@ from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import DecodeGuard, FirstCall
 from pulsed.api.ingest import IngestServicer
 from pulsed.api.mcp import McpServicer
+from pulsed.api.memory import MemoryServicer
 from pulsed.api.skills import SkillsServicer
 from pulsed.api.store import StoreServicer
 from pulsed.api.streams import StreamsServicer
@@ -70,6 +76,9 @@ from pulsed.ingest.feeds import Feeds
 from pulsed.ingest.webhooks import WebhookServer
 from pulsed.listener import Listeners, prepare_socket_dir
 from pulsed.mcp.manager import McpManager
+from pulsed.memory.prompt import MemoryPrompt
+from pulsed.memory.service import MemoryService
+from pulsed.memory.tools import memory_tools
 from pulsed.providers.pool import ProviderPool
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
@@ -80,7 +89,9 @@ from pulsed.skills.tools import SkillsPrompt, skill_tools
 from pulsed.store import rows
 from pulsed.store.base import Store
 from pulsed.store.factory import make_store
+from pulsed.tools.base import Tool
 from pulsed.tools.builtin import builtin_tools
+from pulsed.tools.prompt import PromptSource
 
 log = logging.getLogger("pulsed.server")
 
@@ -92,6 +103,7 @@ SERVICES = [
     system_pb2.DESCRIPTOR.services_by_name["System"].full_name,
     channels_pb2.DESCRIPTOR.services_by_name["Channels"].full_name,
     store_pb2.DESCRIPTOR.services_by_name["Store"].full_name,
+    memory_pb2.DESCRIPTOR.services_by_name["Memory"].full_name,
     skills_pb2.DESCRIPTOR.services_by_name["Skills"].full_name,
     ingest_pb2.DESCRIPTOR.services_by_name["Ingest"].full_name,
     mcp_pb2.DESCRIPTOR.services_by_name["Mcp"].full_name,
@@ -223,18 +235,23 @@ class Server:
             approvals = ApprovalBroker()
             skills = SkillCatalog.from_config(cfg)
             on = cfg.skills.enabled
+            prompt_sources: list[PromptSource] = [IdentitySource.of(cfg)]
+            if on:
+                prompt_sources.append(SkillsPrompt(skills))
+            extra: list[Tool] = list(skill_tools(skills, cfg.tools.max_read_bytes)) if on else []
+            memory = MemoryService(store, cfg.memory, ProviderEmbedder.of(cfg, store, budget))
+            if cfg.memory.enabled:
+                extra += memory_tools(memory)
+                prompt_sources.append(MemoryPrompt(memory))
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
-                tools=builtin_tools(
-                    cfg,
-                    BookReminders(book),
-                    extra=skill_tools(skills, cfg.tools.max_read_bytes) if on else (),
-                ),
+                tools=builtin_tools(cfg, BookReminders(book), extra=extra),
                 providers=providers,
                 budget=budget,
                 approvals=approvals,
-                prompt_sources=[SkillsPrompt(skills)] if on else [],
+                prompt_sources=prompt_sources,
+                after_turn=[MemoryCapture(cfg, store, providers, budget, memory)],
             )
             mcp = McpManager(cfg.mcp, cfg.data_path / "mcp", deps.tools.names(), store)
             deps.tools.add_source(mcp)  # MCP tools join as their servers connect
@@ -269,6 +286,7 @@ class Server:
                 skills,
                 request_stop=self.stop,
                 mcp=mcp,
+                memory=memory,
             )
 
             first_call = FirstCall(providers.warm)
@@ -408,6 +426,7 @@ def build_grpc_server(
     system_pb2_grpc.add_SystemServicer_to_server(SystemServicer(api), server)
     store_pb2_grpc.add_StoreServicer_to_server(StoreServicer(api), server)
     channels_pb2_grpc.add_ChannelsServicer_to_server(ChannelsServicer(api), server)
+    memory_pb2_grpc.add_MemoryServicer_to_server(MemoryServicer(api), server)
     skills_pb2_grpc.add_SkillsServicer_to_server(SkillsServicer(api), server)
     ingest_pb2_grpc.add_IngestServicer_to_server(IngestServicer(api), server)
     mcp_pb2_grpc.add_McpServicer_to_server(McpServicer(api), server)

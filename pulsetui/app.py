@@ -1,7 +1,7 @@
 """pulsetui: the full-screen console of Pulse, a pure gRPC client of pulsed.
 
 ``pulsetui [--socket PATH] [--no-start] [--view NAME] [--theme NAME]``. The views (Chat,
-Streams, Tasks, Costs, Events) are Textual modes, reached with F1-F5 or from the command
+Streams, Tasks, Costs, Events, Memory) are Textual modes, reached with F1-F6 or from the command
 palette (ctrl+p) by name; ctrl+q quits. One worker watches the connection (grpc health
 Watch plus a System.Status poll) and reconnects with backoff; the status bar of every
 view follows the ``connection`` reactive it feeds.
@@ -27,11 +27,19 @@ from textual.worker import Worker, WorkerState
 from pulsectl.client import START_HINT, AsyncPulseClient, ClientError, Filter, TailRow
 from pulsetui.dialogs.skills import SkillsDialog
 from pulsetui.format import one_line
-from pulsetui.messages import Connected, DaemonNote, Delivery, Disconnected, StatusUpdated
+from pulsetui.messages import (
+    Connected,
+    DaemonNote,
+    Delivery,
+    Disconnected,
+    OpenSession,
+    StatusUpdated,
+)
 from pulsetui.screens.base import PulseScreen
 from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.costs import CostsScreen
 from pulsetui.screens.events import EventsScreen
+from pulsetui.screens.memory import MemoryScreen
 from pulsetui.screens.streams import StreamsScreen
 from pulsetui.screens.tasks import TasksScreen
 from pulsetui.widgets.status_bar import Connection
@@ -54,6 +62,7 @@ VIEWS = (
     ("tasks", "Tasks", "f3", "Scheduled tasks: add, edit, enable, run, history"),
     ("costs", "Costs", "f4", "Spend, tokens and latency; by model, origin and day; budget"),
     ("events", "Events", "f5", "The daemon's events, coloured by severity"),
+    ("memory", "Memory", "f6", "What the agent remembers: search, edit, forget"),
 )
 """(mode, title, key, help) of each view."""
 
@@ -63,6 +72,7 @@ VIEW_SCREENS: dict[str, Callable[[AsyncPulseClient], PulseScreen]] = {
     "tasks": TasksScreen,
     "costs": CostsScreen,
     "events": EventsScreen,
+    "memory": MemoryScreen,
 }
 """The screen class of each view (mode); the app builds each on first use."""
 
@@ -135,6 +145,14 @@ class PulseApp(App[int]):
     def action_skills(self) -> None:
         """Show the agent's skills (a modal over the current view)."""
         self.push_screen(SkillsDialog(self.client))
+
+    @on(OpenSession)
+    async def open_session(self, message: OpenSession) -> None:
+        """Show a session in the Chat view."""
+        await self.switch_mode("chat")
+        chat = self.views["chat"]
+        if isinstance(chat, ChatScreen):
+            chat.switch_to(message.session_id)
 
     # -- connection -----------------------------------------------------------------------
 
@@ -282,7 +300,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="pulsetui",
         description="The Pulse console: chat, streams, tasks, costs and events over SSH.",
-        epilog="Views: F1 Chat, F2 Streams, F3 Tasks, F4 Costs, F5 Events; ctrl+p finds "
+        epilog="Views: F1 Chat, F2 Streams, F3 Tasks, F4 Costs, F5 Events, F6 Memory; ctrl+p finds "
         "commands and views by name; ctrl+q quits.",
     )
     parser.add_argument(

@@ -76,3 +76,11 @@ class TailFailed(Message):
         super().__init__()
         self.generation = generation
         self.error = error
+
+
+class OpenSession(Message):
+    """Show session ``session_id`` in the Chat view (e.g. where a memory came from)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id

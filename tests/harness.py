@@ -63,6 +63,10 @@ class Daemon:
         self._channel: grpc.Channel | None = None
 
     def write_config(self, text: str) -> None:
+        # Memory's automatic capture (an extra LLM call after chat turns) is off unless a
+        # test configures [memory] itself, so scripted replies meet the calls they expect.
+        if "[memory]" not in text:
+            text += "\n[memory]\nauto = false\n"
         self.config_path.write_text(
             text + f'\n[tools]\nworkspace = "{self.workspace}"\n' if "[tools]" not in text else text
         )

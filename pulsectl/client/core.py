@@ -46,6 +46,7 @@ from pulsectl.client.errors import (
 from pulsectl.client.filters import Filter
 from pulsectl.client.ingest import IngestCalls
 from pulsectl.client.mcp import AsyncMcpCalls
+from pulsectl.client.memory import MemoryMethods
 from pulsectl.client.ops import OpsCalls
 from pulsectl.client.rows import TailRow
 from pulsectl.client.skills import SkillsCalls
@@ -145,7 +146,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient(SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls):
+class AsyncPulseClient(SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls, MemoryMethods):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:

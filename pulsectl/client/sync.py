@@ -21,6 +21,7 @@ from pulsectl.client.core import CALL_TIMEOUT_S, AsyncPulseClient
 from pulsectl.client.errors import START_HINT
 from pulsectl.client.filters import Filter
 from pulsectl.client.mcp import SyncMcpCalls
+from pulsectl.client.memory import SyncMemoryMethods
 
 if TYPE_CHECKING:
     from pulse.v1 import (
@@ -130,7 +131,7 @@ class SyncStream(Generic[T]):
         self._future.cancel()
 
 
-class PulseClient(SyncMcpCalls):
+class PulseClient(SyncMcpCalls, SyncMemoryMethods):
     """A connection to pulsed for synchronous code, started on demand.
 
     Args:

@@ -30,6 +30,7 @@ from pulsed.agent.events import (
     TurnEvent,
     TurnUsage,
 )
+from pulsed.agent.hooks import AfterTurn
 from pulsed.agent.intake import origin_of
 from pulsed.agent.prompts import is_heartbeat_ok
 from pulsed.agent.redact import MASK, redact
@@ -72,6 +73,8 @@ class AgentDeps:
     approvals: ApprovalBroker
     prompt_sources: Sequence[PromptSource] = ()
     """What adds parts to full turns' prompts (memory recall, skills index, identity)."""
+    after_turn: Sequence[AfterTurn] = ()
+    """What runs once a turn has answered (memory capture)."""
     calibration: dict[str, float] = field(default_factory=dict)
     """Characters per prompt token per session, from the provider's report of the
     session's latest call (for /context and compaction estimates)."""
@@ -162,6 +165,8 @@ class Turn:
         """The turn's <context> block, stored with its answer (see ``Prompt``)."""
         self.d = deps
         self.ctx = ctx
+        self.answer: Row | None = None
+        """The stored agent_response row, once the turn answered."""
 
     async def run(self) -> None:
         """Run the turn to its end row. Cancellation propagates (the caller decides
@@ -209,6 +214,7 @@ class Turn:
                 durable=True,
             )
         )[0]
+        self.answer = row
         ctx = self.ctx
         ctx.emit(
             Final(

@@ -211,6 +211,18 @@ class TurnManager:
             turn.done = True
             self._running.discard(turn)
             self._turns.pop(turn.id, None)
+        if runner.answer is not None:
+            await self._after(ctx, runner.answer)
+
+    async def _after(self, ctx: TurnContext, answer: Row) -> None:
+        """The after-turn hooks of an answered turn (each failure logged)."""
+        for hook in self.deps.after_turn:
+            try:
+                await hook.after_turn(ctx, answer)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("after-turn hook %r failed for turn %s", hook, ctx.turn_id)
 
     async def cancel(self, turn_id: str, code: str = "cancelled", message: str = "") -> bool:
         """Cancel a queued or running turn; it ends with an error row of ``code``

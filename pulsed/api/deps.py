@@ -14,6 +14,7 @@ from pulsed.channels.manager import ChannelManager
 from pulsed.config import Config
 from pulsed.ingest.appender import Ingestor
 from pulsed.mcp.manager import McpManager
+from pulsed.memory.service import MemoryService
 from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.runner import Scheduler
 from pulsed.scheduling.triggers import Triggers
@@ -25,7 +26,7 @@ from pulsed.store.base import Store
 class ApiDeps:
     """The parts the servicers call: config, store, the turn intake, approvals, budget,
     status, tasks, scheduler, channels, the ingest appender, the stream triggers, the
-    skills and the MCP servers."""
+    skills, the MCP servers and memory."""
 
     cfg: Config
     store: Store
@@ -43,3 +44,5 @@ class ApiDeps:
     request_stop: Callable[[], None] = lambda: None
     """Begin the daemon's graceful stop (System.Stop)."""
     mcp: McpManager | None = None
+    memory: MemoryService | None = None
+    """Long-term memory (the Memory service); None in servers built without it."""

@@ -68,6 +68,8 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
         ) as tail:
             last_send = 0.0
             async for batch in tail:
+                if stream.name == "memory" and self.d.memory is not None:
+                    batch = await self.d.memory.mask_forgotten(batch)
                 yield streams_pb2.TailResponse(rows=[row_pb(r) for r in batch])
                 now = time.monotonic()
                 if len(batch) < max_batch and now - last_send < FAST_TAIL_S:
@@ -95,4 +97,6 @@ class StreamsServicer(streams_pb2_grpc.StreamsServicer):
             order=order,
             limit=limit,
         )
+        if stream.name == "memory" and self.d.memory is not None:
+            rows = await self.d.memory.mask_forgotten(rows)
         return streams_pb2.QueryResponse(rows=[row_pb(r) for r in rows])

@@ -45,6 +45,7 @@ from typing import Any
 
 from pulsed.errors import InvalidArgument, StoreError
 from pulsed.store import schema
+from pulsed.store.memory_queries import MemoryQueries
 from pulsed.store.schema import Column, Stream
 from pulsed.store.values import INT64_MAX as INT64_MAX
 from pulsed.store.values import convert_value as convert_value
@@ -381,7 +382,7 @@ def check_grouping(by: str) -> None:
         raise InvalidArgument(f"cannot group costs by {by!r} (groupings: {', '.join(COST_GROUPS)})")
 
 
-class Store(ABC):
+class Store(MemoryQueries, ABC):
     """The contract every backend implements. All methods are safe to call from the event
     loop: backends do blocking I/O in threads.
 

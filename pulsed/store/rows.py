@@ -574,3 +574,36 @@ def chat_session(consumer: str, *, generation: int, session_id: str) -> Values:
         position=generation,
         detail={"session_id": session_id},
     )
+
+
+# -- memory ---------------------------------------------------------------------------
+
+
+def memory_version(
+    *,
+    id: str,
+    content: str,
+    memory_type: str = "note",
+    category: str = "",
+    importance: float = 0.5,
+    source_session_id: str = "",
+    source_message_id: str = "",
+    embedding: Sequence[float] = (),
+    expires_at: str = "",
+    is_deleted: bool = False,
+) -> Values:
+    """A ``memory`` row: one version of memory ``id`` (the first one adds it, later ones
+    edit it; ``is_deleted`` forgets it, with its content left empty). ``importance`` is
+    0..1; ``expires_at`` ISO 8601 text or '' (never)."""
+    return {
+        "id": id,
+        "memory_type": memory_type,
+        "category": category,
+        "content": "" if is_deleted else content,
+        "source_session_id": source_session_id,
+        "source_message_id": source_message_id,
+        "embedding": [] if is_deleted else [float(x) for x in embedding],
+        "importance": float(importance),
+        "expires_at": expires_at,
+        "is_deleted": is_deleted,
+    }

@@ -23,7 +23,7 @@ from pulsed.errors import InvalidArgument, NotFound
 
 SCHEMA_VERSION = 2
 """Bumped whenever a stream or a column is added; backends migrate forward to it
-(version 2: the ``ingest`` stream)."""
+(version 2: the ``ingest`` and ``memory`` streams)."""
 
 TYPES = ("string", "int", "float", "bool", "datetime", "json", "array(string)", "array(float)")
 
@@ -232,8 +232,30 @@ INGEST = Stream(
     indexes=("source", "dedupe_key"),
 )
 
+MEMORY_TYPES = ("fact", "preference", "summary", "skill_learned", "note")
+"""What a memory is; ``note`` when nothing more specific fits."""
+
+MEMORY = Stream(
+    "memory",
+    "long-term memories as an append-only log of versions: an edit or a forget is a new "
+    "version of the same id; the current state is the latest version per id",
+    _base()
+    + (
+        Column("memory_type", "string", " | ".join(MEMORY_TYPES)),
+        Column("category", "string", "free-form grouping (work, family, ...)"),
+        Column("content", "string", "the memory's text ('' in a forget version)"),
+        Column("source_session_id", "string", "session it was learnt in"),
+        Column("source_message_id", "string", "messages row it came from"),
+        Column("embedding", "array(float)", "vector of content; empty when none"),
+        Column("importance", "float", "0..1, weighs recall ranking", default=0.5),
+        Column("expires_at", "string", "ISO 8601 time after which it is not recalled; '' never"),
+        Column("is_deleted", "bool", "true in the version that forgets it"),
+    ),
+    indexes=("id",),
+)
+
 STREAMS: dict[str, Stream] = {
-    s.name: s for s in (MESSAGES, LLM_LOGS, TOOL_LOGS, EVENTS, TASKS, CURSORS, INGEST)
+    s.name: s for s in (MESSAGES, LLM_LOGS, TOOL_LOGS, EVENTS, TASKS, CURSORS, INGEST, MEMORY)
 }
 
 INPUT_TYPES = ("user_input", "scheduled_task", "trigger")

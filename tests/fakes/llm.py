@@ -14,7 +14,8 @@ running in another process. It speaks:
   JSON ``ChatCompletion`` without ``stream``.
 
 Routing is by path suffix (``.../messages``, ``.../chat/completions``), so either base URL
-works for either SDK. ``GET /v1/models`` lists one model.
+works for either SDK. ``GET /v1/models`` lists one model. ``POST .../embeddings`` (OpenAI)
+answers deterministic vectors, a hashed bag of words (``embed_text``), outside the script.
 
 Scripting: ``fake.script(...)`` queues behaviours, consumed one per request, in order::
 
@@ -190,6 +191,9 @@ class FakeLLM:
         self._lock = threading.Lock()
         self._queue: deque[Script] = deque()
         self._requests: list[Received] = []
+        self.embedding_requests: list[dict[str, Any]] = []
+        """Bodies of ``/v1/embeddings`` requests (answered by ``embeddings_answer``, never
+        from the script, and not in ``requests``)."""
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -320,6 +324,44 @@ class _Server(ThreadingHTTPServer):
 
 
 # --- request content helpers ------------------------------------------------------------
+
+
+EMBEDDING_DIM = 256
+"""Length of the fake's embedding vectors unless a request asks for ``dimensions``."""
+
+
+def embed_text(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
+    """A deterministic embedding: a hashed bag of lower-case words (a trailing ``s``
+    dropped), L2-normalised, so texts sharing words are close in cosine distance."""
+    import hashlib
+    import math
+
+    vec = [0.0] * dim
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        if len(word) > 3 and word.endswith("s"):
+            word = word[:-1]
+        h = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "big")
+        vec[h % dim] += 1.0 if (h >> 32) & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+    return [v / norm for v in vec]
+
+
+def embeddings_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAI ``/v1/embeddings`` answer for a request: one ``embed_text`` vector per
+    input, with usage at about 4 characters a token."""
+    raw = body.get("input", "")
+    texts = [raw] if isinstance(raw, str) else [str(t) for t in raw]
+    dim = int(body.get("dimensions") or EMBEDDING_DIM)
+    tokens = sum(_estimate_tokens(t) for t in texts)
+    return {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": i, "embedding": embed_text(t, dim)}
+            for i, t in enumerate(texts)
+        ],
+        "model": str(body.get("model", "fake-embedding")),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _text_of(content: Any, *, skip_tool_results: bool = True) -> str:
@@ -802,6 +844,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {"_raw": raw.decode(errors="replace")}
         path = self.path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/embeddings"):
+            with fake._lock:
+                fake.embedding_requests.append(body if isinstance(body, dict) else {})
+            self._json(200, embeddings_answer(body if isinstance(body, dict) else {}))
+            return
         if path.endswith("/messages"):
             protocol = "anthropic"
         elif path.endswith("/chat/completions"):

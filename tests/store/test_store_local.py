@@ -194,15 +194,17 @@ async def test_migrates_forward_to_a_new_column(
     await s.close()
 
     events = schema.STREAMS["events"]
-    added = schema.Column("host", "string", "new in version 2", default="?", since_version=2)
+    added = schema.Column(
+        "host", "string", "new", default="?", since_version=schema.SCHEMA_VERSION + 1
+    )
     newer = dataclasses.replace(events, columns=(*events.columns, added), indexes=("host",))
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
     monkeypatch.setitem(schema.STREAMS, "events", newer)
 
     s = LocalStore(data_dir)
     await s.open()
     try:
-        assert await s.schema_version() == 2
+        assert await s.schema_version() == schema.SCHEMA_VERSION
         await s.append("events", [{"event_type": "after", "host": "box"}])
         rows = await s.query("events", order="asc")
         assert [(r["event_type"], r["host"]) for r in rows] == [("before", "?"), ("after", "box")]
@@ -211,7 +213,7 @@ async def test_migrates_forward_to_a_new_column(
     finally:
         await s.close()
 
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION - 1)
     with pytest.raises(StoreError, match="newer"):
         await LocalStore(data_dir).open()
 

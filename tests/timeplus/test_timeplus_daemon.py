@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pulsed.store import schema
 from tests.fakes.llm import FakeLLM
 from tests.fakes.timeplus import FakeTimeplus, Live, Request
 from tests.harness import ROOT, Daemon, fake_llm_config
@@ -72,7 +73,7 @@ def test_timeplus_daemon_status_and_store_status(tp_daemon: Daemon, tp: FakeTime
     assert store["backend"] == "timeplus" and store["health"] == "ok"
     assert store["location"] == f"http://127.0.0.1:{tp.batch_port}, database default"
     names = [s["name"] for s in store["streams"]]
-    assert names == ["messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "ingest"]
+    assert names == list(schema.STREAMS)
     events = next(s for s in store["streams"] if s["name"] == "events")
     assert int(events["rows"]) >= 1  # daemon_started, read back before table() shows it
     plain = tp_daemon.pulsectl("store", "status")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pulsed.errors import StoreError
 from pulsed.store import schema
-from pulsed.store.local import rollup
+from pulsed.store.local import memory_index, rollup
 from pulsed.store.local.codec import encoder, quote
 from pulsed.store.schema import Stream
 
@@ -31,7 +31,7 @@ SQL_TYPES = {
 }
 """SQLite column type of each schema type."""
 
-for _name in (META_TABLE, rollup.ROLLUP_TABLE):
+for _name in (META_TABLE, rollup.ROLLUP_TABLE, memory_index.FTS_TABLE):
     assert _name not in schema.STREAMS, f"stream name {_name!r} clashes with a store table"
 
 
@@ -63,6 +63,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         for s in schema.STREAMS.values():
             _migrate_stream(conn, s, s.name in tables)
+        memory_index.ensure(conn, tables)
         rollup_ok = (
             rollup.ROLLUP_TABLE in tables and meta.get("rollup_version") == rollup.ROLLUP_VERSION
         )

@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 from pulsed.errors import PulseError, StoreError
 from pulsed.store import schema
 from pulsed.store.base import Check, CostSummary, Row, SessionInfo, Store, TailStart
-from pulsed.store.local import rollup, schema_sql
+from pulsed.store.local import memory_index, rollup, schema_sql
 from pulsed.store.local.backup import BackupInfo, backup_to
 from pulsed.store.local.codec import Codec, quote
 from pulsed.store.local.filters import Predicate, predicates, where
+from pulsed.store.local.memory_vectors import VectorCache
 from pulsed.store.local.readers import Readers
 from pulsed.store.local.tails import TAIL_QUEUE_ROWS, Tails
 from pulsed.store.local.writer import Writer
@@ -64,6 +65,8 @@ class LocalStore(Store):
         self._writer = Writer(self.data_dir, self.path, self._tails.committed)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._codecs: dict[str, Codec] = {}
+        self._vectors = VectorCache()
+        self._vectors_lock = asyncio.Lock()
         self._version = 0
         self._open = False
 
@@ -167,7 +170,10 @@ class LocalStore(Store):
     ) -> list[Row]:
         codec = self._codec(stream)
         self._require_open()
-        return await self._writer.append(codec, rows, durable)
+        stored = await self._writer.append(codec, rows, durable)
+        if stream.name == memory_index.STREAM:
+            self._vectors.update(stored)
+        return stored
 
     def _tail(
         self, stream: Stream, checks: list[Check], start: TailStart, max_batch: int
@@ -293,6 +299,54 @@ class LocalStore(Store):
             return [codec.decode(r) for r in conn.execute(sql)]
 
         return await self._read(run)
+
+    async def _memory_search(self, terms: list[str], limit: int) -> list[tuple[Row, float]]:
+        codec = self._codec(schema.MEMORY)
+        sql = memory_index.search_sql(codec.names)
+        match = memory_index.match_query(terms)
+
+        def run(conn: sqlite3.Connection) -> list[tuple[Row, float]]:
+            out = []
+            for rec in conn.execute(sql, (match, limit)):
+                out.append((codec.decode(rec[:-1]), -float(rec[-1])))
+            return out
+
+        return await self._read(run)
+
+    async def _memory_nearest(self, vector: list[float], limit: int) -> list[tuple[Row, float]]:
+        codec = self._codec(schema.MEMORY)
+        async with self._vectors_lock:
+            if not self._vectors.loaded:
+                self._vectors.begin_load()
+                try:
+                    current = await self._read(_current_vectors)
+                except BaseException:
+                    self._vectors.loading = False
+                    raise
+                self._vectors.finish_load(current)
+        best = self._vectors.nearest(vector, limit)
+        if not best:
+            return []
+        marks = ", ".join("?" for _ in best)
+        sql = f"SELECT {codec.select_cols} FROM {codec.table} WHERE seq IN ({marks})"
+
+        def run(conn: sqlite3.Connection) -> dict[int, Row]:
+            return {
+                r.seq: r for r in (codec.decode(x) for x in conn.execute(sql, [s for s, _ in best]))
+            }
+
+        found = await self._read(run)
+        return [(found[seq], sim) for seq, sim in best if seq in found]
+
+
+def _current_vectors(conn: sqlite3.Connection) -> list[tuple[str, int, list[float]]]:
+    """(id, seq, embedding) of every current, not forgotten memory with an embedding."""
+    sql = (
+        'SELECT "id", seq, "embedding" FROM "memory" WHERE seq IN '
+        '(SELECT max(seq) FROM "memory" GROUP BY "id") AND NOT "is_deleted" '
+        'AND "embedding" != ?'
+    )
+    return [(mid, seq, json.loads(emb)) for mid, seq, emb in conn.execute(sql, ("[]",))]
 
 
 def _page(

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from pulsed.errors import InvalidArgument, StoreError
 from pulsed.store.base import Row, bad_value
-from pulsed.store.local import guard, rollup
+from pulsed.store.local import guard, memory_index, rollup
 from pulsed.store.local.codec import Codec, Fresh
 from pulsed.store.local.schema_sql import migrate
 
@@ -199,6 +199,8 @@ class Writer:
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 if s.name == "llm_logs":
                     rollup.add(conn, prepared)
+                elif s.name == memory_index.STREAM:
+                    memory_index.add(conn, prepared, last - len(prepared) + 1)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 from pulsed.config import TimeplusConfig
 from pulsed.errors import InvalidArgument, PulseError, StoreError, Unavailable
-from pulsed.store import schema
+from pulsed.store import keyword, schema, vectors
 from pulsed.store.base import (
     Check,
     CostSummary,
@@ -51,7 +51,7 @@ from pulsed.store.base import (
     now_iso,
 )
 from pulsed.store.schema import Stream
-from pulsed.store.timeplus import merge, sql
+from pulsed.store.timeplus import memory_sql, merge, sql
 from pulsed.store.timeplus.admin import TimeplusAdmin
 from pulsed.store.timeplus.codec import encode_row, prepare, seq_of
 from pulsed.store.timeplus.filters import refine
@@ -557,6 +557,30 @@ class TimeplusStore(Store):
         except TimeplusUnreachable as e:
             raise self._unavailable(e) from None
         return merge.latest(s, key, objs, self._window.above_floor(s.name))
+
+    async def _memory_candidates(self, stmt: Statement) -> list[Row]:
+        """Current memories from a ``memory_sql`` statement, merged with the newer
+        versions the daemon holds (those may add, change or forget a memory)."""
+        self._require_open()
+        recent = self._window.above_floor("memory")
+        try:
+            objs = await self._call(self.http.query, stmt, None, "a memory search")
+        except TimeplusUnreachable as e:
+            self._warn_partial("memory", e)
+            objs = []
+        objs = [{k: v for k, v in o.items() if k != "v_distance"} for o in objs]
+        return merge.latest(schema.MEMORY, "id", objs, recent)
+
+    async def _memory_search(self, terms: list[str], limit: int) -> list[tuple[Row, float]]:
+        floor = self._window.floor("memory")
+        words = sorted({t.lower() for t in terms if t.strip()})
+        rows = await self._memory_candidates(memory_sql.token_match(self.names, words, floor))
+        return keyword.rank(rows, terms, limit)
+
+    async def _memory_nearest(self, vector: list[float], limit: int) -> list[tuple[Row, float]]:
+        floor = self._window.floor("memory")
+        rows = await self._memory_candidates(memory_sql.nearest(self.names, vector, limit, floor))
+        return vectors.nearest(rows, vector, limit)
 
     # -- tails ----------------------------------------------------------------------------
 

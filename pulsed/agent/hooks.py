@@ -1,0 +1,20 @@
+"""What runs after a turn has answered: a small port, so parts of the agent (memory
+capture) can follow turns without the turn loop knowing them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from pulsed.store.base import Row
+
+if TYPE_CHECKING:
+    from pulsed.agent.loop import TurnContext
+
+
+class AfterTurn(Protocol):
+    """Called once a turn's answer is stored and delivered, in the session's order
+    (the session's next turn waits for it); a hook that fails is logged, never retried."""
+
+    async def after_turn(self, ctx: TurnContext, answer: Row) -> None:
+        """``ctx`` is the finished turn, ``answer`` its stored agent_response row."""
+        ...
