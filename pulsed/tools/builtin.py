@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from pulsed.config import Config
+from pulsed.errors import ConfigError
 from pulsed.tools.base import Tool, ToolRegistry
 from pulsed.tools.clock import CurrentTime
 from pulsed.tools.files import ListDir, ReadFile, Workspace, WriteFile
 from pulsed.tools.ports import Reminders
 from pulsed.tools.reminders import ReminderDeps, reminder_tools
+from pulsed.tools.shell import Sandbox, Shell
 
 
 def builtin_tools(cfg: Config, reminders: Reminders | None = None) -> ToolRegistry:
-    """read_file, write_file, list_dir (confined to [tools] workspace) and current_time;
-    given the reminders (``pulsed.scheduling.reminders.BookReminders`` in the daemon),
-    also schedule_reminder, list_reminders and cancel_reminder."""
+    """read_file, write_file, list_dir (confined to [tools] workspace), current_time and
+    shell (in the workspace, [tools.shell]); given the reminders
+    (``pulsed.scheduling.reminders.BookReminders`` in the daemon), also
+    schedule_reminder, list_reminders and cancel_reminder."""
     ws = Workspace(cfg.workspace_path)
+    sh = cfg.tools.shell
+    hidden = [cfg.data_path]
+    with contextlib.suppress(ConfigError):
+        hidden.append(cfg.socket_path.parent)
+    masked = [Path(cfg.source)] if cfg.source else []
     tools: list[Tool] = [
         ReadFile(ws, cfg.tools.max_read_bytes),
         WriteFile(ws),
         ListDir(ws),
         CurrentTime(),
+        Shell(ws.root, sh, Sandbox(sh.sandbox, sh.network, hidden, masked)),
     ]
     if reminders is not None:
         tools += reminder_tools(ReminderDeps(reminders, cfg.scheduler))

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from pulse.v1 import common_pb2 as pulse_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pulse/v1/chat.proto\x12\x08pulse.v1\x1a\x15pulse/v1/common.proto\"U\n\x0bSendRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x13\n\x0binteractive\x18\x04 \x01(\x08\"\xdf\x02\n\tTurnEvent\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12&\n\x08\x61\x63\x63\x65pted\x18\n \x01(\x0b\x32\x12.pulse.v1.AcceptedH\x00\x12 \n\x05\x64\x65lta\x18\x0b \x01(\x0b\x32\x0f.pulse.v1.DeltaH\x00\x12.\n\ttool_call\x18\x0c \x01(\x0b\x32\x19.pulse.v1.ToolCallStartedH\x00\x12\x35\n\x10\x61pproval_request\x18\r \x01(\x0b\x32\x19.pulse.v1.ApprovalRequestH\x00\x12+\n\x0btool_result\x18\x0e \x01(\x0b\x32\x14.pulse.v1.ToolResultH\x00\x12 \n\x05\x66inal\x18\x0f \x01(\x0b\x32\x0f.pulse.v1.FinalH\x00\x12$\n\x05\x65rror\x18\x10 \x01(\x0b\x32\x13.pulse.v1.TurnErrorH\x00\x42\x07\n\x05\x65vent\".\n\x08\x41\x63\x63\x65pted\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x15\n\rqueued_behind\x18\x02 \x01(\x05\"\x15\n\x05\x44\x65lta\x12\x0c\n\x04text\x18\x01 \x01(\t\"H\n\x0fToolCallStarted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\"t\n\x0f\x41pprovalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\x12\x14\n\x0c\x61pproval_key\x18\x05 \x01(\t\"a\n\nToolResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07preview\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\"]\n\x05\x46inal\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x1e\n\x05usage\x18\x03 \x01(\x0b\x32\x0f.pulse.v1.Usage\x12\x12\n\niterations\x18\x04 \x01(\x05\">\n\tTurnError\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"K\n\x0e\x41pproveRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproved\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_session\x18\x03 \x01(\x08\"\x11\n\x0f\x41pproveResponse\" \n\rCancelRequest\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"$\n\x13ListSessionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"r\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x15\n\rmessage_count\x18\x02 \x01(\x03\x12\x16\n\x0e\x66irst_activity\x18\x03 \x01(\t\x12\x15\n\rlast_activity\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\";\n\x14ListSessionsResponse\x12#\n\x08sessions\x18\x01 \x03(\x0b\x32\x11.pulse.v1.Session\"3\n\x0eHistoryRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\".\n\x0fHistoryResponse\x12\x1b\n\x04rows\x18\x01 \x03(\x0b\x32\r.pulse.v1.Row\"9\n\x14RenameSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\":\n\x15RenameSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t2\x9a\x03\n\x04\x43hat\x12\x34\n\x04Send\x12\x15.pulse.v1.SendRequest\x1a\x13.pulse.v1.TurnEvent0\x01\x12>\n\x07\x41pprove\x12\x18.pulse.v1.ApproveRequest\x1a\x19.pulse.v1.ApproveResponse\x12;\n\x06\x43\x61ncel\x12\x17.pulse.v1.CancelRequest\x1a\x18.pulse.v1.CancelResponse\x12M\n\x0cListSessions\x12\x1d.pulse.v1.ListSessionsRequest\x1a\x1e.pulse.v1.ListSessionsResponse\x12>\n\x07History\x12\x18.pulse.v1.HistoryRequest\x1a\x19.pulse.v1.HistoryResponse\x12P\n\rRenameSession\x12\x1e.pulse.v1.RenameSessionRequest\x1a\x1f.pulse.v1.RenameSessionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pulse/v1/chat.proto\x12\x08pulse.v1\x1a\x15pulse/v1/common.proto\"U\n\x0bSendRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x13\n\x0binteractive\x18\x04 \x01(\x08\"\xdf\x02\n\tTurnEvent\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12&\n\x08\x61\x63\x63\x65pted\x18\n \x01(\x0b\x32\x12.pulse.v1.AcceptedH\x00\x12 \n\x05\x64\x65lta\x18\x0b \x01(\x0b\x32\x0f.pulse.v1.DeltaH\x00\x12.\n\ttool_call\x18\x0c \x01(\x0b\x32\x19.pulse.v1.ToolCallStartedH\x00\x12\x35\n\x10\x61pproval_request\x18\r \x01(\x0b\x32\x19.pulse.v1.ApprovalRequestH\x00\x12+\n\x0btool_result\x18\x0e \x01(\x0b\x32\x14.pulse.v1.ToolResultH\x00\x12 \n\x05\x66inal\x18\x0f \x01(\x0b\x32\x0f.pulse.v1.FinalH\x00\x12$\n\x05\x65rror\x18\x10 \x01(\x0b\x32\x13.pulse.v1.TurnErrorH\x00\x42\x07\n\x05\x65vent\".\n\x08\x41\x63\x63\x65pted\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x15\n\rqueued_behind\x18\x02 \x01(\x05\"\x15\n\x05\x44\x65lta\x12\x0c\n\x04text\x18\x01 \x01(\t\"H\n\x0fToolCallStarted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\"\x84\x01\n\x0f\x41pprovalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\x12\x14\n\x0c\x61pproval_key\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"a\n\nToolResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07preview\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\"]\n\x05\x46inal\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x1e\n\x05usage\x18\x03 \x01(\x0b\x32\x0f.pulse.v1.Usage\x12\x12\n\niterations\x18\x04 \x01(\x05\">\n\tTurnError\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"K\n\x0e\x41pproveRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproved\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_session\x18\x03 \x01(\x08\"\x11\n\x0f\x41pproveResponse\" \n\rCancelRequest\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"$\n\x13ListSessionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"r\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x15\n\rmessage_count\x18\x02 \x01(\x03\x12\x16\n\x0e\x66irst_activity\x18\x03 \x01(\t\x12\x15\n\rlast_activity\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\";\n\x14ListSessionsResponse\x12#\n\x08sessions\x18\x01 \x03(\x0b\x32\x11.pulse.v1.Session\"3\n\x0eHistoryRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\".\n\x0fHistoryResponse\x12\x1b\n\x04rows\x18\x01 \x03(\x0b\x32\r.pulse.v1.Row\"9\n\x14RenameSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\":\n\x15RenameSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t2\x9a\x03\n\x04\x43hat\x12\x34\n\x04Send\x12\x15.pulse.v1.SendRequest\x1a\x13.pulse.v1.TurnEvent0\x01\x12>\n\x07\x41pprove\x12\x18.pulse.v1.ApproveRequest\x1a\x19.pulse.v1.ApproveResponse\x12;\n\x06\x43\x61ncel\x12\x17.pulse.v1.CancelRequest\x1a\x18.pulse.v1.CancelResponse\x12M\n\x0cListSessions\x12\x1d.pulse.v1.ListSessionsRequest\x1a\x1e.pulse.v1.ListSessionsResponse\x12>\n\x07History\x12\x18.pulse.v1.HistoryRequest\x1a\x19.pulse.v1.HistoryResponse\x12P\n\rRenameSession\x12\x1e.pulse.v1.RenameSessionRequest\x1a\x1f.pulse.v1.RenameSessionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,36 +42,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELTA']._serialized_end=566
   _globals['_TOOLCALLSTARTED']._serialized_start=568
   _globals['_TOOLCALLSTARTED']._serialized_end=640
-  _globals['_APPROVALREQUEST']._serialized_start=642
-  _globals['_APPROVALREQUEST']._serialized_end=758
-  _globals['_TOOLRESULT']._serialized_start=760
-  _globals['_TOOLRESULT']._serialized_end=857
-  _globals['_FINAL']._serialized_start=859
-  _globals['_FINAL']._serialized_end=952
-  _globals['_TURNERROR']._serialized_start=954
-  _globals['_TURNERROR']._serialized_end=1016
-  _globals['_APPROVEREQUEST']._serialized_start=1018
-  _globals['_APPROVEREQUEST']._serialized_end=1093
-  _globals['_APPROVERESPONSE']._serialized_start=1095
-  _globals['_APPROVERESPONSE']._serialized_end=1112
-  _globals['_CANCELREQUEST']._serialized_start=1114
-  _globals['_CANCELREQUEST']._serialized_end=1146
-  _globals['_CANCELRESPONSE']._serialized_start=1148
-  _globals['_CANCELRESPONSE']._serialized_end=1183
-  _globals['_LISTSESSIONSREQUEST']._serialized_start=1185
-  _globals['_LISTSESSIONSREQUEST']._serialized_end=1221
-  _globals['_SESSION']._serialized_start=1223
-  _globals['_SESSION']._serialized_end=1337
-  _globals['_LISTSESSIONSRESPONSE']._serialized_start=1339
-  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1398
-  _globals['_HISTORYREQUEST']._serialized_start=1400
-  _globals['_HISTORYREQUEST']._serialized_end=1451
-  _globals['_HISTORYRESPONSE']._serialized_start=1453
-  _globals['_HISTORYRESPONSE']._serialized_end=1499
-  _globals['_RENAMESESSIONREQUEST']._serialized_start=1501
-  _globals['_RENAMESESSIONREQUEST']._serialized_end=1558
-  _globals['_RENAMESESSIONRESPONSE']._serialized_start=1560
-  _globals['_RENAMESESSIONRESPONSE']._serialized_end=1618
-  _globals['_CHAT']._serialized_start=1621
-  _globals['_CHAT']._serialized_end=2031
+  _globals['_APPROVALREQUEST']._serialized_start=643
+  _globals['_APPROVALREQUEST']._serialized_end=775
+  _globals['_TOOLRESULT']._serialized_start=777
+  _globals['_TOOLRESULT']._serialized_end=874
+  _globals['_FINAL']._serialized_start=876
+  _globals['_FINAL']._serialized_end=969
+  _globals['_TURNERROR']._serialized_start=971
+  _globals['_TURNERROR']._serialized_end=1033
+  _globals['_APPROVEREQUEST']._serialized_start=1035
+  _globals['_APPROVEREQUEST']._serialized_end=1110
+  _globals['_APPROVERESPONSE']._serialized_start=1112
+  _globals['_APPROVERESPONSE']._serialized_end=1129
+  _globals['_CANCELREQUEST']._serialized_start=1131
+  _globals['_CANCELREQUEST']._serialized_end=1163
+  _globals['_CANCELRESPONSE']._serialized_start=1165
+  _globals['_CANCELRESPONSE']._serialized_end=1200
+  _globals['_LISTSESSIONSREQUEST']._serialized_start=1202
+  _globals['_LISTSESSIONSREQUEST']._serialized_end=1238
+  _globals['_SESSION']._serialized_start=1240
+  _globals['_SESSION']._serialized_end=1354
+  _globals['_LISTSESSIONSRESPONSE']._serialized_start=1356
+  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1415
+  _globals['_HISTORYREQUEST']._serialized_start=1417
+  _globals['_HISTORYREQUEST']._serialized_end=1468
+  _globals['_HISTORYRESPONSE']._serialized_start=1470
+  _globals['_HISTORYRESPONSE']._serialized_end=1516
+  _globals['_RENAMESESSIONREQUEST']._serialized_start=1518
+  _globals['_RENAMESESSIONREQUEST']._serialized_end=1575
+  _globals['_RENAMESESSIONRESPONSE']._serialized_start=1577
+  _globals['_RENAMESESSIONRESPONSE']._serialized_end=1635
+  _globals['_CHAT']._serialized_start=1638
+  _globals['_CHAT']._serialized_end=2048
 # @@protoc_insertion_point(module_scope)
