@@ -53,6 +53,9 @@ class WebConfig:
     """Base URL of the SearXNG instance (search = searxng)."""
     api_key: str = ""
     """API key of Brave Search or Tavily."""
+    api_base_url: str = ""
+    """Base URL of the Brave or Tavily API; empty: the service's own
+    (https://api.search.brave.com, https://api.tavily.com)."""
     allow_private: bool = False
     """Let web_fetch reach loopback, private, link-local and other internal addresses."""
     timeout_s: float = 20.0
@@ -111,6 +114,8 @@ def validate_tools(tools: ToolsConfig) -> None:
         )
     if web.search == "searxng" and not web.url.startswith(("http://", "https://")):
         raise ConfigError("tools.web.url: search = searxng needs the instance's http(s) URL")
+    if web.api_base_url and not web.api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("tools.web.api_base_url: must be an http(s) URL")
     if web.search in ("brave", "tavily") and not web.api_key:
         raise ConfigError(f"tools.web.api_key: search = {web.search} needs an API key")
     if web.timeout_s <= 0 or web.max_bytes < 1024 or web.max_chars < 100:

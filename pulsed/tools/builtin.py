@@ -12,12 +12,15 @@ from pulsed.tools.clock import CurrentTime
 from pulsed.tools.files import ListDir, ReadFile, Workspace, WriteFile
 from pulsed.tools.ports import Reminders
 from pulsed.tools.reminders import ReminderDeps, reminder_tools
+from pulsed.tools.search import search_tool
 from pulsed.tools.shell import Sandbox, Shell
+from pulsed.tools.web import WebFetch
 
 
 def builtin_tools(cfg: Config, reminders: Reminders | None = None) -> ToolRegistry:
-    """read_file, write_file, list_dir (confined to [tools] workspace), current_time and
-    shell (in the workspace, [tools.shell]); given the reminders
+    """read_file, write_file, list_dir (confined to [tools] workspace), current_time,
+    shell (in the workspace, [tools.shell]), web_fetch and web_search ([tools.web]; no
+    web_search when its search is none); given the reminders
     (``pulsed.scheduling.reminders.BookReminders`` in the daemon), also
     schedule_reminder, list_reminders and cancel_reminder."""
     ws = Workspace(cfg.workspace_path)
@@ -32,7 +35,11 @@ def builtin_tools(cfg: Config, reminders: Reminders | None = None) -> ToolRegist
         ListDir(ws),
         CurrentTime(),
         Shell(ws.root, sh, Sandbox(sh.sandbox, sh.network, hidden, masked)),
+        WebFetch(cfg.tools.web),
     ]
+    search = search_tool(cfg.tools.web)
+    if search is not None:
+        tools.append(search)
     if reminders is not None:
         tools += reminder_tools(ReminderDeps(reminders, cfg.scheduler))
     return ToolRegistry(tools, cfg.tools.policy)
