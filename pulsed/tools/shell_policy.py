@@ -14,7 +14,9 @@ Needs approval, whatever the patterns:
   from bash, so the two could see different commands), a NUL or another control
   character besides tab and newline;
 - a redirection that writes a file (``>``, ``>>``, ``>|``, ``&>``, ``>&file``, ``<>``),
-  except to ``/dev/null``, ``/dev/stdout`` and ``/dev/stderr``; a here-document;
+  except to ``/dev/null``, ``/dev/stdout`` and ``/dev/stderr``; an input redirection
+  from ``/dev/tcp/...`` or ``/dev/udp/...`` (bash opens a socket) or from a word whose
+  value is unknown; a here-document;
 - an assignment (``X=1``, ``PATH=. ls``), a ``for``/``select`` loop (it assigns), a
   function definition, ``${...}`` with anything but a plain name inside;
 - a command name that is not a literal word (``$X``, ``$(...)``, ``{a,b}``, globs);
@@ -299,6 +301,8 @@ class _Analyzer:
         word = self.word(target, text, depth) if target is not None else Word("", False)
         if rtype in WRITE_REDIRECTS and not (word.exact and word.value in SAFE_TARGETS):
             self.ask(f"writes a file by redirection ({rtype} {word})")
+        elif word.value.startswith(("/dev/tcp/", "/dev/udp/")) or not word.exact:
+            self.ask(f"redirects from {word}, which is not judged")  # bash opens a socket
 
     def simple(self, n: Any, text: str, depth: int) -> None:
         words: list[Word] = []

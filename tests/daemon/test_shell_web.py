@@ -258,3 +258,22 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_sandboxed_commands_cannot_see_the_daemons_data(llm: FakeLLM) -> None:
+    from tests.tools.test_shell import BWRAP
+
+    if BWRAP:
+        pytest.skip(BWRAP)
+    d = Daemon(config(llm, sandbox="bwrap"))
+    try:
+        d.start()
+        log = run_tool(d, llm, "shell", {"command": f"ls {d.data_dir}; cat {d.config_path}"})
+        text = log["result_preview"]
+        assert "not sandboxed" not in text.splitlines()[0]
+        assert "pulse.db" not in text and "test-key" not in text
+    finally:
+        try:
+            d.stop()
+        finally:
+            d.cleanup()

@@ -164,6 +164,9 @@ def test_allowed(command: str) -> None:
         "ls 2> err.log",
         "echo $(echo hi > X)",
         "cat < $(touch X)",
+        "cat < /dev/tcp/10.0.0.1/80",
+        "echo hi > /dev/udp/10.0.0.1/53",
+        "cat < $F",
         "cat <<EOF\n$(touch X)\nEOF",
         "cat <<'EOF'\nhi\nEOF",
         # state changes
