@@ -9,7 +9,8 @@ redirection targets. The command runs unasked only when nothing below needs appr
 
 Needs approval, whatever the patterns:
 
-- what bashlex cannot parse (``case``, ``$((...))``, ``[[ ]]``, ``time``, ``coproc``...),
+- a command line longer than ``MAX_JUDGED_CHARS``; what bashlex cannot parse (``case``,
+  ``$((...))``, ``[[ ]]``, ``time``, ``coproc``...),
   and any command holding ``$'`` or ``$"`` (bashlex reads ANSI-C quoting differently
   from bash, so the two could see different commands), a NUL or another control
   character besides tab and newline;
@@ -102,6 +103,9 @@ FIND_EXECS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 _PARAM = re.compile(r"#?([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_DEPTH = 8
+MAX_JUDGED_CHARS = 4000
+"""Longer command lines are not parsed (bashlex is pure Python: about 0.2 s per 1,000
+characters on a loaded core, in the daemon's event loop); they need approval."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +236,9 @@ class _Analyzer:
             self.ask("nested too deeply to judge")
             return
         if not text.strip():
+            return
+        if len(text) > MAX_JUDGED_CHARS:
+            self.ask(f"longer than {MAX_JUDGED_CHARS} characters; not judged")
             return
         if _CONTROL.search(text):
             self.ask("holds a control character")
