@@ -149,18 +149,30 @@ class TurnRunner:
             turn.error = TurnFailed(event.error.code, event.error.message)
 
     def _approve(self, req: chat_pb2.ApprovalRequest) -> None:
+        """Answer an approval request: --yes approves once, a person is asked
+        ``[y/s/N]`` (y: once, s: for the rest of the session, anything else: deny) after
+        the tool's detail (the shell's exact command, write_file's diff); without a
+        terminal it is denied."""
         args = output.truncate(output.one_line(req.arguments_json), 200)
+        approved = for_session = False
         if self.auto_yes:
             approved = True
             self._note(f"approved {req.tool} (--yes)")
         elif self.interactive:
             self.out.break_line_for_stderr()
+            if req.detail:
+                self._note(req.detail)
+            else:
+                self._note(f"{req.tool} {args}")
             wait = f" ({req.timeout_s:.0f}s to answer)" if req.timeout_s else ""
-            approved = diagnostics.confirm(f"allow {req.tool} {args}?{wait}")
-        else:
-            approved = False
+            answer = diagnostics.ask(
+                f"allow {req.tool}? y = once, s = for this session, N = deny{wait} [y/s/N]"
+            )
+            choice = (answer or "").lower()
+            approved = choice in ("y", "yes", "s", "session")
+            for_session = choice in ("s", "session")
         try:
-            self.client.approve(req.request_id, approved)
+            self.client.approve(req.request_id, approved, for_session)
         except ClientError as err:
             diagnostics.warn(f"the answer was not taken: {err.message}")
 

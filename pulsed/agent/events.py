@@ -83,6 +83,9 @@ class ApprovalRequested(_Event):
     arguments_json: str
     timeout_s: float
     approval_key: str = ""
+    detail: str = ""
+    """What the tool shows besides the arguments (``Tool.approval_detail``): the shell's
+    exact command and why it asks, write_file's diff."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

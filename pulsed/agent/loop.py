@@ -49,7 +49,7 @@ from pulsed.providers.pool import ProviderPool
 from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters
 from pulsed.store.schema import MESSAGES
-from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolRegistry
+from pulsed.tools.base import MAX_DETAIL_CHARS, Tool, ToolContext, ToolFailure, ToolRegistry
 from pulsed.tools.prompt import PromptSource
 
 log = logging.getLogger("pulsed.agent")
@@ -689,6 +689,11 @@ class Turn:
         if not self.ctx.interactive:
             return "denied"
         timeout = self.d.cfg.tools.approval_timeout_s
+        try:
+            detail = tool.approval_detail(call.arguments, tctx)[:MAX_DETAIL_CHARS]
+        except Exception:  # a detail is a courtesy: its failure never blocks the ask
+            log.exception("approval detail of %s failed", call.name)
+            detail = ""
         rid, fut = self.d.approvals.open(self.ctx.session_id, call.name, key)
         self.ctx.emit(
             ApprovalRequested(
@@ -699,22 +704,19 @@ class Turn:
                 arguments_json=args_json,
                 timeout_s=timeout,
                 approval_key=key,
+                detail=detail,
             )
         )
         return await self.d.approvals.wait(rid, fut, timeout)
 
     async def _execute(self, tool: Tool, call: ToolCall) -> tuple[str, str]:
+        limit = tool.time_limit(call.arguments) or self.d.cfg.tools.tool_timeout_s
         try:
             out = await asyncio.wait_for(
-                tool.execute(call.arguments, self.ctx.tool_context()),
-                self.d.cfg.tools.tool_timeout_s,
+                tool.execute(call.arguments, self.ctx.tool_context()), limit
             )
         except TimeoutError as e:
-            return (
-                "timeout",
-                str(e)
-                or f"{call.name} did not finish within {self.d.cfg.tools.tool_timeout_s:g} s",
-            )
+            return "timeout", str(e) or f"{call.name} did not finish within {limit:g} s"
         except ToolFailure as e:
             return "error", str(e)
         except Exception as e:

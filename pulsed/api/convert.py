@@ -83,6 +83,7 @@ def turn_event_pb(ev: TurnEvent) -> chat_pb2.TurnEvent:
                     arguments_json=ev.arguments_json,
                     timeout_s=ev.timeout_s,
                     approval_key=ev.approval_key,
+                    detail=ev.detail,
                 )
             )
         case ToolResultReady():

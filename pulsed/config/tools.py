@@ -9,6 +9,17 @@ from pulsed.errors import ConfigError
 
 SANDBOXES = ("auto", "bwrap", "none")
 SEARCH_BACKENDS = ("duckduckgo", "searxng", "brave", "tavily", "none")
+SECRET_ENV = frozenset(
+    {
+        "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "TELEGRAM_BOT_TOKEN",
+        "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN",
+    }
+)  # fmt: skip
+"""The provider and channel keys: never passed to shell commands."""
+UNSAFE_ENV = frozenset(
+    {"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "IFS", "PS4", "PROMPT_COMMAND", "CDPATH"}
+)
+"""Variables that make bash run or read something else; never passed either."""
 
 
 @dataclass
@@ -20,7 +31,7 @@ class ShellConfig:
     command of a pipeline or list must match one."""
     env: list[str] = field(default_factory=list)
     """Names of daemon environment variables passed to commands besides PATH, HOME, LANG,
-    TERM and TZ."""
+    TERM and TZ (never the provider or channel keys, PULSE_*, LD_*, BASH_ENV...)."""
     timeout_s: float = 60.0
     """Default and longest run time of one command, seconds; then its process group is
     killed."""
@@ -42,6 +53,9 @@ class WebConfig:
     """Base URL of the SearXNG instance (search = searxng)."""
     api_key: str = ""
     """API key of Brave Search or Tavily."""
+    api_base_url: str = ""
+    """Base URL of the Brave or Tavily API; empty: the service's own
+    (https://api.search.brave.com, https://api.tavily.com)."""
     allow_private: bool = False
     """Let web_fetch reach loopback, private, link-local and other internal addresses."""
     timeout_s: float = 20.0
@@ -81,6 +95,18 @@ def validate_tools(tools: ToolsConfig) -> None:
         raise ConfigError("tools.shell.max_output_bytes: must be at least 256")
     if any(not p.strip() for p in sh.allow):
         raise ConfigError("tools.shell.allow: an entry is empty")
+    for name in sh.env:
+        if (
+            name in SECRET_ENV
+            or name in UNSAFE_ENV
+            or name.startswith(("PULSE_", "BASH_FUNC_", "LD_"))
+            or not name.replace("_", "a").isalnum()
+        ):
+            raise ConfigError(
+                f'tools.shell.env: "{name}" may not be passed to commands (provider and '
+                "channel keys, PULSE_* and variables that change how bash or the loader "
+                "run are never passed)"
+            )
     web = tools.web
     if web.search not in SEARCH_BACKENDS:
         raise ConfigError(
@@ -88,6 +114,8 @@ def validate_tools(tools: ToolsConfig) -> None:
         )
     if web.search == "searxng" and not web.url.startswith(("http://", "https://")):
         raise ConfigError("tools.web.url: search = searxng needs the instance's http(s) URL")
+    if web.api_base_url and not web.api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("tools.web.api_base_url: must be an http(s) URL")
     if web.search in ("brave", "tavily") and not web.api_key:
         raise ConfigError(f"tools.web.api_key: search = {web.search} needs an API key")
     if web.timeout_s <= 0 or web.max_bytes < 1024 or web.max_chars < 100:

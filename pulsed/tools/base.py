@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 from pulsed.providers.base import ToolSpec
 
+MAX_DETAIL_CHARS = 8000
+"""Longest approval detail a tool gives (``Tool.approval_detail``)."""
+
 
 @dataclass(slots=True)
 class ToolOutput:
@@ -84,6 +87,17 @@ class Tool(ABC):
         """What an approval of this call binds to; "allow for this session" remembers
         exactly this key. Default: the arguments as canonical JSON."""
         return json.dumps(args, sort_keys=True, ensure_ascii=False)
+
+    def approval_detail(self, args: dict[str, Any], ctx: ToolContext) -> str:
+        """What the person should see besides the arguments before approving (the shell:
+        the exact command, where it runs and why it asks; write_file: a diff against the
+        file it replaces). Plain text, at most ``MAX_DETAIL_CHARS``. Default: nothing."""
+        return ""
+
+    def time_limit(self, args: dict[str, Any]) -> float | None:
+        """How long this call may run, seconds, when the tool enforces its own limit (the
+        shell's ``timeout_s`` plus its kill grace); None: ``[tools] tool_timeout_s``."""
+        return None
 
     @abstractmethod
     async def execute(self, args: dict[str, Any], ctx: ToolContext) -> ToolOutput:

@@ -15,6 +15,7 @@ refused for reading and writing: its other name may lie outside the workspace
 from __future__ import annotations
 
 import asyncio
+import difflib
 import errno
 import os
 import stat
@@ -256,6 +257,31 @@ class WriteFile(Tool):
         if len(data) > MAX_WRITE_BYTES:
             raise ToolFailure(f"content is {len(data)} bytes; the limit is {MAX_WRITE_BYTES}")
         return await asyncio.to_thread(self._write, parts, data)
+
+    def approval_detail(self, args: dict[str, Any], ctx: ToolContext) -> str:
+        """A unified diff of the file this call replaces (read through the confined
+        workspace), or a note that the file is new; '' for bad arguments."""
+        try:
+            parts = self.ws.parts(_str_arg(args, "path"))
+            content = _str_arg(args, "content")
+        except ToolFailure:
+            return ""
+        shown = self.ws.display(parts)
+        try:
+            with os.fdopen(self.ws.open_file(parts, _READ_FLAGS), "rb") as f:
+                old = f.read(MAX_WRITE_BYTES + 1)
+        except ToolFailure as e:
+            if "no such" in str(e):
+                return f"new file {shown} ({len(content.encode())} bytes)"
+            return f"cannot read {shown} to compare: {e}"
+        if b"\x00" in old or len(old) > MAX_WRITE_BYTES:
+            return f"replaces {shown} ({len(old)} bytes, binary or too large to compare)"
+        before = old.decode("utf-8", errors="replace").splitlines(keepends=True)
+        after = content.splitlines(keepends=True)
+        diff = "".join(difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}", n=2))
+        if not diff:
+            return f"{shown}: unchanged (same content)"
+        return f"overwrites {shown}:\n{diff}"
 
     def _write(self, parts: list[str], data: bytes) -> ToolOutput:
         fd = self.ws.open_file(parts, _WRITE_FLAGS)

@@ -162,9 +162,11 @@ class ChatScreen(PulseScreen):
             self.post_message(self.SendFailed(local, err))
 
     @work(exit_on_error=False, group="chat-calls")
-    async def approve(self, request_id: str, allow: bool) -> None:
-        """Chat.Approve: the person's answer to an approval request."""
-        await self.client.approve(request_id, allow)
+    async def approve(self, request_id: str, decision: str) -> None:
+        """Chat.Approve: the person's answer (once | session | deny) to a request."""
+        await self.client.approve(
+            request_id, decision in ("once", "session"), for_session=decision == "session"
+        )
 
     @work(exit_on_error=False, group="chat-calls")
     async def slash(self, name: str, rest: str, session_id: str) -> None:
@@ -371,8 +373,8 @@ class ChatScreen(PulseScreen):
         elif kind == "approval_request":
             request = ev.approval_request
 
-            def answered(allow: bool | None) -> None:
-                self.approve(request.request_id, bool(allow))
+            def answered(decision: str | None) -> None:
+                self.approve(request.request_id, decision or "deny")
 
             self.app.push_screen(Approval(request), answered)
         elif kind == "final":

@@ -5,6 +5,7 @@ boundary. No daemon is involved (the daemon-backed tests live elsewhere)."""
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -579,6 +580,7 @@ class FakeChatClient:
         self.events = events
         self.sent: list[tuple[str, str, bool]] = []
         self.approvals: list[tuple[str, bool]] = []
+        self.for_session: list[bool] = []
 
     def send(
         self, text: str, *, session_id: str = "", interactive: bool = False, model: str = ""
@@ -586,8 +588,9 @@ class FakeChatClient:
         self.sent.append((text, session_id, interactive))
         return FakeStream(self.events)
 
-    def approve(self, request_id: str, approved: bool) -> None:
+    def approve(self, request_id: str, approved: bool, for_session: bool = False) -> None:
         self.approvals.append((request_id, approved))
+        self.for_session.append(for_session)
 
     def cancel(self, turn_id: str) -> None:
         raise AssertionError("not cancelled in these tests")
@@ -646,6 +649,39 @@ def test_without_a_terminal_approvals_are_denied(capsys: pytest.CaptureFixture[s
     _, client = run_turn(TURN)
     assert client.sent == [("hi", "", False)]
     assert client.approvals == [("r1", False)]
+
+
+SHELL_ASK = [
+    ev(
+        approval_request=chat_pb2.ApprovalRequest(
+            request_id="r2",
+            tool="shell",
+            arguments_json='{"command": "touch X"}',
+            detail="$ touch X\nin /ws\n\nasked because:\n- touch X: matches no allow pattern",
+        )
+    ),
+    ev(final=chat_pb2.Final(text="done")),
+]
+
+
+@pytest.mark.parametrize(
+    ("answer", "approved", "for_session"),
+    [("y\n", True, False), ("s\n", True, True), ("\n", False, False), ("", False, False)],
+)
+def test_a_person_answers_once_for_the_session_or_no(
+    answer: str,
+    approved: bool,
+    for_session: bool,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))
+    _, client = run_turn(SHELL_ASK, interactive=True)
+    err = capsys.readouterr().err
+    assert "$ touch X" in err and "matches no allow pattern" in err
+    assert "[y/s/N]" in err
+    assert client.approvals == [("r2", approved)]
+    assert client.for_session == [for_session]
 
 
 def test_final_text_is_printed_when_nothing_streamed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -162,6 +162,47 @@ async def test_chat_approval_dialog_and_cancel(daemon: Daemon, fake_llm: FakeLLM
         assert screen.query(ErrorMessage).last().code == "cancelled"
 
 
+async def test_approval_shows_the_diff_over_the_conversation_and_allows_for_the_session(
+    daemon: Daemon, fake_llm: FakeLLM
+) -> None:
+    """Overwriting a file shows a diff in a panel that leaves the conversation visible;
+    "allow for this session" (s) runs the same call unasked later in the session."""
+    (daemon.workspace / "n.txt").write_text("hello\n")
+    call = ("write_file", {"path": "n.txt", "content": "bye\n"})
+    fake_llm.script(
+        Reply(tool_calls=[call]),
+        Reply(text="Once."),
+        Reply(tool_calls=[call]),
+        Reply(text="Again."),
+    )
+    app = app_for(daemon)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await connected(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        await type_text(pilot, "overwrite it")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Approval), what="approval dialog")
+        dialog = app.screen
+        assert isinstance(dialog, Approval)
+        detail = str(dialog.query_one("#detail", Static).render())
+        assert "overwrites n.txt" in detail and "-hello" in detail and "+bye" in detail
+        box = dialog.query_one("Approval > Vertical")
+        await until(pilot, lambda: box.region.height > 0, what="dialog laid out")
+        assert box.region.y > 0  # docked at the bottom: the conversation shows above it
+        await pilot.press("s")
+        await until(pilot, lambda: not screen.running, what="turn end")
+        assert (daemon.workspace / "n.txt").read_text() == "bye\n"
+        (daemon.workspace / "n.txt").write_text("hello\n")
+        await type_text(pilot, "again")
+        await pilot.press("enter")
+        await until(pilot, lambda: not screen.running, what="second turn end")
+        assert not isinstance(app.screen, Approval)
+        assert (daemon.workspace / "n.txt").read_text() == "bye\n"
+    approvals = [r["approval"] for r in rows(daemon, "tool_logs")]
+    assert approvals == ["approved_session", "session"]
+
+
 async def test_rename_session(daemon: Daemon, fake_llm: FakeLLM) -> None:
     app = app_for(daemon)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -188,6 +188,7 @@ class ApprovalRequest(_message.Message):
     ARGUMENTS_JSON_FIELD_NUMBER: _builtins.int
     TIMEOUT_S_FIELD_NUMBER: _builtins.int
     APPROVAL_KEY_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     tool: _builtins.str
     arguments_json: _builtins.str
@@ -195,6 +196,11 @@ class ApprovalRequest(_message.Message):
     approval_key: _builtins.str
     """What an approval binds to (for the shell: the exact command and working
     directory); "allow for this session" remembers exactly this.
+    """
+    detail: _builtins.str
+    """What the tool shows besides the arguments, plain text: for the shell the exact
+    command, its working directory and why it asks; for write_file over an existing
+    file a unified diff (capped).
     """
     def __init__(
         self,
@@ -204,10 +210,11 @@ class ApprovalRequest(_message.Message):
         arguments_json: _builtins.str = ...,
         timeout_s: _builtins.float = ...,
         approval_key: _builtins.str = ...,
+        detail: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_key", b"approval_key", "arguments_json", b"arguments_json", "request_id", b"request_id", "timeout_s", b"timeout_s", "tool", b"tool"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_key", b"approval_key", "arguments_json", b"arguments_json", "detail", b"detail", "request_id", b"request_id", "timeout_s", b"timeout_s", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
