@@ -31,6 +31,8 @@ KEY_ENV = {
 }
 """The usual key variable of each provider ('' when it needs none)."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TYPED_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+"""At the prompt, an answer in upper case is a variable's name; anything else is a key."""
 
 SOUL_TEMPLATE = """\
 # Soul
@@ -155,7 +157,7 @@ def from_dialog(args: argparse.Namespace) -> Answers:
     if a.provider != "ollama":
         default = args.key_env or KEY_ENV[a.provider]
         answer = _ask("environment variable holding the API key (or paste the key itself)", default)
-        if _ENV_NAME.fullmatch(answer):
+        if _TYPED_ENV_NAME.fullmatch(answer):
             a.key_env = answer
         else:
             a.key = answer
