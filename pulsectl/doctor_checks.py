@@ -198,10 +198,17 @@ def check_channel_tokens(ctx: Context) -> Result:
         if table.get("enabled") is not True:
             continue
         enabled.append(chan)
-        missing += [var for key, var in keys if not (ctx.value(table, key) or ctx.env.get(var))]
+        for key, var in keys:
+            raw = table.get(key, "")
+            named = _VAR.search(raw) if isinstance(raw, str) else None
+            if not (ctx.value(table, key) or ctx.env.get(var)):
+                missing.append(f"{chan}.{key} (${named.group(1) if named else var})")
     if missing:
         return Result(
-            "channel tokens", FAIL, f"not set: {', '.join(missing)}", "export them or set them"
+            "channel tokens",
+            FAIL,
+            f"enabled but no token: {', '.join(missing)}",
+            "export the variable (e.g. in ~/.config/pulse/env), or set enabled = false",
         )
     detail = f"tokens set for {', '.join(enabled)}" if enabled else "no channel enabled"
     return Result("channel tokens", OK, detail)
