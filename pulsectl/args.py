@@ -383,14 +383,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_doctor(cmds: _Commands) -> None:
     """``doctor``."""
-    cmds.add(
+    p = cmds.add(
         "doctor",
         "check the config, this machine and the daemon; say how to fix what is wrong",
-        "pulsectl doctor\npulsectl doctor --json | jq '.[] | select(.status != \"ok\")'",
+        "pulsectl doctor\npulsectl doctor --network\n"
+        "pulsectl doctor --json | jq '.[] | select(.status != \"ok\")'",
         doctor.cmd_doctor,
         details="Each check is ok, warn or fail, with a one-line fix. With the daemon down\n"
         "only the static checks run (config, keys, permissions, disk, systemd, time zone);\n"
         "doctor never starts a daemon. Exit 1 when a check fails.",
+    )
+    p.add_argument(
+        "--network",
+        action="store_true",
+        help="also ask the provider's endpoint for its models (no tokens spent)",
     )
 
 

@@ -92,6 +92,8 @@ class Context:
     status: system_pb2.StatusResponse | None = None
     skills: skills_pb2.ListSkillsResponse | None = None
     daemon_error: str = ""
+    network: bool = False
+    """Also contact the provider's endpoint (``doctor --network``)."""
     home: Path = field(default_factory=Path.home)
 
     @classmethod
@@ -187,6 +189,61 @@ def check_provider_key(ctx: Context) -> Result:
         f"no API key for {prov}",
         f'set {variables[0]} or api_key = "${{{variables[0]}}}" in [providers.{prov}]',
     )
+
+
+DEFAULT_ENDPOINTS = {
+    "anthropic": "https://api.anthropic.com",
+    "openai": "https://api.openai.com/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "ollama": "http://127.0.0.1:11434/v1",
+    "openai-compatible": "",
+}
+"""Each provider's endpoint when neither [providers.NAME] base_url nor the SDK's variable
+sets one (the daemon's defaults)."""
+ENDPOINT_VARIABLES = {"anthropic": "ANTHROPIC_BASE_URL", "openai": "OPENAI_BASE_URL"}
+
+
+def _key(ctx: Context, prov: str) -> str:
+    table = ctx.section("providers", prov)
+    found = [ctx.env.get(v, "").strip() for v in KEY_VARIABLES.get(prov, ())]
+    return ctx.value(table, "api_key") or next((k for k in found if k), "")
+
+
+def check_endpoint(ctx: Context) -> Result:
+    """The provider's endpoint answers a model list with the key (no tokens spent);
+    ``GET /v1/models`` (Anthropic: ``x-api-key``; the others: a bearer token)."""
+    import urllib.error
+    import urllib.request
+
+    name, prov = "provider endpoint", ctx.provider
+    if prov not in PROVIDERS:
+        return Result(name, FAIL, f'unknown provider "{prov}"', "fix [agent] provider")
+    base = (
+        ctx.value(ctx.section("providers", prov), "base_url")
+        or ctx.env.get(ENDPOINT_VARIABLES.get(prov, ""), "")
+        or DEFAULT_ENDPOINTS[prov]
+    ).rstrip("/")
+    if not base:
+        return Result(name, FAIL, f"{prov} has no base_url", f"set [providers.{prov}] base_url")
+    key = _key(ctx, prov)
+    if prov == "anthropic":
+        url = base + "/v1/models"
+        headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+    else:
+        url = base + "/models"
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - http(s) only
+            resp.read(1 << 20)
+    except urllib.error.HTTPError as err:
+        if err.code in (401, 403):
+            return Result(name, FAIL, f"{url}: {err.code}, the key is refused", "check the key")
+        return Result(name, WARN, f"{url}: HTTP {err.code}", "check base_url")
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        why = getattr(err, "reason", err)
+        return Result(name, FAIL, f"{url}: unreachable ({why})", "check base_url and the network")
+    return Result(name, OK, f"{url} lists models")
 
 
 def check_channel_tokens(ctx: Context) -> Result:
@@ -510,10 +567,12 @@ LIVE: tuple[Check, ...] = (
 
 def run_all(ctx: Context) -> list[Result]:
     """Every check, static first (with the daemon down, of the live ones only ``daemon``
-    and ``webhook listener``); a check that raises is reported as failed."""
+    and ``webhook listener``; ``provider endpoint`` only with ``ctx.network``); a check that
+    raises is reported as failed."""
     results = []
     live = LIVE if ctx.status is not None else (check_daemon, check_webhooks)
-    for check in (*STATIC, *live):
+    network = (check_endpoint,) if ctx.network else ()
+    for check in (*STATIC, *network, *live):
         try:
             results.append(check(ctx))
         except Exception as err:  # a broken check must not hide the others

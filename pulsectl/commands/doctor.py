@@ -28,6 +28,7 @@ def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
     """``doctor``: run every check; exit 1 when one fails (``--json``: a list of
     ``{check, status, detail, fix}``)."""
     ctx = Context.load()
+    ctx.network = args.network
     _ask_daemon(ctx, args)
     results = run_all(ctx)
     if args.json:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.llm import FakeLLM
 from tests.harness import Daemon, fake_llm_config
 
 STATUSES = {"ok", "warn", "fail"}
@@ -113,4 +114,23 @@ def test_live_provider_problem_and_loose_socket_dir_fail() -> None:
         assert "chmod 700" in by_name["socket permissions"]["fix"]
     finally:
         d.stop()
+        d.cleanup()
+
+
+def test_network_check_lists_the_models_of_the_endpoint(fake_llm: FakeLLM) -> None:
+    d = Daemon(fake_llm_config(fake_llm.url))
+    try:
+        plain = d.pulsectl("doctor", "--json")
+        assert "provider endpoint" not in {r["check"] for r in json.loads(plain.stdout)}
+        out = d.pulsectl("doctor", "--network", "--json")
+        by_name = {r["check"]: r for r in json.loads(out.stdout)}
+        assert by_name["provider endpoint"]["status"] == "ok", by_name["provider endpoint"]
+        assert "lists models" in by_name["provider endpoint"]["detail"]
+        d.write_config(fake_llm_config("http://127.0.0.1:9/v1"))
+        out = d.pulsectl("doctor", "--network", "--json")
+        by_name = {r["check"]: r for r in json.loads(out.stdout)}
+        assert out.returncode == 1
+        assert by_name["provider endpoint"]["status"] == "fail"
+        assert "unreachable" in by_name["provider endpoint"]["detail"]
+    finally:
         d.cleanup()
