@@ -396,7 +396,8 @@ def _add_doctor(cmds: _Commands) -> None:
     p.add_argument(
         "--network",
         action="store_true",
-        help="also ask the provider's endpoint for its models (no tokens spent)",
+        help="also ask the provider's endpoint for its models (no tokens spent) and check "
+        "channel tokens (Telegram getMe, Slack auth.test)",
     )
 
 

@@ -7,7 +7,8 @@ import argparse
 
 from pulsectl import diagnostics, output
 from pulsectl.diagnostics import EXIT_ERROR, EXIT_OK
-from pulsectl.doctor_checks import FAIL, WARN, Context, Result, run_all
+from pulsectl.doctor_checks import FAIL, WARN, Context, Result
+from pulsectl.doctor_live import run_all
 from pulsectl.output import Output
 
 

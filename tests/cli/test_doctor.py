@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.llm import FakeLLM
+from tests.fakes.telegram import TOKEN as TG_TOKEN
+from tests.fakes.telegram import FakeTelegram
 from tests.harness import Daemon, fake_llm_config
 
 STATUSES = {"ok", "warn", "fail"}
@@ -24,9 +26,9 @@ def stopped() -> Iterator[Daemon]:
         d.cleanup()
 
 
-def doctor(d: Daemon) -> tuple[int, dict[str, dict[str, str]], str]:
-    """Run ``doctor --json``: exit code, the results by check name, stderr."""
-    out = d.pulsectl("doctor", "--json")
+def doctor(d: Daemon, *flags: str) -> tuple[int, dict[str, dict[str, str]], str]:
+    """Run ``doctor --json FLAGS``: exit code, the results by check name, stderr."""
+    out = d.pulsectl("doctor", "--json", *flags)
     rows = json.loads(out.stdout)
     assert isinstance(rows, list)
     for row in rows:
@@ -134,3 +136,23 @@ def test_network_check_lists_the_models_of_the_endpoint(fake_llm: FakeLLM) -> No
         assert "unreachable" in by_name["provider endpoint"]["detail"]
     finally:
         d.cleanup()
+
+
+def test_network_check_asks_telegram_who_the_bot_is() -> None:
+    with FakeTelegram() as tg:
+        channel = f'[channels.telegram]\nenabled = true\napi_base_url = "{tg.base_url}"\n'
+        d = Daemon(
+            fake_llm_config("http://127.0.0.1:9/v1", extra=channel),
+            env={"TELEGRAM_BOT_TOKEN": TG_TOKEN},
+        )
+        try:
+            by_name = doctor(d, "--network")[1]
+            assert by_name["channel auth"]["status"] == "ok", by_name["channel auth"]
+            assert "@pulse_test_bot" in by_name["channel auth"]["detail"]
+            d.extra_env["TELEGRAM_BOT_TOKEN"] = "1:wrong"
+            code, by_name, _ = doctor(d, "--network")
+            assert code == 1
+            assert by_name["channel auth"]["status"] == "fail"
+            assert "Unauthorized" in by_name["channel auth"]["detail"]
+        finally:
+            d.cleanup()
