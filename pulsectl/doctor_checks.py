@@ -92,6 +92,8 @@ class Context:
     status: system_pb2.StatusResponse | None = None
     skills: skills_pb2.ListSkillsResponse | None = None
     daemon_error: str = ""
+    socket: Path | None = None
+    """The socket of ``--socket``; None: the one ``pulse.paths`` names."""
     network: bool = False
     """Also contact the provider's endpoint (``doctor --network``)."""
     home: Path = field(default_factory=Path.home)
@@ -216,7 +218,9 @@ def check_channel_tokens(ctx: Context) -> Result:
     return Result("channel tokens", OK, detail)
 
 
-def _socket() -> Path | None:
+def _socket(ctx: Context) -> Path | None:
+    if ctx.socket is not None:
+        return ctx.socket
     try:
         return paths.client_socket_path()
     except paths.PathError:
@@ -225,7 +229,7 @@ def _socket() -> Path | None:
 
 def check_socket(ctx: Context) -> Result:
     """The socket is 0600 and its folder 0700 (no one else may talk to the daemon)."""
-    name, sock = "socket permissions", _socket()
+    name, sock = "socket permissions", _socket(ctx)
     if sock is None:
         return Result(name, FAIL, "no usable folder for the socket", "set PULSE_SOCKET")
     parent = sock.parent

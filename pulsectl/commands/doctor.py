@@ -4,6 +4,7 @@ ok | warn | fail with a one-line fix (the checks: ``pulsectl.doctor_checks``).""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from pulsectl import diagnostics, output
 from pulsectl.diagnostics import EXIT_ERROR, EXIT_OK
@@ -30,6 +31,7 @@ def cmd_doctor(args: argparse.Namespace, out: Output) -> int:
     ``{check, status, detail, fix}``)."""
     ctx = Context.load()
     ctx.network = args.network
+    ctx.socket = Path(args.socket).expanduser() if args.socket else None
     _ask_daemon(ctx, args)
     results = run_all(ctx)
     if args.json:
