@@ -156,3 +156,19 @@ def test_network_check_asks_telegram_who_the_bot_is() -> None:
             assert "Unauthorized" in by_name["channel auth"]["detail"]
         finally:
             d.cleanup()
+
+
+def test_doctor_knows_the_daemons_sections_and_providers() -> None:
+    """pulsectl cannot import pulsed, so it keeps its own lists: they must agree."""
+    import dataclasses
+
+    from pulsectl import doctor_checks
+    from pulsectl.commands import init
+    from pulsed.config import Config
+    from pulsed.config.sections import PROVIDERS
+    from pulsed.providers.registry import KEY_VARIABLES
+
+    fields = {f.name for f in dataclasses.fields(Config)} - {"source"}
+    assert set(doctor_checks.SECTIONS) == fields
+    assert doctor_checks.PROVIDERS == PROVIDERS == init.PROVIDERS
+    assert {p: v[0] for p, v in doctor_checks.KEY_VARIABLES.items()} == KEY_VARIABLES

@@ -6,7 +6,11 @@ import json
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
+import pytest
+
+from pulsectl.commands.init import Answers, render_config
 from tests.daemon.util import send
 from tests.fakes.llm import FakeLLM, Reply
 from tests.harness import ROOT, Daemon
@@ -116,3 +120,30 @@ def test_dialog_with_a_typed_key_warns_and_telegram_is_checked_by_doctor() -> No
         assert "TG_TOKEN" in by_name["channel tokens"]["detail"]
     finally:
         d.cleanup()
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        Answers(provider="anthropic", key_env="ANTHROPIC_API_KEY"),
+        Answers(provider="openai", model="gpt-4o", key_env="MY_OPENAI"),
+        Answers(provider="openrouter", key="sk-or-typed"),
+        Answers(provider="ollama", model="llama3.2"),
+        Answers(provider="openai-compatible", base_url="http://127.0.0.1:8000/v1", model="m"),
+        Answers(provider="anthropic", key_env="K", telegram_token_env="TG"),
+    ],
+    ids=["anthropic", "openai", "openrouter", "ollama", "compatible", "telegram"],
+)
+def test_every_provider_config_loads_in_the_daemon(tmp_path: Path, answers: Answers) -> None:
+    from pulsed.config import load
+    from pulsed.providers.registry import provider_problem
+
+    answers.workspace = str(tmp_path / "ws")
+    path = tmp_path / "config.toml"
+    path.write_text(render_config(answers))
+    env = {"ANTHROPIC_API_KEY": "a", "MY_OPENAI": "o", "K": "k", "TG": "1:t"}
+    cfg = load(path, env)
+    assert cfg.agent.provider == answers.provider
+    assert cfg.tools.workspace == answers.workspace
+    assert provider_problem(cfg, answers.provider, {}) == ""
+    assert cfg.channels.telegram.enabled == bool(answers.telegram_token_env)
