@@ -342,8 +342,9 @@ def check_systemd_unit(ctx: Context) -> Result:
 def check_lingering(ctx: Context) -> Result:
     """User lingering, so the user's services outlive the login session."""
     user = ctx.env.get("USER") or ctx.home.name
+    by_hand = f"on a systemd machine: loginctl show-user {user} -p Linger"
     if shutil.which("loginctl") is None:
-        return Result("lingering", WARN, "cannot check: no loginctl", "")
+        return Result("lingering", WARN, "cannot check: no loginctl", by_hand)
     try:
         out = subprocess.run(
             ["loginctl", "show-user", user, "-p", "Linger"],
@@ -353,11 +354,11 @@ def check_lingering(ctx: Context) -> Result:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as err:
-        return Result("lingering", WARN, f"cannot check: {err}", "")
+        return Result("lingering", WARN, f"cannot check: {err}", by_hand)
     value = out.stdout.strip().partition("=")[2]
     if out.returncode != 0 or not value:
         why = out.stderr.strip().splitlines()[0] if out.stderr.strip() else "no answer"
-        return Result("lingering", WARN, f"cannot check: {why}", "")
+        return Result("lingering", WARN, f"cannot check: {why}", by_hand)
     if value == "yes":
         return Result("lingering", OK, f"enabled for {user}")
     return Result(
