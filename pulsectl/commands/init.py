@@ -214,6 +214,10 @@ def cmd_init(args: argparse.Namespace, out: Output) -> int:
         diagnostics.warn(
             f"${answers.key_env} is not set here; the daemon needs it in its environment"
         )
+    if path != paths.config_path():
+        diagnostics.note(
+            f"the daemon reads {paths.config_path()}; to use this file: export PULSE_CONFIG={path}"
+        )
     if args.json:
         out.json_doc({"config": str(path), "written": written, "kept": kept})
     else:
