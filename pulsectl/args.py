@@ -24,7 +24,9 @@ from pulsectl.commands import (
     context,
     costs,
     daemonctl,
+    doctor,
     ingest,
+    init,
     mcp,
     memory,
     service,
@@ -375,9 +377,56 @@ def build_parser() -> argparse.ArgumentParser:
         _add_ingest,
         _add_service,
         memory.register,
+        _add_doctor,
+        _add_init,
     ):
         add(cmds)
     return parser
+
+
+def _add_doctor(cmds: _Commands) -> None:
+    """``doctor``."""
+    p = cmds.add(
+        "doctor",
+        "check the config, this machine and the daemon; say how to fix what is wrong",
+        "pulsectl doctor\npulsectl doctor --network\n"
+        "pulsectl doctor --json | jq '.[] | select(.status != \"ok\")'",
+        doctor.cmd_doctor,
+        details="Each check is ok, warn or fail, with a one-line fix. With the daemon down\n"
+        "only the static checks run (config, keys, permissions, disk, systemd, time zone);\n"
+        "doctor never starts a daemon. Exit 1 when a check fails.",
+    )
+    p.add_argument(
+        "--network",
+        action="store_true",
+        help="also ask the provider's endpoint for its models (no tokens spent) and check "
+        "channel tokens (Telegram getMe, Slack auth.test)",
+    )
+
+
+def _add_init(cmds: _Commands) -> None:
+    """``init``."""
+    p = cmds.add(
+        "init",
+        "write a first config.toml (and SOUL.md, USER.md templates) by asking a few questions",
+        "pulsectl init\npulsectl init --non-interactive --provider anthropic "
+        "--key-env ANTHROPIC_API_KEY",
+        init.cmd_init,
+        details="The key is written as ${VAR} (read from the environment when the daemon\n"
+        "starts), never the key itself unless you type it. The file is 0600; an existing\n"
+        "one is kept unless --force. SOUL.md and USER.md are never overwritten.",
+    )
+    p.add_argument("--non-interactive", action="store_true", help="ask nothing; use the flags")
+    p.add_argument("--force", action="store_true", help="overwrite an existing config.toml")
+    p.add_argument("--config", metavar="PATH", help="where to write (default: $PULSE_CONFIG)")
+    p.add_argument("--provider", choices=init.PROVIDERS, help="the LLM provider")
+    p.add_argument("--model", default="", help="model id (default: the provider's)")
+    p.add_argument("--base-url", default="", metavar="URL", help="endpoint (openai-compatible)")
+    p.add_argument("--key-env", default="", metavar="VAR", help="variable holding the API key")
+    p.add_argument("--workspace", default="", metavar="DIR", help="the agent's workspace folder")
+    p.add_argument(
+        "--telegram-token-env", default="", metavar="VAR", help="variable holding a bot token"
+    )
 
 
 def _add_daemonctl(cmds: _Commands) -> None:
