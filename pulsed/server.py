@@ -243,6 +243,7 @@ class Server:
             if cfg.memory.enabled:
                 extra += memory_tools(memory)
                 prompt_sources.append(MemoryPrompt(memory))
+            capturer = MemoryCapture(cfg, store, providers, budget, memory)
             deps = AgentDeps(
                 cfg=cfg,
                 store=store,
@@ -251,7 +252,8 @@ class Server:
                 budget=budget,
                 approvals=approvals,
                 prompt_sources=prompt_sources,
-                after_turn=[MemoryCapture(cfg, store, providers, budget, memory)],
+                after_turn=[capturer],
+                before_compaction=[capturer],
             )
             mcp = McpManager(cfg.mcp, cfg.data_path / "mcp", deps.tools.names(), store)
             deps.tools.add_source(mcp)  # MCP tools join as their servers connect

@@ -101,6 +101,11 @@ async def compact(
     cpt = deps.calibration.get(session_id) or pricing.CHARS_PER_TOKEN_ESTIMATE
     room = int((window.tokens - MAX_SUMMARY_TOKENS - 200) * cpt) - len(SYSTEM)
     conversation = "\n\n".join(lines)
+    for hook in deps.before_compaction:  # e.g. memory keeps the facts first
+        try:
+            await hook.before_compaction(session_id, turn_id, conversation)
+        except Exception:
+            log.exception("a before-compaction hook failed; compacting anyway")
     limit = max(1000, min(INPUT_CHARS, room))
     if len(conversation) > limit:
         half = limit // 2

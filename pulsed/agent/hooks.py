@@ -18,3 +18,13 @@ class AfterTurn(Protocol):
     async def after_turn(self, ctx: TurnContext, answer: Row) -> None:
         """``ctx`` is the finished turn, ``answer`` its stored agent_response row."""
         ...
+
+
+class BeforeCompaction(Protocol):
+    """Called with the exchanges a compaction is about to summarise, before the summary
+    replaces them in later prompts (memory keeps the facts in them first). A hook that
+    fails is logged; the compaction goes on."""
+
+    async def before_compaction(self, session_id: str, turn_id: str, conversation: str) -> None:
+        """``conversation``: the exchanges as ``USER: ...`` / ``ASSISTANT: ...`` text."""
+        ...

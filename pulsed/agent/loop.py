@@ -30,7 +30,7 @@ from pulsed.agent.events import (
     TurnEvent,
     TurnUsage,
 )
-from pulsed.agent.hooks import AfterTurn
+from pulsed.agent.hooks import AfterTurn, BeforeCompaction
 from pulsed.agent.intake import origin_of
 from pulsed.agent.prompts import is_heartbeat_ok
 from pulsed.agent.redact import MASK, redact
@@ -74,6 +74,8 @@ class AgentDeps:
     prompt_sources: Sequence[PromptSource] = ()
     """What adds parts to full turns' prompts (memory recall, skills index, identity)."""
     after_turn: Sequence[AfterTurn] = ()
+    before_compaction: Sequence[BeforeCompaction] = ()
+    """Run on what a compaction is about to summarise (memory saves its facts first)."""
     """What runs once a turn has answered (memory capture)."""
     calibration: dict[str, float] = field(default_factory=dict)
     """Characters per prompt token per session, from the provider's report of the

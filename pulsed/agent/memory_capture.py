@@ -79,10 +79,35 @@ class MemoryCapture:
         if kept:
             log.info("turn %s: %d memories kept", ctx.turn_id, len(kept))
 
+    async def before_compaction(self, session_id: str, turn_id: str, conversation: str) -> None:
+        """Keep the facts of exchanges a compaction is about to summarise (memory on;
+        with auto capture they were mostly kept turn by turn already, and near-duplicates
+        update rather than add)."""
+        if not self.cfg.memory.enabled:
+            return
+        request = LLMRequest(
+            capture.SYSTEM,
+            [ChatMessage("user", conversation[-capture.MAX_EXCHANGE_CHARS :])],
+            [],
+            self.cfg.memory.extract_max_tokens,
+        )
+        resp = await self._call_for(session_id, turn_id, "", "(before compaction)", request)
+        if resp is not None:
+            kept = await capture.keep(self.memory, capture.parse(resp.text), session_id, turn_id)
+            log.info("session %s: %d memories kept before compaction", session_id, len(kept))
+
     async def _call(self, ctx: TurnContext, request: LLMRequest) -> LLMResponse | None:
+        """The extraction call of turn ``ctx`` (see ``_call_for``)."""
+        return await self._call_for(
+            ctx.session_id, ctx.turn_id, ctx.model, text_of(ctx.input), request
+        )
+
+    async def _call_for(
+        self, session_id: str, turn_id: str, model_spec: str, preview: str, request: LLMRequest
+    ) -> LLMResponse | None:
         """The extraction call on the first provider of the chain; None when the budget
         refuses it or it fails (both logged; a failure also as its llm_logs row)."""
-        name, model = self.providers.chain(self.cfg.memory.model or ctx.model)[0]
+        name, model = self.providers.chain(self.cfg.memory.model or model_spec)[0]
         try:
             held = await self.budget.reserve(pricing.max_cost(name, model, request))
         except ResourceExhausted as e:
@@ -115,8 +140,8 @@ class MemoryCapture:
             "llm_logs",
             [
                 rows.llm_call(
-                    session_id=ctx.session_id,
-                    turn_id=ctx.turn_id,
+                    session_id=session_id,
+                    turn_id=turn_id,
                     provider=name,
                     model=resp.model if resp and resp.model else model,
                     origin="memory",
@@ -130,7 +155,7 @@ class MemoryCapture:
                     ),
                     time_to_first_token_ms=resp.time_to_first_token_ms if resp else 0,
                     system_prompt_hash=hashlib.sha256(request.system.encode()).hexdigest(),
-                    user_message_preview=text_of(ctx.input)[:PREVIEW_CHARS],
+                    user_message_preview=preview[:PREVIEW_CHARS],
                     assistant_response_preview=resp.text[:PREVIEW_CHARS] if resp else "",
                     status=status,
                     error_message=err.message if err else "",

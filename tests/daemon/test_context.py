@@ -154,7 +154,12 @@ def test_a_long_session_compacts_and_stays_within_its_window(fake_llm: FakeLLM) 
         # every call the loopback LLM served is an llm_logs row (chat and compaction)
         all_logs = rows(d, "llm_logs")
         assert len(all_logs) == len(fake_llm.requests)
-        assert {r["origin"] for r in all_logs} == {"chat", "compaction"}
+        assert {r["origin"] for r in all_logs} == {"chat", "compaction", "memory"}
+        # memory is on: the facts of what is compacted were extracted first
+        first_compaction = next(r["_seq"] for r in all_logs if r["origin"] == "compaction")
+        saved = [r for r in all_logs if r["origin"] == "memory"]
+        assert saved and saved[0]["_seq"] < first_compaction
+        assert saved[0]["user_message_preview"] == "(before compaction)"
     finally:
         d.stop()
         d.cleanup()
