@@ -371,7 +371,25 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
 
 
 def render_sessions(sessions: Sequence[chat_pb2.Session], width: int) -> str:
-    """Sessions, most recent first as the daemon lists them."""
+    """Sessions, most recent first as the daemon lists them; a model column when a
+    session has a model of its own."""
+    if any(s.model for s in sessions):
+        return table(
+            ["session", "msgs", "last activity", "model", "title"],
+            [
+                [
+                    s.session_id,
+                    str(s.message_count),
+                    local_time(s.last_activity),
+                    s.model or "default",
+                    s.title,
+                ]
+                for s in sessions
+            ],
+            width=width,
+            right={1},
+            min_widths={0: 24, 2: 19, 3: 12},
+        )
     return table(
         ["session", "msgs", "last activity", "title"],
         [

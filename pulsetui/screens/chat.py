@@ -226,7 +226,10 @@ class ChatScreen(PulseScreen):
             title = " ".join((s.title or "(untitled)").split())
             if len(title) > TITLE_CELLS:
                 title = title[: TITLE_CELLS - 1] + "…"
-            options.append(Option(Text(title), id=s.session_id))
+            label = Text(title)
+            if s.model:  # a model of its own (/model): shown under the title
+                label.append("\n" + s.model.split(":", 1)[-1][:TITLE_CELLS], style="dim")
+            options.append(Option(label, id=s.session_id))
         box = self.query_one("#sessions", OptionList)
         box.set_options(options)
         ids = [NEW, *(s.session_id for s in self.sessions)]

@@ -66,6 +66,8 @@ def test_a_session_model_holds_for_that_session_only(daemon: Daemon, fake_llm: F
         for s in daemon.chat().ListSessions(chat_pb2.ListSessionsRequest()).sessions
     }
     assert listed["s-mine"].endswith(":gpt-4o-mini") and listed["s-other"] == ""
+    table = daemon.pulsectl("sessions", "list").stdout
+    assert "MODEL" in table and ":gpt-4o-mini" in table
     warned = daemon.chat().SetSessionModel(
         chat_pb2.SetSessionModelRequest(session_id="s-other", model="no-such-model-9")
     )
