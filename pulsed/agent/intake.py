@@ -45,6 +45,9 @@ class TurnInput:
         interactive: a person is watching and can answer approvals ("ask" tools).
         origin: chat | task | heartbeat | trigger; '' derives it from the row.
         model: ``[PROVIDER:]MODEL`` to use for this turn instead of the configured chain.
+        temperature: sampling temperature of the turn's calls (None: the provider's).
+        max_tokens: most output tokens per call of the turn, below ``[agent] max_tokens``
+            (0: that setting).
         id: the row's id, when the caller must know it before the append.
     """
 
@@ -58,6 +61,8 @@ class TurnInput:
     interactive: bool = False
     origin: str = ""
     model: str = ""
+    temperature: float | None = None
+    max_tokens: int = 0
     id: str | None = None
 
     def values(self) -> rows.Values:
@@ -67,6 +72,10 @@ class TurnInput:
             content["origin"] = self.origin
         if self.model:
             content["model"] = self.model
+        if self.temperature is not None:
+            content["temperature"] = float(self.temperature)
+        if self.max_tokens > 0:
+            content["max_tokens"] = int(self.max_tokens)
         return rows.turn_input(
             source=self.source,
             session_id=self.session_id,

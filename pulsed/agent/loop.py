@@ -114,6 +114,20 @@ class TurnContext:
         return origin_of(self.input)
 
     @property
+    def temperature(self) -> float | None:
+        """The input's sampling temperature (the HTTP API passes a client's), or None."""
+        content = self.input.get("content")
+        value = content.get("temperature") if isinstance(content, dict) else None
+        return float(value) if isinstance(value, int | float) else None
+
+    @property
+    def max_tokens(self) -> int:
+        """The input's own output cap per call (0: ``[agent] max_tokens``)."""
+        content = self.input.get("content")
+        value = content.get("max_tokens") if isinstance(content, dict) else None
+        return int(value) if isinstance(value, int) and value > 0 else 0
+
+    @property
     def budget_usd(self) -> float:
         """The run's own cap in USD (a task's ``--budget``), 0 for none."""
         content = self.input.get("content")
@@ -297,9 +311,13 @@ class Turn:
         max_tokens = self.d.cfg.agent.max_tokens
         if self.ctx.light:
             max_tokens = min(max_tokens, self.d.cfg.scheduler.light_max_tokens)
+        if self.ctx.max_tokens:
+            max_tokens = min(max_tokens, self.ctx.max_tokens)
         max_iter = self.d.cfg.agent.max_iterations
         for iteration in range(1, max_iter + 1):
-            request = LLMRequest(system, messages, specs, max_tokens)
+            request = LLMRequest(
+                system, messages, specs, max_tokens, temperature=self.ctx.temperature
+            )
             resp = await self._call(request)
             if not resp.tool_calls:
                 return resp.text, iteration

@@ -92,6 +92,8 @@ def _turn_input(req: ChatRequest, model: str, user_agent: str) -> TurnInput:
         },
         interactive=False,
         model=model,
+        temperature=req.temperature,
+        max_tokens=max(0, req.max_tokens),
     )
 
 

@@ -15,9 +15,11 @@ session when no ``X-Pulse-Session`` header or ``user`` field names one:
   every later request of the same conversation repeats. Two conversations that open
   with the same words share a session: send a header to tell them apart.
 
-Accepted and ignored (the agent's own settings apply): ``temperature``, ``top_p``,
-``max_tokens``, ``max_completion_tokens``, ``stop``, ``seed``, ``presence_penalty``,
-``frequency_penalty``, ``tools``, ``tool_choice``, ``response_format`` and the like.
+Passed through to the provider: ``temperature`` (Anthropic clamps it to 0..1) and
+``max_tokens`` / ``max_completion_tokens`` (each LLM call of the turn, at most ``[agent]
+max_tokens``). Accepted and ignored (the agent's own settings apply): ``top_p``,
+``stop``, ``seed``, ``presence_penalty``, ``frequency_penalty``, ``tools``,
+``tool_choice``, ``response_format`` and the like.
 """
 
 from __future__ import annotations
@@ -38,10 +40,7 @@ SESSION_NAME = re.compile(r"^[A-Za-z0-9._:@-]{1,120}$")
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 TEXT_PARTS = ("text", "input_text")
 IGNORED = (
-    "temperature",
     "top_p",
-    "max_tokens",
-    "max_completion_tokens",
     "stop",
     "seed",
     "presence_penalty",
@@ -80,6 +79,10 @@ class ChatRequest:
     include_usage: bool = False
     user: str = ""
     show_tools: bool = False
+    temperature: float | None = None
+    """Passed to the provider (None: its default)."""
+    max_tokens: int = 0
+    """Output cap per LLM call of the turn (0: ``[agent] max_tokens``)."""
     ignored: list[str] = field(default_factory=list)
 
 
@@ -261,4 +264,19 @@ def parse_request(
         user=user,
         show_tools=headers.get(SHOW_TOOLS_HEADER, "").strip().lower() in ("1", "true", "yes"),
         ignored=[k for k in IGNORED if body.get(k) is not None],
+        temperature=_temperature(body.get("temperature")),
+        max_tokens=int(body.get("max_completion_tokens") or body.get("max_tokens") or 0),
     )
+
+
+def _temperature(value: Any) -> float | None:
+    """A client's temperature, 0..2 as OpenAI's API takes it.
+
+    Raises:
+        ApiError: out of that range.
+    """
+    if value is None:
+        return None
+    if not 0 <= float(value) <= 2:
+        raise bad_request("temperature should be between 0 and 2", "temperature")
+    return float(value)

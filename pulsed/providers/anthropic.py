@@ -163,6 +163,8 @@ class AnthropicProvider(LLMProvider):
             "max_tokens": request.max_tokens,
             "messages": to_anthropic_messages(request.messages, cache=self._cache),
         }
+        if request.temperature is not None:  # Anthropic takes 0..1
+            params["temperature"] = min(1.0, max(0.0, request.temperature))
         if request.tools:
             params["tools"] = [
                 {

@@ -61,6 +61,8 @@ class LLMRequest:
     messages: list[ChatMessage]
     tools: list[ToolSpec] = field(default_factory=list)
     max_tokens: int = 4096
+    temperature: float | None = None
+    """Sampling temperature passed to the provider; None: the provider's default."""
 
 
 @dataclass(slots=True)

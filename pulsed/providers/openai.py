@@ -231,6 +231,8 @@ class OpenAIProvider(LLMProvider):
         # OpenAI's reasoning models refuse max_tokens; other servers may not know the new name.
         key = "max_completion_tokens" if self.name == "openai" else "max_tokens"
         params[key] = request.max_tokens
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
         if request.tools:
             params["tools"] = [
                 {

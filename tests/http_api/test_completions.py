@@ -323,7 +323,7 @@ def test_the_sdk_sees_a_malformed_request_as_bad_request(api: Api) -> None:
     assert bad.value.param == "messages"
 
 
-def test_ignored_settings_are_accepted(api: Api, llm: FakeLLM) -> None:
+def test_temperature_and_max_tokens_pass_through(api: Api, llm: FakeLLM) -> None:
     done = api.client().chat.completions.create(
         model="pulse",
         messages=[{"role": "user", "content": "with settings"}],
@@ -334,7 +334,18 @@ def test_ignored_settings_are_accepted(api: Api, llm: FakeLLM) -> None:
     )
     assert done.choices[0].message.content == "echo: with settings"
     sent = llm.requests[-1].body
-    assert "temperature" not in sent and "top_p" not in sent  # the agent's settings apply
+    assert sent["temperature"] == 0.2 and sent["max_tokens"] == 50  # the client's
+    assert "top_p" not in sent  # the agent's settings apply
+    (row,) = [
+        r
+        for r in rows(api.daemon, "messages", message_type="user_input")
+        if r["content"]["text"] == "with settings"
+    ]
+    assert row["content"]["temperature"] == 0.2 and row["content"]["max_tokens"] == 50
+    with pytest.raises(openai.BadRequestError):
+        api.client().chat.completions.create(
+            model="pulse", messages=[{"role": "user", "content": "hot"}], temperature=7
+        )
 
 
 def test_status_shows_the_bound_address(api: Api) -> None:

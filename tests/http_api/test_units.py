@@ -106,7 +106,8 @@ def test_parse_request_takes_the_last_user_message() -> None:
         {"X-Pulse-Show-Tools": "1"},
     )
     assert req.text == "a\nb" and req.stream and req.include_usage and req.show_tools
-    assert req.ignored == ["temperature", "max_tokens"]
+    assert req.ignored == []
+    assert req.temperature == 0.3 and req.max_tokens == 10
     assert req.session_from == "conversation" and req.session_id.startswith("api:c-")
 
 
