@@ -2,7 +2,7 @@
 vectors, the turn overhead recall adds, and recall@5 on a written corpus
 (tests/bench/memory_corpus.py) for keyword and hybrid ranking.
 
-The hybrid figure compares vectors exactly in Python (see its detail), after a first
+The hybrid figure compares vectors exactly (one numpy matrix product), after a first
 search that loads them.
 Vectors come from the loopback LLM's embedding function (``embed_text``: a hashed bag
 of words), so "hybrid" here shows the fusion's mechanics, not what a real embedding
@@ -143,8 +143,8 @@ async def hybrid_figure(tmp: Path) -> Figure:
         p50,
         "ms",
         50,
-        detail="exact cosine in Python over vectors held in memory (sqlite-vec cannot "
-        "load in this interpreter's sqlite3)",
+        detail="exact cosine as a numpy matrix product over vectors held in memory "
+        "(sqlite-vec cannot load in this interpreter's sqlite3)",
     )
 
 
