@@ -10,13 +10,13 @@ exchanges after it. Nothing is deleted from the stream.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from typing import TYPE_CHECKING
 
 from pulsed.agent.budget import BudgetRefused
 from pulsed.agent.context import ContextBuilder, text_of
+from pulsed.agent.llm_log import call_row
 from pulsed.errors import FailedPrecondition
 from pulsed.providers import pricing, windows
 from pulsed.providers.base import ChatMessage, LLMRequest, LLMResponse, ProviderError, ToolSpec
@@ -165,30 +165,21 @@ async def _call(
     started = time.monotonic()
 
     async def log_row(resp: LLMResponse | None, status: str, error: str, cost: float) -> None:
-        usage = resp.usage if resp else None
-        await deps.store.append(
-            "llm_logs",
-            [
-                rows.llm_call(
-                    session_id=session_id,
-                    turn_id=turn_id,
-                    provider=name,
-                    model=resp.model if resp and resp.model else model,
-                    origin="compaction",
-                    input_tokens=usage.input_tokens if usage else 0,
-                    output_tokens=usage.output_tokens if usage else 0,
-                    cache_read_tokens=usage.cache_read_tokens if usage else 0,
-                    cache_write_tokens=usage.cache_write_tokens if usage else 0,
-                    estimated_cost_usd=cost,
-                    latency_ms=int((time.monotonic() - started) * 1000),
-                    system_prompt_hash=hashlib.sha256(request.system.encode()).hexdigest(),
-                    user_message_preview="(compaction)",
-                    assistant_response_preview=resp.text[:200] if resp else "",
-                    status=status,
-                    error_message=error,
-                )
-            ],
+        row = call_row(
+            session_id=session_id,
+            turn_id=turn_id,
+            provider=name,
+            model=model,
+            origin="compaction",
+            request=request,
+            resp=resp,
+            cost_usd=cost,
+            started=started,
+            status=status,
+            error=error,
+            preview="(compaction)",
         )
+        await deps.store.append("llm_logs", [row])
 
     try:
         held = await deps.budget.reserve(pricing.max_cost(name, model, request), session_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import time
@@ -32,6 +31,7 @@ from pulsed.agent.events import (
 )
 from pulsed.agent.hooks import AfterTurn, BeforeCompaction
 from pulsed.agent.intake import origin_of
+from pulsed.agent.llm_log import call_row, call_status
 from pulsed.agent.prompts import is_heartbeat_ok
 from pulsed.agent.redact import MASK, redact
 from pulsed.config import Config
@@ -560,37 +560,22 @@ class Turn:
                     pricing.request_chars(request) / prompt_tokens
                 )
         self.d.budget.settle(held, cost)
-        last_user = text_of(self.ctx.input)  # without the turn's <context> block
-        if not status:
-            status = "success"
-            if err is not None:
-                status = {"rate_limited": "rate_limited", "timeout": "timeout"}.get(
-                    err.kind, "error"
-                )
         await self.d.store.append(
             "llm_logs",
             [
-                rows.llm_call(
+                call_row(
                     session_id=self.ctx.session_id,
                     turn_id=self.ctx.turn_id,
                     provider=provider,
-                    model=resp.model if resp and resp.model else model,
+                    model=model,
                     origin=self.ctx.origin,
-                    input_tokens=usage.input_tokens if usage else 0,
-                    output_tokens=usage.output_tokens if usage else 0,
-                    cache_read_tokens=usage.cache_read_tokens if usage else 0,
-                    cache_write_tokens=usage.cache_write_tokens if usage else 0,
-                    estimated_cost_usd=cost,
-                    latency_ms=(
-                        resp.latency_ms if resp else int((time.monotonic() - started) * 1000)
-                    ),
-                    time_to_first_token_ms=resp.time_to_first_token_ms if resp else 0,
-                    system_prompt_hash=hashlib.sha256(request.system.encode()).hexdigest(),
-                    user_message_preview=last_user[:PREVIEW_CHARS],
-                    assistant_response_preview=resp.text[:PREVIEW_CHARS] if resp else "",
-                    tools_called=[c.name for c in resp.tool_calls] if resp else [],
-                    status=status,
-                    error_message=err.message if err else message,
+                    request=request,
+                    resp=resp,
+                    cost_usd=cost,
+                    started=started,
+                    status=status or call_status(err),
+                    error=err.message if err else message,
+                    preview=text_of(self.ctx.input),  # without the turn's <context> block
                 )
             ],
         )

@@ -10,12 +10,12 @@ failed call loses nothing but the extraction.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 
 from pulsed.agent.budget import Budget
 from pulsed.agent.context import text_of
+from pulsed.agent.llm_log import call_row, call_status
 from pulsed.agent.loop import TurnContext
 from pulsed.config import Config
 from pulsed.errors import ResourceExhausted
@@ -24,7 +24,6 @@ from pulsed.memory.service import MemoryService
 from pulsed.providers import pricing
 from pulsed.providers.base import ChatMessage, LLMRequest, LLMResponse, ProviderError
 from pulsed.providers.pool import ProviderPool
-from pulsed.store import rows
 from pulsed.store.base import Row, Store
 
 log = logging.getLogger("pulsed.agent")
@@ -133,32 +132,22 @@ class MemoryCapture:
         usage = resp.usage if resp else None
         cost = pricing.estimate_cost(name, model, usage) if usage else 0.0
         self.budget.settle(held, cost)
-        status = "success"
-        if err is not None:
-            status = {"rate_limited": "rate_limited", "timeout": "timeout"}.get(err.kind, "error")
         await self.store.append(
             "llm_logs",
             [
-                rows.llm_call(
+                call_row(
                     session_id=session_id,
                     turn_id=turn_id,
                     provider=name,
-                    model=resp.model if resp and resp.model else model,
+                    model=model,
                     origin="memory",
-                    input_tokens=usage.input_tokens if usage else 0,
-                    output_tokens=usage.output_tokens if usage else 0,
-                    cache_read_tokens=usage.cache_read_tokens if usage else 0,
-                    cache_write_tokens=usage.cache_write_tokens if usage else 0,
-                    estimated_cost_usd=cost,
-                    latency_ms=(
-                        resp.latency_ms if resp else int((time.monotonic() - started) * 1000)
-                    ),
-                    time_to_first_token_ms=resp.time_to_first_token_ms if resp else 0,
-                    system_prompt_hash=hashlib.sha256(request.system.encode()).hexdigest(),
-                    user_message_preview=preview[:PREVIEW_CHARS],
-                    assistant_response_preview=resp.text[:PREVIEW_CHARS] if resp else "",
-                    status=status,
-                    error_message=err.message if err else "",
+                    request=request,
+                    resp=resp,
+                    cost_usd=cost,
+                    started=started,
+                    status=call_status(err),
+                    error=err.message if err else "",
+                    preview=preview,
                 )
             ],
         )
