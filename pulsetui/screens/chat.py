@@ -190,6 +190,7 @@ class ChatScreen(PulseScreen):
                 model = await self.client.set_session_model(session_id, rest)
                 warn = f" ({model.warning})" if model.warning else ""
                 shown = Note(f"this session now uses {model.provider}:{model.model}{warn}")
+                self.load_sessions()  # the session list and status bar show it
             else:
                 ctx = await self.client.context(session_id)
                 shown = Note(f"this session uses {ctx.provider}:{ctx.model}")
@@ -219,6 +220,13 @@ class ChatScreen(PulseScreen):
     def show_sessions(self, message: SessionsLoaded) -> None:
         self.sessions = message.sessions
         self._fill_session_list()
+        self._show_session_model()
+
+    def _show_session_model(self) -> None:
+        """The status bar shows the current session's own model, if it has one."""
+        model = next((s.model for s in self.sessions if s.session_id == self.session_id), "")
+        for bar in self.query(StatusBar):
+            bar.show_session_model(model)
 
     def _fill_session_list(self) -> None:
         options = [Option(Text("+ new session", style="bold"), id=NEW)]
@@ -247,6 +255,7 @@ class ChatScreen(PulseScreen):
         for view in self.turns.values():
             view.shown = False
         self.session_id = session_id
+        self._show_session_model()
         conversation = self.query_one("#conversation", VerticalScroll)
         conversation.remove_children()
         if session_id:

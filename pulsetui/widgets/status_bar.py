@@ -42,15 +42,25 @@ class StatusBar(Static):
     }
     """
 
+    session_model = ""
+    """The shown session's own model ([PROVIDER:]MODEL), set by the Chat view; '' shows
+    the daemon's."""
+
     def on_mount(self) -> None:
         self.watch(self.app, "connection", self.show, init=True)
 
     def show(self, conn: Connection) -> None:
         """Render ``conn``."""
-        self.update(render(conn))
+        self.update(render(conn, self.session_model))
+
+    def show_session_model(self, model: str) -> None:
+        """Show ``model`` as the model in use ('' for the daemon's default)."""
+        if model != self.session_model:
+            self.session_model = model
+            self.show(self.app.connection)  # type: ignore[attr-defined]
 
 
-def render(conn: Connection) -> Content:
+def render(conn: Connection, session_model: str = "") -> Content:
     """The status line for ``conn`` (kept under 80 cells for the usual values)."""
     parts: list[str | tuple[str, str]] = []
     if conn.state == "connected":
@@ -69,7 +79,9 @@ def render(conn: Connection) -> Content:
         if s.store_health and s.store_health != "ok":
             parts.append((" (unhealthy)", "bold $text-error"))
         parts.append(sep)
-        if s.provider_problem:
+        if session_model:
+            parts.append((session_model.replace(":", "/", 1) + " (session)", "$accent"))
+        elif s.provider_problem:
             parts.append(("⚠ no LLM provider", "bold $text-warning"))
         else:
             parts.append(f"{s.provider}/{s.model}")

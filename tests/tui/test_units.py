@@ -142,3 +142,17 @@ def test_a_filter_takes_the_column_headers_short_names() -> None:
     assert ms.column == "duration_ms"
     (path,) = [column_alias(f, "ingest") for f in parse_filters("payload.type=x")]
     assert path.column == "payload.type"
+
+
+def test_the_status_bar_shows_a_sessions_own_model() -> None:
+    from pulse.v1 import system_pb2
+
+    from pulsetui.widgets.status_bar import Connection, render
+
+    conn = Connection(
+        state="connected",
+        status=system_pb2.StatusResponse(store_backend="local", provider="anthropic", model="m"),
+    )
+    assert "anthropic/m" in render(conn).plain
+    shown = render(conn, "openai:gpt-4o-mini").plain
+    assert "openai/gpt-4o-mini (session)" in shown and "anthropic/m" not in shown
