@@ -29,7 +29,23 @@ def serving(sock: str, timeout: float = 0.5) -> bool:
     return r.status == health_pb2.HealthCheckResponse.SERVING
 
 
+KEY_VARIABLES = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_HOST")
+
+
+def first_run_hint() -> None:
+    """Without a config file and without a provider key, say how to get one."""
+    if paths.config_path().exists() or any(os.environ.get(k) for k in KEY_VARIABLES):
+        return
+    print(
+        "no config file and no provider key: the console works, but turns will say what "
+        "is missing.\n  set one up with: .venv/bin/pulsectl init   (or export "
+        "ANTHROPIC_API_KEY=...)",
+        file=sys.stderr,
+    )
+
+
 def main() -> int:
+    first_run_hint()
     sock = str(paths.client_socket_path())
     daemon = None
     if not serving(sock):
