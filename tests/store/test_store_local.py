@@ -251,23 +251,31 @@ async def test_slow_consumer_overflowing_its_queue_gets_every_row(data_dir: Path
     try:
         total = 3000
         got: list[Row] = []
+        appended = asyncio.Event()
+        subscribed = asyncio.Event()
 
         async def consume() -> None:
             tail = s.tail("events", start=TailStart.earliest(), max_batch=20)
             async with asyncio.timeout(TIMEOUT), contextlib.aclosing(tail):  # type: ignore[type-var]
                 async for batch in tail:
                     got.extend(batch)
-                    await asyncio.sleep(0.002)  # slower than the writer
+                    subscribed.set()
+                    # slower than the writer, however fast this machine is: the first
+                    # batch waits until every row is in, so the queue of 50 overflows
+                    await appended.wait()
                     if len(got) >= total:
                         return
 
         consumer = asyncio.create_task(consume())
-        sent = 0
+        await s.append("events", [{"event_type": "0"}])
+        await subscribed.wait()  # the tail is live before the rest arrives
+        sent = 1
         sizes = [1, 5, 40, 100, 3]
         while sent < total:
             n = min(sizes[sent % len(sizes)], total - sent)
             await s.append("events", [{"event_type": str(sent + i)} for i in range(n)])
             sent += n
+        appended.set()
         await consumer
         assert [r["event_type"] for r in got] == [str(i) for i in range(total)]
         assert s.tail_overflows > 0
