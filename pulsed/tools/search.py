@@ -21,12 +21,13 @@ import html
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pulsed.config.tools import WebConfig
 from pulsed.tools.base import Tool, ToolContext, ToolFailure, ToolOutput
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_COUNT = 20
 DEFAULT_COUNT = 5
@@ -71,6 +72,8 @@ def _results(items: object, title: str, url: str, snippet: str) -> list[SearchRe
 async def _json(
     req: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]], cfg: WebConfig
 ) -> Any:
+    import httpx  # only when a search runs: the daemon starts without it
+
     try:
         async with httpx.AsyncClient(timeout=cfg.timeout_s, trust_env=False) as client:
             resp = await req(client)
