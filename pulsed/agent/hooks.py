@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from pulsed.store.base import Row
 
 if TYPE_CHECKING:
-    from pulsed.agent.loop import TurnContext
+    from pulsed.agent.turn_context import TurnContext
 
 
 class AfterTurn(Protocol):

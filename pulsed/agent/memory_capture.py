@@ -16,7 +16,7 @@ import time
 from pulsed.agent.budget import Budget
 from pulsed.agent.context import text_of
 from pulsed.agent.llm_log import call_row, call_status
-from pulsed.agent.loop import TurnContext
+from pulsed.agent.turn_context import TurnContext
 from pulsed.config import Config
 from pulsed.errors import ResourceExhausted
 from pulsed.memory import capture

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from pulsed.agent.events import Accepted, Failed, TurnEvent, is_terminal
 from pulsed.agent.intake import TurnHandle, TurnInput
-from pulsed.agent.loop import AgentDeps, Turn, TurnContext
+from pulsed.agent.loop import AgentDeps, Turn
 from pulsed.agent.sessions import SessionModels
+from pulsed.agent.turn_context import TurnContext
 from pulsed.errors import StoreError, Unavailable
 from pulsed.store import rows
 from pulsed.store.base import Row, parse_iso, to_iso

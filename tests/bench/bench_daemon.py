@@ -145,7 +145,8 @@ async def turn_overhead() -> list[Figure]:
     """Turn.run() time minus the provider's time, in process, with an instant provider."""
     from pulsed.agent.approvals import ApprovalBroker
     from pulsed.agent.budget import Budget
-    from pulsed.agent.loop import AgentDeps, Turn, TurnContext
+    from pulsed.agent.loop import AgentDeps, Turn
+    from pulsed.agent.turn_context import TurnContext
     from pulsed.config import Config
     from pulsed.providers.base import LLMProvider, LLMRequest, LLMResponse, Usage
     from pulsed.providers.pool import ProviderPool
