@@ -8,12 +8,16 @@ from __future__ import annotations
 from textual.widgets import Select
 
 from pulsetui.app import PulseApp
+from pulsetui.screens.chat import ChatScreen
 from pulsetui.format import STREAM_COLUMNS
 from pulsetui.screens.streams import StreamsScreen
+from pulsetui.widgets.conversation import AgentMessage, ErrorMessage
 from pulsetui.widgets.tail_table import TailTable
+from pulsetui.widgets.thinking import Thinking
 from tests.daemon.util import rows, send
+from tests.fakes.llm import FakeLLM, Hang
 from tests.harness import Daemon
-from tests.tui.conftest import until
+from tests.tui.conftest import type_text, until
 
 
 def app_for(daemon: Daemon, view: str = "chat") -> PulseApp:
@@ -62,3 +66,48 @@ async def test_streams_open_on_the_recent_rows_then_follow(daemon: Daemon) -> No
         await until(pilot, lambda: table.row_count == 4, what="the stored LLM calls")
         assert {r.values["status"] for r in table.rows} == {"success"}
         assert "last 200, then live" in str(screen.query_one("#streams-info").render())
+
+
+async def test_a_running_turn_shows_thinking_with_elapsed_seconds(
+    daemon: Daemon, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(Hang(20))
+    app = app_for(daemon)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, ChatScreen)
+        thinking = screen.query_one(Thinking)
+        assert not thinking.display
+
+        def line() -> str:
+            return str(thinking.render())
+
+        # A hanging turn: the line shows at once and counts the seconds.
+        await type_text(pilot, "take your time")
+        await pilot.press("enter")
+        await until(pilot, lambda: thinking.display and "thinking… 0s" in line(), what="0s")
+        assert thinking.region.height == 1  # laid out above the message box
+        await until(pilot, lambda: "thinking… 1s" in line(), what="a second later")
+        # Cancelled: the line goes away.
+        await until(pilot, lambda: any(v.turn_id for v in screen.running), what="accepted")
+        await pilot.press("escape")
+        await until(pilot, lambda: not screen.running, what="cancelled")
+        assert screen.query(ErrorMessage).last().code == "cancelled"
+        assert not thinking.display and not thinking.busy and line() == ""
+
+        # An answer ends it too, and the next turn counts from 0 again.
+        first_start = thinking.started
+        await type_text(pilot, "hello")
+        await pilot.press("enter")
+        await until(pilot, lambda: not screen.running, what="answered")
+        assert thinking.started > first_start  # the clock started again at this turn
+        assert screen.query(AgentMessage).last().text.endswith("hello")
+        assert not thinking.display
+
+        # So does a Send the daemon refuses.
+        screen.query_one("#chat-input").load_text("x" * 200_001)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await until(pilot, lambda: not screen.running, what="refused")
+        assert "limit" in screen.query(ErrorMessage).last().message
+        assert not thinking.display
