@@ -8,8 +8,8 @@ from __future__ import annotations
 from textual.widgets import Select
 
 from pulsetui.app import PulseApp
-from pulsetui.screens.chat import ChatScreen
 from pulsetui.format import STREAM_COLUMNS
+from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.streams import StreamsScreen
 from pulsetui.widgets.conversation import AgentMessage, ErrorMessage
 from pulsetui.widgets.tail_table import TailTable
