@@ -6,12 +6,15 @@ the view bar names every view."""
 from __future__ import annotations
 
 from textual.widgets import Select
+from textual.widgets._toast import Toast
 
 from pulsetui.app import PulseApp
 from pulsetui.format import STREAM_COLUMNS
+from pulsetui.messages import DaemonNote
 from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.streams import StreamsScreen
 from pulsetui.widgets.conversation import AgentMessage, ErrorMessage
+from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.tail_table import TailTable
 from pulsetui.widgets.thinking import Thinking
 from tests.daemon.util import rows, send
@@ -111,3 +114,29 @@ async def test_a_running_turn_shows_thinking_with_elapsed_seconds(
         await until(pilot, lambda: not screen.running, what="refused")
         assert "limit" in screen.query(ErrorMessage).last().message
         assert not thinking.display
+
+
+async def test_toasts_are_short_for_information_and_leave_the_status_bar_readable(
+    daemon: Daemon,
+) -> None:
+    app = app_for(daemon)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await connected(pilot, app)
+        await pilot.press("ctrl+r")  # nothing to rename yet: an information toast
+        app.notify("the store went away [budget] daily_usd", title="error (x)", severity="error")
+        await pilot.pause(0.1)
+        shown = {n.title or n.message[:10]: n for n in app._notifications}
+        info, error = shown["Send a mes"], shown["error (x)"]
+        assert info.severity == "information" and info.timeout <= 3
+        assert error.severity == "error" and error.timeout >= 8
+        await until(pilot, lambda: len(app.screen.query(Toast)) >= 2, what="toasts shown")
+        await pilot.pause(0.1)
+        bottom = [app.screen.query_one(StatusBar).region, app.screen.query_one("ViewBar").region]
+        for toast in app.screen.query(Toast):
+            assert toast.region.height <= 3  # title and text, no padding lines
+            assert not any(toast.region.overlaps(r) for r in bottom), (toast.region, bottom)
+        # Text from the daemon or the client is shown as it is, not read as markup.
+        app.post_message(DaemonNote("started pulsed; see [budget] daily_usd"))
+        await until(pilot, lambda: len(app.screen.query(Toast)) >= 3, what="the note")
+        texts = [str(t.render()) for t in app.screen.query(Toast)]
+        assert any("started pulsed; see [budget] daily_usd" in t for t in texts), texts
