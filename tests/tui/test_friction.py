@@ -8,11 +8,14 @@ from __future__ import annotations
 from textual.widgets import Select
 from textual.widgets._toast import Toast
 
+from pulsetui import format
 from pulsetui.app import PulseApp
 from pulsetui.format import STREAM_COLUMNS
 from pulsetui.messages import DaemonNote
 from pulsetui.screens.chat import ChatScreen
+from pulsetui.screens.costs import CostsScreen
 from pulsetui.screens.streams import StreamsScreen
+from pulsetui.widgets.bars import ColumnChart
 from pulsetui.widgets.conversation import AgentMessage, ErrorMessage
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.tail_table import TailTable
@@ -140,3 +143,38 @@ async def test_toasts_are_short_for_information_and_leave_the_status_bar_readabl
         await until(pilot, lambda: len(app.screen.query(Toast)) >= 3, what="the note")
         texts = [str(t.render()) for t in app.screen.query(Toast)]
         assert any("started pulsed; see [budget] daily_usd" in t for t in texts), texts
+
+
+def bar_extent(chart: ColumnChart) -> tuple[int, int]:
+    """(first, last) cell of the chart's bar lines that is not blank, after the axis."""
+    lines = str(chart.render()).split("\n")[: chart.rows]
+    axis = len(lines[0].split(" ")[0]) + 1
+    cols = [i for line in lines for i, ch in enumerate(line) if i >= axis and ch != " "]
+    return min(cols) - axis, max(cols) - axis
+
+
+async def test_the_cost_chart_spans_its_panel(daemon: Daemon) -> None:
+    send(daemon, "one")
+    app = app_for(daemon, "costs")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, CostsScreen)
+        await until(pilot, lambda: screen.data is not None, what="costs loaded")
+        await pilot.pause(0.1)
+        chart = screen.query_one("#by-day", ColumnChart)
+        width = chart.content_region.width
+        assert width >= 100  # the panel is the width of the screen
+        axis = len(str(chart.render()).split(" ")[0]) + 1
+        # Only today has a cost: its column is the last one, at the right edge.
+        first, last = bar_extent(chart)
+        assert last == width - axis - 1, (first, last, width)
+        footer = str(chart.render()).split("\n")[-1]
+        assert footer.rstrip().endswith(format.local_now().strftime("%m-%d"))
+        assert len(footer.rstrip()) == width
+        # Narrower, the chart still fills the panel.
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        width = chart.content_region.width
+        _, last = bar_extent(chart)
+        assert last == width - axis - 1
