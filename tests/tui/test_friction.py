@@ -20,6 +20,7 @@ from pulsetui.widgets.conversation import AgentMessage, ErrorMessage
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.tail_table import TailTable
 from pulsetui.widgets.thinking import Thinking
+from pulsetui.widgets.view_bar import ViewBar
 from tests.daemon.util import rows, send
 from tests.fakes.llm import FakeLLM, Hang
 from tests.harness import Daemon
@@ -178,3 +179,37 @@ async def test_the_cost_chart_spans_its_panel(daemon: Daemon) -> None:
         width = chart.content_region.width
         _, last = bar_extent(chart)
         assert last == width - axis - 1
+
+
+def highlighted(bar: ViewBar) -> str:
+    """The text of the bar's reversed (current view) spans."""
+    content = bar.render()
+    assert not isinstance(content, str)
+    return "".join(
+        content.plain[span.start : span.end]
+        for span in content.spans
+        if "reverse" in str(span.style)
+    )
+
+
+async def test_the_view_bar_names_every_view_memory_too(daemon: Daemon) -> None:
+    app = app_for(daemon, "memory")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot, app)
+        bar = app.screen.query_one(ViewBar)
+        text = str(bar.render())
+        for key, title in (("F1", "Chat"), ("F5", "Events"), ("F6", "Memory")):
+            assert f"{key} {title}" in text
+        assert text.rstrip().endswith("^q quit") and len(text) <= 80
+        assert highlighted(bar).split() == ["F6", "Memory"]
+        await pilot.press("f2")
+        assert app.current_mode == "streams"
+        bar = app.screen.query_one(ViewBar)
+        assert "F6 Memory" in str(bar.render())
+        assert highlighted(bar).split() == ["F2", "Streams"]
+        await pilot.press("f6")
+        assert app.current_mode == "memory"
+        # Wider, the keys get more room.
+        await pilot.resize_terminal(120, 30)
+        await pilot.pause(0.1)
+        assert " F6 Memory    ^p palette  ^q quit" in str(app.screen.query_one(ViewBar).render())
