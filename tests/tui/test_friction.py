@@ -141,9 +141,13 @@ async def test_toasts_are_short_for_information_and_leave_the_status_bar_readabl
             assert not any(toast.region.overlaps(r) for r in bottom), (toast.region, bottom)
         # Text from the daemon or the client is shown as it is, not read as markup.
         app.post_message(DaemonNote("started pulsed; see [budget] daily_usd"))
-        await until(pilot, lambda: len(app.screen.query(Toast)) >= 3, what="the note")
-        texts = [str(t.render()) for t in app.screen.query(Toast)]
-        assert any("started pulsed; see [budget] daily_usd" in t for t in texts), texts
+        note = "started pulsed; see [budget] daily_usd"
+
+        def texts() -> list[str]:
+            return [str(t.render()) for t in app.screen.query(Toast)]
+
+        await until(pilot, lambda: any("started pulsed" in t for t in texts()), what="the note")
+        assert any(note in t for t in texts()), texts()
 
 
 def bar_extent(chart: ColumnChart) -> tuple[int, int]:
