@@ -5,6 +5,7 @@ the view bar names every view."""
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Select
 from textual.widgets._toast import Toast
 
@@ -12,6 +13,7 @@ from pulsetui import format
 from pulsetui.app import PulseApp
 from pulsetui.format import STREAM_COLUMNS
 from pulsetui.messages import DaemonNote
+from pulsetui.screens import streams
 from pulsetui.screens.chat import ChatScreen
 from pulsetui.screens.costs import CostsScreen
 from pulsetui.screens.streams import StreamsScreen
@@ -35,7 +37,9 @@ async def connected(pilot, app: PulseApp) -> None:  # type: ignore[no-untyped-de
     await until(pilot, lambda: app.connection.state == "connected", what="connection")
 
 
-async def test_streams_open_on_the_recent_rows_then_follow(daemon: Daemon) -> None:
+async def test_streams_open_on_the_recent_rows_then_follow(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for text in ("alpha", "beta", "gamma"):
         send(daemon, text)
     stored = rows(daemon, "messages")
@@ -73,6 +77,13 @@ async def test_streams_open_on_the_recent_rows_then_follow(daemon: Daemon) -> No
         await until(pilot, lambda: table.row_count == 4, what="the stored LLM calls")
         assert {r.values["status"] for r in table.rows} == {"success"}
         assert "last 200, then live" in str(screen.query_one("#streams-info").render())
+
+        # At most RECENT rows: the newest ones.
+        monkeypatch.setattr(streams, "RECENT", 3)
+        screen.query_one("#stream-pick", Select).value = "messages"
+        await until(pilot, lambda: screen.stream == "messages", what="back to messages")
+        await until(pilot, lambda: table.row_count == 3, what="the last three")
+        assert [r.seq for r in table.rows] == seqs[-3:]
 
 
 async def test_a_running_turn_shows_thinking_with_elapsed_seconds(
