@@ -4,8 +4,8 @@ One worker follows the stream (``AsyncPulseClient.follow``: batched, resumed aft
 its batches go to a ``TailTable`` that keeps the newest rows only. A stream opens on its last
 ``RECENT`` rows (Streams.Query), then follows it live from the sequence number read before
 them, so no row is missed or shown twice; ``e`` replays from the earliest, ``l`` shows only
-new rows. Column filters
-(``column=value``) go to the daemon with the tail; the text filter is applied here.
+new rows. Column filters (``column=value``) go to the daemon with the query and the tail;
+the text filter is applied here.
 """
 
 from __future__ import annotations

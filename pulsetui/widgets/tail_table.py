@@ -32,7 +32,8 @@ from pulsetui.format import SHORT_NAMES, cell
 
 @dataclass(frozen=True, slots=True)
 class TableColumn:
-    """A column: the row value it shows, its header label, its widest (0: the rest)."""
+    """A column: the row value it shows, its header label, its widest in cells (0: it
+    takes the rest of the line)."""
 
     name: str
     label: str
