@@ -37,6 +37,7 @@ from pulsetui.widgets.conversation import (
     UserMessage,
 )
 from pulsetui.widgets.status_bar import StatusBar
+from pulsetui.widgets.thinking import Thinking
 from pulsetui.widgets.view_bar import ViewBar
 
 NEW = "__new__"
@@ -121,6 +122,7 @@ class ChatScreen(PulseScreen):
                 yield OptionList(id="sessions")
             with Vertical(id="chat-pane"):
                 yield VerticalScroll(id="conversation")
+                yield Thinking(id="thinking")
                 yield ChatInput(
                     id="chat-input", placeholder="Message Pulse (enter sends, ctrl+j new line)"
                 )
@@ -342,6 +344,7 @@ class ChatScreen(PulseScreen):
         conversation.mount(UserMessage(message.text))
         conversation.scroll_end(animate=False)
         self.send(local, message.text, self.session_id)
+        self._show_busy()
 
     def action_cancel_turn(self) -> None:
         for view in self.running:
@@ -422,8 +425,13 @@ class ChatScreen(PulseScreen):
             stream, view.stream = view.stream, None
             await stream.stop()
 
+    def _show_busy(self) -> None:
+        """The thinking line runs while any turn sent from here has not ended."""
+        self.query_one(Thinking).busy = bool(self.running)
+
     def _finish(self, view: TurnView) -> None:
         view.done = True
+        self._show_busy()
         self.refresh_bindings()
         self.load_sessions()
 
