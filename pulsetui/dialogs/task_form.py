@@ -126,6 +126,8 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         self.schedule_problem = ""
         """What the daemon said is wrong with the current schedule ('' when valid)."""
         self.is_trigger = task is not None and task.HasField("trigger")
+        self._ready = False
+        self._typed_ahead: list[str] = []
 
     @property
     def zone_name(self) -> str:
@@ -173,6 +175,10 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     def on_mount(self) -> None:
         self._show_kind()
         self.set_focus(self.first_field, scroll_visible=False)  # now, not after a refresh
+        self._ready = True
+        for character in self._typed_ahead:
+            self.first_field.insert_text_at_cursor(character)
+        self._typed_ahead.clear()
         self._preview()
 
     @property
@@ -182,13 +188,24 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
             return self.query_one("#name", Input)
         return self.query_one("#where" if self.is_trigger else "#schedule", Input)
 
-    def on_key(self, event: events.Key) -> None:
-        """A printable key that reached the form itself was typed before its first
-        field had focus (an Input keeps the keys it is given): it goes into that field."""
+    def type_ahead(self, character: str) -> None:
+        """A printable key typed before the form had focus (a terminal delivers a burst
+        to the widget focused when it arrives: the view below, or no widget yet): it
+        goes into the focused field, or the first one once the form has mounted."""
+        if not self._ready:
+            self._typed_ahead.append(character)
+            return
         focused = self.focused
-        if event.is_printable and event.character and isinstance(focused, Input):
+        (focused if isinstance(focused, Input) else self.first_field).insert_text_at_cursor(
+            character
+        )
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that reached the form itself came while no field had focus
+        (an Input keeps the keys it is given)."""
+        if event.is_printable and event.character and not isinstance(self.focused, TextArea):
             event.stop()
-            focused.insert_text_at_cursor(event.character)
+            self.type_ahead(event.character)
 
     # -- kind ----------------------------------------------------------------------------
 

@@ -42,8 +42,11 @@ class TasksScreen(PulseScreen):
     """The Tasks view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add", "Add"),
-        Binding("e", "edit", "Edit"),
+        # Priority: run as the app reads the key, so the keys typed right after it go to
+        # the form (a binding found after the key went through the table runs too late:
+        # the keys behind it have been handed to the table and are lost).
+        Binding("a", "add", "Add", priority=True),
+        Binding("e", "edit", "Edit", priority=True),
         Binding("space", "toggle_enabled", "Enable/disable"),
         Binding("r", "run", "Run now"),
         Binding("d,delete", "delete", "Delete"),

@@ -108,14 +108,16 @@ def parse_max_runs(text: str) -> int:
 
 
 def row_line(row: common_pb2.Row, zone: str, width: int) -> str:
-    """One matching row on one line: its time in ``zone`` and its columns as short JSON
-    (at most ``width`` characters in all)."""
+    """One matching row on one line: its time in ``zone`` and its columns as short JSON,
+    JSON columns first (at most ``width`` characters in all)."""
     values = TailRow.of(row).values
-    shown: dict[str, Any] = {
-        k: v
+    kept = [
+        (k, v)
         for k, v in values.items()
         if k not in HIDDEN_COLUMNS and (v or k not in SHOWN_WHEN_SET)
-    }
+    ]
+    # JSON columns (an ingest row's payload) first: they tell the rows apart.
+    shown: dict[str, Any] = dict(sorted(kept, key=lambda kv: not isinstance(kv[1], dict | list)))
     stamp = in_zone(str(values.get("timestamp", "")), zone)
     return f"{stamp}  {one_line(shown, max(10, width - len(stamp) - 2))}"
 
@@ -312,5 +314,6 @@ class TriggerFields(Vertical):
             box.update("no matching rows yet")
         else:
             zone = self.zone()
-            lines = [row_line(r, zone, self.PREVIEW_WIDTH) for r in rows]
+            width = box.content_size.width or self.PREVIEW_WIDTH
+            lines = [row_line(r, zone, width) for r in rows]
             box.update(Content("✔ latest matching:\n" + "\n".join(lines)))
