@@ -46,6 +46,8 @@ HIDDEN_COLUMNS = ("id", "timestamp")
 SHOWN_WHEN_SET = ("dedupe_key", "tags")
 """Columns it shows only when they hold something."""
 
+_NEEDS_QUOTES = re.compile(r"[\s'\"\\]")
+"""What ``shlex.split`` would not keep inside one bare word."""
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smh]?)")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -55,12 +57,12 @@ class TriggerProblem(ValueError):
 
 
 def where_text(filters: Sequence[common_pb2.Filter]) -> str:
-    """A trigger's filters in the grammar ``parse_filters`` reads (values with spaces
-    or quotes shell-quoted): ``payload.action=opened 'title~big fix'``."""
+    """A trigger's filters in the grammar ``parse_filters`` reads (a term with spaces,
+    quotes or backslashes shell-quoted): ``payload.action=opened 'title~big fix'``."""
     terms = []
     for f in filters:
         term = f"{f.column}{SYMBOLS.get(f.op or 'eq', '=')}{f.value}"
-        terms.append(shlex.quote(term) if term != shlex.quote(term) else term)
+        terms.append(shlex.quote(term) if _NEEDS_QUOTES.search(term) else term)
     return " ".join(terms)
 
 

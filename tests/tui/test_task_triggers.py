@@ -224,8 +224,11 @@ def test_where_text_reads_back_as_the_same_filters() -> None:
         common_pb2.Filter(column="payload.action", op="eq", value="opened"),
         common_pb2.Filter(column="content", op="contains", value="it's big"),
         common_pb2.Filter(column="level", op="ge", value="3"),
+        common_pb2.Filter(column="path", op="eq", value=r"C:\tmp"),
     ]
     text = where_text(filters)
+    assert text.startswith("payload.action=opened 'content~it'")
+    assert " level>=3 " in text  # quoted only where a shell word would break
     assert [(f.column, f.op, f.value) for f in parse_filters(text)] == [
         (f.column, f.op, f.value) for f in filters
     ]
