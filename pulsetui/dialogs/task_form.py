@@ -84,6 +84,8 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     TaskForm Input, TaskForm TextArea { margin: 0; }
     TaskForm #prompt { height: 4; }
     TaskForm #kind { width: 20; }
+    TaskForm Horizontal.inline { align: left middle; }
+    TaskForm Horizontal.inline Label { width: auto; margin-right: 1; }
     TaskForm #schedule-fields { height: auto; }
     TaskForm #schedule-help { height: auto; color: $text-muted; }
     TaskForm #schedule-help.-invalid { color: $text-error; }
@@ -146,14 +148,15 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
             yield NameInput(
                 t.name, id="name", disabled=self.editing, compact=True, max_length=NAME_MAX
             )
-            yield Label("runs")
-            yield Select(
-                KINDS,
-                value="stream" if self.is_trigger else "schedule",
-                allow_blank=False,
-                id="kind",
-                compact=True,
-            )
+            with Horizontal(classes="inline"):
+                yield Label("runs")
+                yield Select(
+                    KINDS,
+                    value="stream" if self.is_trigger else "schedule",
+                    allow_blank=False,
+                    id="kind",
+                    compact=True,
+                )
             with Vertical(id="schedule-fields"):
                 yield Label('schedule: "0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"')
                 yield Input("" if self.is_trigger else t.schedule, id="schedule", compact=True)

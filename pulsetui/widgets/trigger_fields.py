@@ -186,8 +186,11 @@ class TriggerFields(Vertical):
     def compose(self) -> ComposeResult:
         t = self.trigger
         stream = t.on or "ingest"
-        yield Label("stream")
-        yield Select([(stream, stream)], value=stream, allow_blank=False, id="stream", compact=True)
+        with Horizontal():
+            yield Label("stream")
+            yield Select(
+                [(stream, stream)], value=stream, allow_blank=False, id="stream", compact=True
+            )
         yield Label("where (col=value col!=value col~text; JSON paths: payload.action=opened)")
         yield Input(
             where_text(t.where),
