@@ -204,11 +204,16 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         )
 
     def on_key(self, event: events.Key) -> None:
-        """A printable key that reached the form itself came while no field had focus
-        (an Input keeps the keys it is given)."""
-        if event.is_printable and event.character and not isinstance(self.focused, TextArea):
-            event.stop()
-            self.type_ahead(event.character)
+        """A printable key that reached the form itself while no field had focus (an
+        Input keeps the keys it is given) goes to ``type_ahead``; one from a checkbox or
+        a button is left to the bindings."""
+        if not (event.is_printable and event.character):
+            return
+        focused = self.focused
+        if self._ready and focused is not None and not isinstance(focused, Input):
+            return
+        event.stop()
+        self.type_ahead(event.character)
 
     # -- kind ----------------------------------------------------------------------------
 

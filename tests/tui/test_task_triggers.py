@@ -76,13 +76,22 @@ async def test_add_a_trigger_task_with_a_live_preview(daemon: Daemon) -> None:
         await until(pilot, lambda: '"n":2' in preview_text(form), what="unfiltered preview")
         where = form.query_one("#where", Input)
         where.focus()
-        await type_text(pilot, "payload.action=opened source=webhook:gh")
+        asked = fields.generation
+        typed = "payload.action=opened source=webhook:gh"
+        await type_text(pilot, typed)
         await until(
             pilot,
             lambda: '"n":1' in preview_text(form) and '"n":2' not in preview_text(form),
             what="filtered preview",
         )
         assert fields.problem == ""
+        # Debounced: far fewer requests than keys typed.
+        assert 1 <= fields.generation - asked < len(typed) // 2
+        # The latest request wins: an answer to an earlier one is not shown.
+        shown = preview_text(form)
+        fields.post_message(TriggerFields.Previewed(fields.generation - 1, "stale", []))
+        await pilot.pause(0.1)
+        assert preview_text(form) == shown
         assert "latest matching" in preview_text(form)
         # Row times are shown in the task's zone, with its abbreviation.
         form.query_one("#timezone", Input).value = "Asia/Tokyo"
@@ -211,6 +220,11 @@ async def test_the_name_filter_applies_to_pasted_text(daemon: Daemon) -> None:
             pilot, lambda: name.value == "daily-briefing-v2", what=f"paste ({name.value!r})"
         )
         await type_text(pilot, "X?")
+        assert name.value == "daily-briefing-v2x"
+        # A key typed on another kind of field is that field's, not the name's.
+        form.query_one("#enabled").focus()
+        await pilot.pause()
+        await type_text(pilot, "q")
         assert name.value == "daily-briefing-v2x"
 
 
