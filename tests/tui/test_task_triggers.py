@@ -193,7 +193,7 @@ async def test_editing_a_trigger_fills_its_fields_and_shows_refusals(daemon: Dae
     assert [f.value for f in saved.trigger.where] == ["opened", "big fix"]
 
 
-async def test_keys_typed_while_the_form_opens_land_in_the_name(daemon: Daemon) -> None:
+async def test_typed_ahead_keys_land_in_the_name_and_paste_is_filtered(daemon: Daemon) -> None:
     app = app_for(daemon)
     async with app.run_test(size=(100, 40)) as pilot:
         await until(pilot, lambda: app.connection.state == "connected", what="connection")
@@ -204,21 +204,14 @@ async def test_keys_typed_while_the_form_opens_land_in_the_name(daemon: Daemon) 
         await until(pilot, lambda: isinstance(app.screen, TaskForm), what="form")
         form = app.screen
         name = form.query_one("#name", Input)
-        await until(pilot, lambda: name.value == "news", what=f"typed ahead ({name.value!r})")
+        await until(pilot, lambda: name.value == "news", what="typed-ahead keys in the name")
         assert app.focused is name
         assert form.query_one("#schedule", Input).value == ""
 
-
-async def test_the_name_filter_applies_to_pasted_text(daemon: Daemon) -> None:
-    app = app_for(daemon)
-    async with app.run_test(size=(100, 40)) as pilot:
-        form = await opened_form(pilot, app)
-        name = form.query_one("#name", Input)
-        await until(pilot, lambda: app.focused is name, what="name focused")
+        # The name filter applies to pasted text too.
+        name.value = ""
         app.post_message(events.Paste("Daily Briefing! (v2)"))
-        await until(
-            pilot, lambda: name.value == "daily-briefing-v2", what=f"paste ({name.value!r})"
-        )
+        await until(pilot, lambda: name.value == "daily-briefing-v2", what="pasted name, cleaned")
         await type_text(pilot, "X?")
         assert name.value == "daily-briefing-v2x"
         # A key typed on another kind of field is that field's, not the name's.
