@@ -25,10 +25,19 @@ def zone_of(name: str) -> tzinfo | None:
         return None
 
 
-def in_zone(text: str, zone: str, *, weekday: bool = False, now: datetime | None = None) -> str:
+def in_zone(
+    text: str,
+    zone: str,
+    *,
+    weekday: bool = False,
+    seconds: bool | None = None,
+    now: datetime | None = None,
+) -> str:
     """ISO 8601 ``text`` shown in ``zone`` with its abbreviation: ``12-04 09:00 CET``
     (``2025-12-04 09:00 CET`` outside the current year; ``Thu 12-04 09:00 CET`` with
-    ``weekday``). '-' when ``text`` is empty; unreadable text is returned as it is.
+    ``weekday``; ``12-04 09:00:20 CET`` with ``seconds``, which by default (None) are
+    shown when they are not 0). '-' when ``text`` is empty; unreadable text is returned
+    as it is.
 
     The current year is the console's (``format.local_now``, so tests can pin it).
     """
@@ -39,9 +48,17 @@ def in_zone(text: str, zone: str, *, weekday: bool = False, now: datetime | None
     shown = dt.astimezone(tz) if tz is not None else dt.astimezone()
     year = (now or format.local_now()).year
     pattern = "%m-%d %H:%M" if shown.year == year else "%Y-%m-%d %H:%M"
+    if seconds or (seconds is None and shown.second):
+        pattern += ":%S"
     if weekday:
         pattern = "%a " + pattern
     return f"{shown.strftime(pattern)} {abbreviation(shown)}"
+
+
+def any_seconds(texts: list[str]) -> bool:
+    """Whether any of these ISO 8601 times has seconds (so a list of them, such as the
+    next runs of ``every 20s``, shows seconds on all)."""
+    return any((dt := format.parse_time(t)) is not None and dt.second for t in texts)
 
 
 def abbreviation(dt: datetime) -> str:

@@ -30,7 +30,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 
 from pulsectl.client import AsyncPulseClient, ClientError, new_task
 from pulsetui.widgets.trigger_fields import TriggerFields, TriggerProblem
-from pulsetui.zones import in_zone
+from pulsetui.zones import any_seconds, in_zone
 
 KINDS = (("schedule", "schedule"), ("on stream", "stream"))
 """The kind choice: (label, value)."""
@@ -276,7 +276,8 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         if not message.runs:
             help_.update("✔ valid, but that time has passed: it would never run")
             return
-        shown = ", ".join(in_zone(r, message.zone, weekday=True) for r in message.runs)
+        sec = any_seconds(message.runs)  # every 20s: 09:00:20, 09:00:40, ...
+        shown = ", ".join(in_zone(r, message.zone, weekday=True, seconds=sec) for r in message.runs)
         help_.update(Content(f"✔ next: {shown}"))
 
     # -- saving ---------------------------------------------------------------------------

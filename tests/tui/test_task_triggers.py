@@ -5,6 +5,7 @@ the trigger fields and of task times at the end."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -24,7 +25,7 @@ from pulsetui.widgets.trigger_fields import (
     parse_max_runs,
     where_text,
 )
-from pulsetui.zones import in_zone
+from pulsetui.zones import any_seconds, in_zone
 from tests.harness import Daemon
 from tests.tui.conftest import type_text, until
 
@@ -220,6 +221,18 @@ async def test_typed_ahead_keys_land_in_the_name_and_paste_is_filtered(daemon: D
         await type_text(pilot, "q")
         assert name.value == "daily-briefing-v2x"
 
+        # A schedule's next runs: in the task's zone with its abbreviation, with seconds
+        # where they matter.
+        form.query_one("#timezone", Input).value = "Asia/Tokyo"
+        form.query_one("#schedule", Input).focus()
+        await type_text(pilot, "every 20s")
+        help_ = form.query_one("#schedule-help", Static)
+        await until(pilot, lambda: "✔ next:" in str(help_.render()), what="schedule preview")
+        runs = str(help_.render()).removeprefix("✔ next: ").split(", ")
+        assert len(runs) == 3
+        zoned = re.compile(r"\w{3} (\d{4}-)?\d\d-\d\d \d\d:\d\d:\d\d JST")
+        assert all(zoned.fullmatch(r) for r in runs), runs
+
 
 # -- pure helpers ----------------------------------------------------------------------------
 
@@ -272,3 +285,8 @@ def test_task_times_are_shown_in_the_task_zone_with_its_abbreviation() -> None:
     )
     assert in_zone("2026-12-04T08:00:00Z", "Asia/Dubai", now=now) == "12-04 12:00 UTC+04:00"
     assert in_zone("", "UTC", now=now) == "-"
+    # Seconds where they matter (every 20s), and on every time of a list that has some.
+    assert in_zone("2026-12-04T08:00:20Z", "UTC", now=now) == "12-04 08:00:20 UTC"
+    assert in_zone("2026-12-04T08:01:00Z", "UTC", seconds=True, now=now) == "12-04 08:01:00 UTC"
+    assert any_seconds(["2026-12-04T08:00:40Z", "2026-12-04T08:01:00Z"])
+    assert not any_seconds(["2026-12-04T08:01:00Z", ""])
