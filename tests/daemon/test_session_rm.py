@@ -1,0 +1,156 @@
+"""Chat.RemoveSession and `pulsectl sessions rm` on the real daemon (local store): hidden
+from the lists as a session_removed events row, --purge deletes the session's rows in
+one transaction, refusals (unknown session, a running turn, no terminal to confirm on);
+and a task's session titled by its task."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import grpc
+import pytest
+from pulse.v1 import chat_pb2
+
+from tests.daemon.util import rows, send, wait_for
+from tests.fakes.llm import FakeLLM, Hang, Reply
+from tests.harness import Daemon
+
+
+def remove(daemon: Daemon, session: str, purge: bool = False) -> chat_pb2.RemoveSessionResponse:
+    return daemon.chat().RemoveSession(
+        chat_pb2.RemoveSessionRequest(session_id=session, purge=purge),
+        timeout=10,
+        metadata=(("x-pulse-client", "pulsectl"),),
+    )
+
+
+def listed(daemon: Daemon, include_removed: bool = False) -> dict[str, chat_pb2.Session]:
+    request = chat_pb2.ListSessionsRequest(include_removed=include_removed)
+    return {s.session_id: s for s in daemon.chat().ListSessions(request, timeout=5).sessions}
+
+
+def ctl_json(daemon: Daemon, *args: str) -> Any:
+    out = daemon.pulsectl(*args, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_rm_hides_the_session_until_it_is_written_to_again(daemon: Daemon) -> None:
+    a = send(daemon, "keep me")[0].session_id
+    b = send(daemon, "hide me")[0].session_id
+    out = daemon.pulsectl("sessions", "rm", b)
+    assert out.returncode == 0, out.stderr
+    assert f"removed session {b}" in out.stdout
+    assert set(listed(daemon)) == {a}
+    assert b not in daemon.pulsectl("sessions", "list").stdout
+    # Its rows stay: show works, --all lists it marked.
+    assert daemon.pulsectl("sessions", "show", b).returncode == 0
+    marked = listed(daemon, include_removed=True)
+    assert marked[b].removed and not marked[a].removed
+    plain = daemon.pulsectl("sessions", "list", "--all")
+    assert "(removed) hide me" in plain.stdout
+    [event] = rows(daemon, "events", event_type="session_removed")
+    assert event["payload"] == {"session_id": b, "purged": False, "rows_deleted": 0}
+    assert event["source"] == "cli"
+    assert len(rows(daemon, "messages", session_id=b)) == 2
+    # Written to again, it is back.
+    send(daemon, "back again", session=b)
+    assert set(listed(daemon)) == {a, b}
+    assert listed(daemon)[b].title == "hide me"
+
+
+def test_rm_of_an_unknown_session_is_not_found(daemon: Daemon) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        remove(daemon, "s-nosuch")
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    out = daemon.pulsectl("sessions", "rm", "s-nosuch")
+    assert out.returncode == 1
+    assert "no session 's-nosuch'" in out.stderr
+    with pytest.raises(grpc.RpcError) as info:
+        remove(daemon, "bad id!")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert rows(daemon, "events", event_type="session_removed") == []
+
+
+def test_purge_deletes_the_sessions_rows_and_counts_them(daemon: Daemon, fake_llm: FakeLLM) -> None:
+    (daemon.workspace / "notes.txt").write_text("milk\n")
+    fake_llm.script(Reply(tool_calls=[("read_file", {"path": "notes.txt"})]), "You need milk.")
+    gone = send(daemon, "what do I need?")[0].session_id
+    kept = send(daemon, "another conversation")[0].session_id
+    daemon.chat().RenameSession(
+        chat_pb2.RenameSessionRequest(session_id=gone, title="Shopping"), timeout=5
+    )
+    before = {
+        "messages": len(rows(daemon, "messages", session_id=gone)),
+        "llm_logs": len(rows(daemon, "llm_logs", session_id=gone)),
+        "tool_logs": len(rows(daemon, "tool_logs", session_id=gone)),
+    }
+    assert before == {"messages": 4, "llm_logs": 2, "tool_logs": 1}
+    kept_rows = len(rows(daemon, "messages", session_id=kept))
+    costs_before = ctl_json(daemon, "costs", "--by", "session")
+
+    done = ctl_json(daemon, "sessions", "rm", gone, "--purge", "--yes")
+    assert done["deleted"] == {**before, "events": 1}  # the rename
+    assert done["rows_deleted"] == 8 and done["purged"] is True
+    for stream in ("messages", "llm_logs", "tool_logs"):
+        assert rows(daemon, stream, session_id=gone) == []
+    assert rows(daemon, "events", event_type="session_renamed") == []
+    [event] = rows(daemon, "events", event_type="session_removed")
+    assert event["payload"] == {"session_id": gone, "purged": True, "rows_deleted": 8}
+    assert len(rows(daemon, "messages", session_id=kept)) == kept_rows
+    assert set(listed(daemon, include_removed=True)) == {kept}
+    # Costs agree with the rows left (the hourly rollup lost the session's calls too).
+    costs = ctl_json(daemon, "costs", "--by", "session")
+    assert costs["total"]["requests"] == costs_before["total"]["requests"] - 2
+    # Nothing left to remove.
+    with pytest.raises(grpc.RpcError) as info:
+        remove(daemon, gone, purge=True)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+
+
+def test_purge_without_a_terminal_needs_yes(daemon: Daemon) -> None:
+    session = send(daemon, "precious")[0].session_id
+    out = daemon.pulsectl("sessions", "rm", session, "--purge", input="y\n")
+    assert out.returncode == 2
+    assert "stdin is not a terminal" in out.stderr and "--yes" in out.stderr
+    assert len(rows(daemon, "messages", session_id=session)) == 2
+    assert session in listed(daemon)
+
+
+def test_a_session_with_a_running_turn_is_not_removed(daemon: Daemon, fake_llm: FakeLLM) -> None:
+    release, started = threading.Event(), threading.Event()
+    fake_llm.script("hello")
+    first = send(daemon, "first")[0].session_id
+    fake_llm.script(Hang(seconds=20, until=release, started=started))
+    sender = threading.Thread(target=send, args=(daemon, "slow one", first))
+    sender.start()
+    try:
+        assert started.wait(15)
+        for purge in (False, True):
+            with pytest.raises(grpc.RpcError) as info:
+                remove(daemon, first, purge=purge)
+            err: Any = info.value
+            assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "cancel the turn first" in err.details()
+    finally:
+        release.set()
+        sender.join(30)
+    assert not sender.is_alive()
+    assert remove(daemon, first).session_id == first  # the turn has ended
+
+
+def test_a_tasks_session_is_titled_by_the_task(daemon: Daemon, fake_llm: FakeLLM) -> None:
+    fake_llm.script("Good morning.")
+    ctl_json(
+        daemon, "tasks", "add", "morning-brief", "--schedule", "0 9 * * *", "--prompt", "Brief me"
+    )
+    assert daemon.pulsectl("tasks", "run", "morning-brief").returncode == 0
+    session = wait_for(lambda: listed(daemon).get("task:morning-brief"), what="the task's session")
+    assert session.title == "task: morning-brief"
+    daemon.chat().RenameSession(
+        chat_pb2.RenameSessionRequest(session_id="task:morning-brief", title="Mornings"),
+        timeout=5,
+    )
+    assert listed(daemon)["task:morning-brief"].title == "Mornings"
