@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pulsectl import diagnostics, output
 from pulsectl.client.export import EXPORT_LIMIT, export_jsonl, export_markdown
 from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_OK, CliError, UsageError
 from pulsectl.output import Output
+
+if TYPE_CHECKING:
+    from pulsectl.client.sync import PulseClient
 
 
 def cmd_list(args: argparse.Namespace, out: Output) -> int:
@@ -80,19 +84,16 @@ def cmd_rm(args: argparse.Namespace, out: Output) -> int:
         ServerError: NOT_FOUND (no such session), FAILED_PRECONDITION (a turn runs;
             purge on Timeplus).
     """
-    if args.purge and not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError(
-                f"not purged: deleting the rows of {args.session} needs a confirmation "
-                "and stdin is not a terminal",
-                "pass --yes to purge without asking",
-            )
-        if not diagnostics.confirm(
-            f"delete every message, LLM and tool log row of session {args.session} "
-            "for good? (memories learnt in it stay)"
-        ):
-            raise UsageError("not purged", "pass --yes to purge without asking")
+    ask = args.purge and not args.yes
+    if ask and not sys.stdin.isatty():
+        raise UsageError(
+            f"not purged: deleting the rows of {args.session} needs a confirmation "
+            "and stdin is not a terminal",
+            "pass --yes to purge without asking",
+        )
     with _client(args) as client:
+        if ask:
+            _confirm_purge(client, args.session)
         done = client.remove_session(args.session, purge=args.purge)
     if args.json:
         out.json_doc(
@@ -115,3 +116,27 @@ def cmd_rm(args: argparse.Namespace, out: Output) -> int:
             "(its rows stay; --purge deletes them on the local store)"
         )
     return EXIT_OK
+
+
+def _confirm_purge(client: PulseClient, session: str) -> None:
+    """Ask before a purge, once the daemon says there is something it can purge.
+
+    Raises:
+        CliError: no such session, or a store that cannot delete rows.
+        UsageError: not confirmed.
+    """
+    backend = client.status().store_backend
+    if backend and backend != "local":
+        raise CliError(
+            f"FAILED_PRECONDITION: the {backend} backend cannot purge a session "
+            "(its streams are append-only)",
+            f"remove it without --purge: pulsectl sessions rm {session}",
+        )
+    found = client.history(session, 1).rows
+    if not found:
+        raise CliError(f"NOT_FOUND: no session {session!r}", "see: pulsectl sessions list")
+    if not diagnostics.confirm(
+        f"delete every message, LLM and tool log row of session {session} for good? "
+        "(memories learnt in it stay)"
+    ):
+        raise UsageError("not purged", "pass --yes to purge without asking")

@@ -7,8 +7,8 @@ Both are ``events`` rows, append-only, so they work on every backend: a rename i
 wins. A removed session is hidden until it is written to again (its last activity is
 after the removal, e.g. the next run of a task), and then listed with every row it has.
 Both are read from the newest ``SCANNED`` rows of their kind: bounded, whatever the
-store holds. A session with neither a rename nor a first user message, a task's
-(``task:<name>``), is titled ``task: <name>``.
+store holds. A task's session (``task:<name>``, ``scheduling.book.session_of``) that
+was not renamed is titled ``task: <name>``, from its id alone (no read per session).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def _shortened(title: str) -> str:
 async def list_sessions(d: ApiDeps, limit: int, include_removed: bool) -> list[chat_pb2.Session]:
     """The sessions ListSessions answers with, most recently active first, at most
     ``limit``: removed ones left out (or, with ``include_removed``, marked ``removed``),
-    titled by their newest rename, else their first user message, else their task."""
+    titled by their newest rename, else their task (``task: <name>``), else their first
+    user message."""
     removals = await newest_by_session(d.store, REMOVED)
     # Removed sessions may take places in the store's top list: read as many more.
     wanted = limit if include_removed else min(limit + len(removals), MAX_LIMIT)
@@ -84,7 +85,7 @@ async def list_sessions(d: ApiDeps, limit: int, include_removed: bool) -> list[c
             continue
         rename = renames.get(s.session_id)
         renamed = str(rename["payload"].get("title") or "") if rename is not None else ""
-        title = renamed or s.title or task_title(s.session_id)
+        title = renamed or task_title(s.session_id) or s.title
         out.append(
             chat_pb2.Session(
                 session_id=s.session_id,

@@ -6,6 +6,10 @@ and a task's session titled by its task."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -15,7 +19,7 @@ from pulse.v1 import chat_pb2
 
 from tests.daemon.util import rows, send, wait_for
 from tests.fakes.llm import FakeLLM, Hang, Reply
-from tests.harness import Daemon
+from tests.harness import ROOT, Daemon
 
 
 def remove(daemon: Daemon, session: str, purge: bool = False) -> chat_pb2.RemoveSessionResponse:
@@ -44,9 +48,9 @@ def test_rm_hides_the_session_until_it_is_written_to_again(daemon: Daemon) -> No
     assert out.returncode == 0, out.stderr
     assert f"removed session {b}" in out.stdout
     assert set(listed(daemon)) == {a}
-    assert b not in daemon.pulsectl("sessions", "list").stdout
-    # Its rows stay: show works, --all lists it marked.
-    assert daemon.pulsectl("sessions", "show", b).returncode == 0
+    # Its rows stay: History has them, --all lists it marked.
+    history = daemon.chat().History(chat_pb2.HistoryRequest(session_id=b), timeout=5)
+    assert len(history.rows) == 2
     marked = listed(daemon, include_removed=True)
     assert marked[b].removed and not marked[a].removed
     plain = daemon.pulsectl("sessions", "list", "--all")
@@ -119,6 +123,39 @@ def test_purge_without_a_terminal_needs_yes(daemon: Daemon) -> None:
     assert session in listed(daemon)
 
 
+def test_purge_asks_on_a_terminal(daemon: Daemon) -> None:
+    session = send(daemon, "precious")[0].session_id
+
+    def on_a_terminal(answer: str, *args: str) -> subprocess.CompletedProcess[str]:
+        primary, secondary = pty.openpty()
+        try:
+            os.write(primary, answer.encode() + b"\n")
+            return subprocess.run(
+                [sys.executable, "-m", "pulsectl", "--no-start", "sessions", "rm", *args],
+                env=daemon.env,
+                stdin=secondary,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                cwd=ROOT,
+            )
+        finally:
+            os.close(secondary)
+            os.close(primary)
+
+    no = on_a_terminal("n", session, "--purge")
+    assert no.returncode == 2 and "for good? (memories learnt in it stay) [y/N]" in no.stderr
+    assert "not purged" in no.stderr
+    assert len(rows(daemon, "messages", session_id=session)) == 2
+    unknown = on_a_terminal("y", "s-nosuch", "--purge")
+    assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr  # asked nothing
+    assert "[y/N]" not in unknown.stderr
+    yes = on_a_terminal("y", session, "--purge")
+    assert yes.returncode == 0, yes.stderr
+    assert f"purged session {session}: 3 rows deleted (1 llm_logs, 2 messages)" in yes.stdout
+    assert rows(daemon, "messages", session_id=session) == []
+
+
 def test_a_session_with_a_running_turn_is_not_removed(daemon: Daemon, fake_llm: FakeLLM) -> None:
     release, started = threading.Event(), threading.Event()
     fake_llm.script("hello")
@@ -149,6 +186,8 @@ def test_a_tasks_session_is_titled_by_the_task(daemon: Daemon, fake_llm: FakeLLM
     assert daemon.pulsectl("tasks", "run", "morning-brief").returncode == 0
     session = wait_for(lambda: listed(daemon).get("task:morning-brief"), what="the task's session")
     assert session.title == "task: morning-brief"
+    send(daemon, "and the weather?", session="task:morning-brief")  # a person joins in
+    assert listed(daemon)["task:morning-brief"].title == "task: morning-brief"
     daemon.chat().RenameSession(
         chat_pb2.RenameSessionRequest(session_id="task:morning-brief", title="Mornings"),
         timeout=5,
