@@ -86,6 +86,9 @@ def test_purge_deletes_the_sessions_rows_and_counts_them(daemon: Daemon, fake_ll
     daemon.chat().RenameSession(
         chat_pb2.RenameSessionRequest(session_id=gone, title="Shopping"), timeout=5
     )
+    daemon.chat().SetSessionModel(
+        chat_pb2.SetSessionModelRequest(session_id=gone, model="gpt-4o"), timeout=5
+    )
     before = {
         "messages": len(rows(daemon, "messages", session_id=gone)),
         "llm_logs": len(rows(daemon, "llm_logs", session_id=gone)),
@@ -96,13 +99,16 @@ def test_purge_deletes_the_sessions_rows_and_counts_them(daemon: Daemon, fake_ll
     costs_before = ctl_json(daemon, "costs", "--by", "session")
 
     done = ctl_json(daemon, "sessions", "rm", gone, "--purge", "--yes")
-    assert done["deleted"] == {**before, "events": 1}  # the rename
-    assert done["rows_deleted"] == 8 and done["purged"] is True
+    assert done["deleted"] == {**before, "events": 2}  # the rename, the model
+    assert done["rows_deleted"] == 9 and done["purged"] is True
     for stream in ("messages", "llm_logs", "tool_logs"):
         assert rows(daemon, stream, session_id=gone) == []
     assert rows(daemon, "events", event_type="session_renamed") == []
     [event] = rows(daemon, "events", event_type="session_removed")
-    assert event["payload"] == {"session_id": gone, "purged": True, "rows_deleted": 8}
+    assert event["payload"] == {"session_id": gone, "purged": True, "rows_deleted": 9}
+    # The daemon forgot its model too: the one row left says "default".
+    models = [e["payload"] for e in rows(daemon, "events", event_type="session_model")]
+    assert models == [{"session_id": gone, "model": ""}]
     assert len(rows(daemon, "messages", session_id=kept)) == kept_rows
     assert set(listed(daemon, include_removed=True)) == {kept}
     # Costs agree with the rows left (the hourly rollup lost the session's calls too).
@@ -112,6 +118,9 @@ def test_purge_deletes_the_sessions_rows_and_counts_them(daemon: Daemon, fake_ll
     with pytest.raises(grpc.RpcError) as info:
         remove(daemon, gone, purge=True)
     assert info.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    fake_llm.script("fresh start")
+    send(daemon, "hello again", session=gone)
+    assert fake_llm.requests[-1].body["model"] == "fake-model"
 
 
 def test_purge_without_a_terminal_needs_yes(daemon: Daemon) -> None:
