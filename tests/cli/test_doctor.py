@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.llm import FakeLLM
+from tests.fakes.slack import APP_TOKEN as SLACK_APP_TOKEN
+from tests.fakes.slack import BOT_TOKEN as SLACK_BOT_TOKEN
+from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN as TG_TOKEN
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import Daemon, fake_llm_config
@@ -154,6 +157,30 @@ def test_network_check_asks_telegram_who_the_bot_is() -> None:
             assert code == 1
             assert by_name["channel auth"]["status"] == "fail"
             assert "Unauthorized" in by_name["channel auth"]["detail"]
+        finally:
+            d.cleanup()
+
+
+def test_network_check_asks_slack_who_the_bot_is() -> None:
+    with FakeSlack() as slack:
+        channel = f'[channels.slack]\nenabled = true\napi_base_url = "{slack.api_url}"\n'
+        d = Daemon(
+            fake_llm_config("http://127.0.0.1:9/v1", extra=channel),
+            env={"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_APP_TOKEN": SLACK_APP_TOKEN},
+        )
+        try:
+            by_name = doctor(d, "--network")[1]
+            assert by_name["channel auth"]["status"] == "ok", by_name["channel auth"]
+            assert by_name["channel auth"]["detail"] == "slack Fake"  # auth.test's team
+            assert "auth.test" in slack.calls
+            d.extra_env["SLACK_BOT_TOKEN"] = "xoxb-wrong"
+            code, by_name, _ = doctor(d, "--network")
+            assert code == 1
+            assert by_name["channel auth"]["status"] == "fail"
+            assert by_name["channel auth"]["detail"] == "slack: invalid_auth"
+            assert by_name["channel auth"]["fix"] == (
+                "check the token and api_base_url of the channel"
+            )
         finally:
             d.cleanup()
 
