@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from pulsectl import diagnostics, output
+from pulsectl import diagnostics, output, render_tasks
 from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_OK, UsageError
 from pulsectl.output import Output
@@ -21,7 +21,7 @@ def _print_task(args: argparse.Namespace, out: Output, task: tasks_pb2.Task) -> 
     if args.json:
         out.json_doc(output.to_dict(task))
     else:
-        out.line(output.render_task(task))
+        out.line(render_tasks.render_task(task))
 
 
 def cmd_add(args: argparse.Namespace, out: Output) -> int:
@@ -94,7 +94,7 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json_doc([output.to_dict(t) for t in tasks])
     elif tasks:
-        out.line(output.render_tasks(tasks, output.terminal_width()))
+        out.line(render_tasks.render_tasks(tasks, output.terminal_width()))
     else:
         diagnostics.note(
             "no tasks; add one with: pulsectl tasks add NAME --schedule ... --prompt ..."
@@ -120,11 +120,7 @@ def _set_enabled(args: argparse.Namespace, out: Output, enabled: bool) -> int:
         out.json_doc(output.to_dict(task))
     else:
         state = "enabled" if task.enabled else "disabled"
-        nxt = (
-            f", next run {output.task_time(task.next_run, task.timezone)}"
-            if task.enabled and task.next_run
-            else ""
-        )
+        nxt = f", next run {render_tasks.next_run(task)}" if task.enabled and task.next_run else ""
         out.line(f"{task.name}: {state}{nxt}")
     return EXIT_OK
 
@@ -159,7 +155,7 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json_doc([output.to_dict(r) for r in runs])
     elif runs:
-        out.line(output.render_task_runs(runs, output.terminal_width()))
+        out.line(render_tasks.render_task_runs(runs, output.terminal_width()))
     else:
         diagnostics.note(f"task {args.name} has not run yet")
     return EXIT_OK
