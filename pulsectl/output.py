@@ -248,7 +248,8 @@ def table(
     """Aligned columns under upper-case headers, fitted into ``width`` characters.
 
     When the table is too wide, the widest left-aligned columns shrink first (down to
-    ``min_widths[i]``, default 6) and their cells end in "…". Right-aligned (numeric)
+    ``min_widths[i]``, default 6, and never below their header) and their cells end in
+    "…". Right-aligned (numeric)
     columns and the ``keep`` columns (identifiers: names, ids) are never cut. When the
     table does not fit even so, the columns of ``drop`` are left out, in that order,
     until it fits; when it still does not fit, its lines are longer than ``width``.
@@ -261,7 +262,8 @@ def table(
     if width is not None:
         for left_out in range(len(drop) + 1):
             shown = [i for i in range(len(heads)) if i not in drop[:left_out]]
-            widths = _fit(natural, shown, width, right, keep, min_widths or {})
+            floor = {i: max(len(heads[i]), (min_widths or {}).get(i, 6)) for i in shown}
+            widths = _fit(natural, shown, width, right, keep, floor)
             if sum(widths[i] for i in shown) + len(GAP) * (len(shown) - 1) <= width:
                 break
 
@@ -281,16 +283,15 @@ def _fit(
     width: int,
     right: Collection[int],
     keep: Collection[int],
-    min_widths: Mapping[int, int],
+    floor: Mapping[int, int],
 ) -> list[int]:
     """Column widths with the widest cuttable columns of ``shown`` shrunk (one character
-    at a time, down to their minimum) until the row fits ``width`` or none can shrink."""
+    at a time, down to ``floor``) until the row fits ``width`` or none can shrink."""
     widths = list(natural)
     excess = sum(widths[i] for i in shown) + len(GAP) * (len(shown) - 1) - width
-    floor = {i: min(widths[i], min_widths.get(i, 6)) for i in shown}
     cuttable = [i for i in shown if i not in right and i not in keep]
     while excess > 0:
-        candidates = [i for i in cuttable if widths[i] > floor[i]]
+        candidates = [i for i in cuttable if widths[i] > min(natural[i], floor[i])]
         if not candidates:
             break
         widest = max(candidates, key=lambda i: widths[i])

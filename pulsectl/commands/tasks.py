@@ -1,5 +1,5 @@
-"""``pulsectl tasks add | list | rm | enable | disable | run | history | edit | test``:
-scheduled tasks and stream triggers (service Tasks)."""
+"""``pulsectl tasks add | list | show | preview | rm | enable | disable | run | history |
+edit | test``: scheduled tasks and stream triggers (service Tasks)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pulsectl import diagnostics, output, render_tasks
 from pulsectl.commands import client as _client
-from pulsectl.diagnostics import EXIT_OK, UsageError
+from pulsectl.diagnostics import EXIT_OK, CliError, UsageError
 from pulsectl.output import Output
 
 if TYPE_CHECKING:
@@ -99,6 +99,50 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
         diagnostics.note(
             "no tasks; add one with: pulsectl tasks add NAME --schedule ... --prompt ..."
         )
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
+    """``tasks show NAME``: one task in full, its next run in its zone.
+
+    Raises:
+        CliError: no task has that name (exit 1).
+    """
+    with _client(args) as client:
+        found = [t for t in client.list_tasks().tasks if t.name == args.name]
+    if not found:
+        raise CliError(f"NOT_FOUND: no task named {args.name}", "see: pulsectl tasks list")
+    _print_task(args, out, found[0])
+    return EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace, out: Output) -> int:
+    """``tasks preview SPEC``: the next runs of a schedule in a zone, as the daemon
+    computes them (for ``on STREAM``: the newest rows it would have fired on); nothing
+    is stored.
+
+    Raises:
+        CliError: the daemon finds the schedule or zone invalid (exit 1; the message
+            says what is wrong).
+    """
+    with _client(args) as client:
+        answer = client.preview_schedule(args.spec, args.tz, args.count or 3)
+    if answer.problem:
+        raise CliError(answer.problem)
+    if args.json:
+        out.json_doc(output.to_dict(answer))
+    elif answer.matching_rows:
+        from pulsectl import render_streams
+
+        rows = [output.row_dict(r) for r in answer.matching_rows]
+        stream = answer.matching_rows[0].stream
+        out.line(render_streams.render_rows(stream, rows, output.terminal_width()))
+    elif answer.next_runs:
+        out.line(render_tasks.render_preview(args.spec, args.tz, answer.next_runs))
+    elif args.spec.split()[:1] == ["on"]:
+        diagnostics.note("no stored row of the stream yet")
+    else:
+        diagnostics.note("no run left: its time has passed")
     return EXIT_OK
 
 
