@@ -554,7 +554,8 @@ def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) ->
         rows,
         width=width,
         right=set(range(1, 9)),
-        min_widths={0: 16},
+        keep={0},
+        drop=[6, 5, 2, 8],
     )
     lines = text.split("\n")
     if len(rows) > 1:

@@ -498,7 +498,11 @@ def test_costs_table_fits_80_columns() -> None:
     )
     text = output.render_costs(summary, "model", 80)
     assert all(len(line) <= 80 for line in text.splitlines())
-    assert "$123.4568" in text and "\ntotal " in text and "anthropic/claud…" in text
+    assert "$123.4568" in text and "\ntotal " in text
+    # the model is never cut: the cache, error and latency columns gave way
+    assert "anthropic/claude-sonnet-4-5-20250929-extra-long  " in text
+    assert text.splitlines()[0].split() == ["MODEL", "REQ", "IN", "OUT", "COST"]
+    assert "C.READ" in output.render_costs(summary, "model", 140)
     assert text.splitlines()[-1] == "spend: $1.2500 today of $5.00 daily budget (25%)"
 
 
