@@ -11,7 +11,9 @@ Accepted forms (the error for anything else shows these):
 
 Durations are one or more ``<number><unit>`` with unit s, m, h, d or w, at most 100 years
 (``timeutil.MAX_DURATION``); ``at`` times lie from 0001-01-02 to 9999-12-30
-(``AT_EARLIEST``, ``AT_LATEST``). Anything out of range is refused with InvalidArgument.
+(``AT_EARLIEST``, ``AT_LATEST``). Anything out of range is refused with InvalidArgument;
+an invalid cron spec says which field is wrong, its value and the range
+(``minute 61 out of range 0–59``, ``cron_problem``).
 
 Daylight saving time is handled as Vixie cron (the cron of most Linux systems) does, see
 cron(8) "Special considerations exist when the clock is changed by less than 3 hours":
@@ -293,6 +295,8 @@ def parse(spec: str) -> Schedule:
         )
     from croniter import croniter
 
+    # The fields are checked first so a refusal names what is wrong; croniter has the
+    # last word on validity, so every spec it accepts (and stored tasks use) still parses.
     problem = cron_problem(fields)
     if not croniter.is_valid(text):
         raise _bad(spec, problem or "not a valid cron expression")
@@ -302,13 +306,12 @@ def parse(spec: str) -> Schedule:
 @dataclass(frozen=True)
 class CronField:
     """One field of a 5-field cron spec: its name in messages, its range, and the
-    names it accepts (index = value + ``names_from``)."""
+    names it accepts besides numbers (months, weekdays)."""
 
     name: str
     lo: int
     hi: int
     names: tuple[str, ...] = ()
-    names_from: int = 0
 
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -317,8 +320,8 @@ CRON_FIELDS = (
     CronField("minute", 0, 59),
     CronField("hour", 0, 23),
     CronField("day of month", 1, 31),
-    CronField("month", 1, 12, _MONTHS, 1),
-    CronField("day of week", 0, 7, _DAYS, 0),
+    CronField("month", 1, 12, _MONTHS),
+    CronField("day of week", 0, 7, _DAYS),
 )
 """The fields in order, with their ranges as cron(5) gives them (0 and 7 are Sunday)."""
 _EXTENSIONS = frozenset("LW#")
