@@ -166,7 +166,7 @@ def render_rows(stream: str, rows: Sequence[Mapping[str, Any]], width: int) -> s
         for r, row in zip(rows, cells, strict=True)
     ]
     keep = {1} | {n + 2 for n, i in enumerate(used) if cols[i].key}
-    return table(headers, body, width=width, right={0}, keep=keep, min_widths={})
+    return table(headers, body, width=width, right={0}, keep=keep)
 
 
 def render_row(stream: str, r: Mapping[str, Any], width: int | None = None) -> str:

@@ -5,6 +5,7 @@ example in the streams commands' ``--help`` runs."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import shutil
@@ -173,8 +174,8 @@ def test_streams_query_prints_a_table_under_the_column_names(d: Daemon) -> None:
 def _examples(*command: str) -> list[str]:
     parser = argspec.build_parser()
     for name in command:
-        sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-        parser = sub.choices[name]  # type: ignore[attr-defined]
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
     epilog = parser.epilog or ""
     return [line.strip() for line in epilog.splitlines()[1:] if line.strip()]
 
