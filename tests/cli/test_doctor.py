@@ -233,7 +233,7 @@ def test_the_known_keys_are_generated_from_the_daemons_config() -> None:
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     committed = (ROOT / "pulsectl" / "config_keys.py").read_text(encoding="utf-8")
-    assert gen.render() == committed, "run: .venv/bin/python scripts/gen_config_keys.py"
+    assert gen.render() == committed, "run: make config-keys, and commit"
 
 
 def test_a_key_the_daemon_grows_is_known_to_doctor(monkeypatch: pytest.MonkeyPatch) -> None:
