@@ -40,6 +40,10 @@ check: lint typecheck imports test
 proto: $(STAMP)
 	$(BIN)/python scripts/gen_proto.py
 
+.PHONY: config-keys
+config-keys: $(STAMP)  # pulsectl/config_keys.py from pulsed.config (doctor's known keys)
+	$(BIN)/python scripts/gen_config_keys.py
+
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 

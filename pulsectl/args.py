@@ -581,6 +581,10 @@ def _add_streams(cmds: _Commands) -> None:
         "pulsectl streams query tool_logs --where tool=shell --since 7d\n"
         "pulsectl streams query llm_logs --where 'latency_ms>5000' --limit 20 --json",
         streams.cmd_query,
+        details="Rows print as a table under the stream's column names, which are the names\n"
+        "--where takes (a stream's columns: pulsectl streams list --json). For rows as\n"
+        "they arrive: pulsectl streams tail STREAM; for SQL over the streams (Timeplus\n"
+        "backend only): pulsectl sql.",
     )
     p.add_argument("stream", metavar="STREAM", help=STREAM_HELP)
     _add_where(p)
@@ -625,7 +629,7 @@ def _add_costs(cmds: _Commands) -> None:
 
 
 def _add_tasks(cmds: _Commands) -> None:
-    """``tasks add | list | rm | enable | disable | run | history | edit``."""
+    """``tasks add | list | show | preview | rm | enable | disable | run | history | edit``."""
     group = cmds.group("tasks", "manage scheduled tasks and stream triggers", "pulsectl tasks list")
     p = group.add(
         "add",
@@ -666,6 +670,25 @@ def _add_tasks(cmds: _Commands) -> None:
         "pulsectl tasks list",
         tasks.cmd_list,
     )
+    p = group.add(
+        "show",
+        "show one task in full: schedule, zone, next and last run, options",
+        "pulsectl tasks show morning\npulsectl tasks show morning --json | jq -r .next_run",
+        tasks.cmd_show,
+    )
+    p.add_argument("name", metavar="NAME", help="the task's name")
+    p = group.add(
+        "preview",
+        "show the next runs of a schedule without adding a task",
+        'pulsectl tasks preview "every 20s" --count 5\n'
+        'pulsectl tasks preview "30 7 * * 1-5" --tz Europe/Paris',
+        tasks.cmd_preview,
+        details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h",\n'
+        '"on STREAM" (then: the newest stored rows of the stream).',
+    )
+    p.add_argument("spec", metavar="SPEC", help="the schedule")
+    p.add_argument("--tz", default="", metavar="TZ", help="IANA zone (default: the daemon's)")
+    p.add_argument("--count", type=positive_int, default=3, help="how many runs (default 3)")
     for name, summary, func in (
         ("rm", "remove a task", tasks.cmd_rm),
         ("enable", "switch a task on", tasks.cmd_enable),

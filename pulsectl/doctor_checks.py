@@ -24,26 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from pulse import paths
 
+from pulsectl.config_keys import TABLES
+
 if TYPE_CHECKING:
     from pulse.v1 import skills_pb2, system_pb2
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
-SECTIONS = (
-    "agent",
-    "providers",
-    "store",
-    "tools",
-    "budget",
-    "server",
-    "scheduler",
-    "channels",
-    "memory",
-    "skills",
-    "mcp",
-    "ingest",
-    "api",
-)
+SECTIONS = TABLES[""]
 """The config file's top-level sections (the daemon's Config fields)."""
 
 PROVIDERS = ("anthropic", "openai", "openrouter", "ollama", "openai-compatible")
@@ -142,15 +130,59 @@ def check_config(ctx: Context) -> Result:
         return Result(name, FAIL, f"{where}: {ctx.config_error}", f"fix the TOML in {where}")
     if not ctx.config_path.exists():
         return Result(name, WARN, f"{where} does not exist; defaults apply", "run: pulsectl init")
-    unknown = sorted(k for k in ctx.raw if k not in SECTIONS)
+    unknown = unknown_keys(ctx.raw)
     if unknown:
         return Result(
             name,
             FAIL,
-            f"{where}: unknown section(s) {', '.join(unknown)}",
-            f"remove or rename them (known: {', '.join(SECTIONS)})",
+            f"{where}: " + "; ".join(unknown),
+            f"rename or remove them in {where}",
         )
     return Result(name, OK, f"{where} parses")
+
+
+def unknown_keys(raw: Mapping[str, Any], path: str = "") -> list[str]:
+    """Each key of the parsed config ``raw`` that the daemon does not know, with its
+    table and the closest known key: ``[agent] modle: unknown key; did you mean model?``
+    (top level: ``agnet: unknown section; did you mean agent?``). The known keys are
+    ``pulsectl.config_keys.TABLES``, generated from the daemon's config schema."""
+    import difflib
+
+    pattern = _pattern(path)
+    if pattern in _NAMED:  # [providers.<name>] and the like: check each named table
+        return [
+            problem
+            for name, value in raw.items()
+            if isinstance(value, dict)
+            for problem in unknown_keys(value, f"{path}.{name}")
+        ]
+    if pattern not in TABLES:
+        return []  # a free-form table (e.g. [tools.policy]): any key goes
+    known = TABLES[pattern]
+    found: list[str] = []
+    for key, value in raw.items():
+        child = f"{path}.{key}" if path else key
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            what = "unknown key" if path else "unknown section"
+            hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
+            found.append((f"[{path}] " if path else "") + f"{key}: {what}{hint}")
+        elif isinstance(value, dict):
+            found += unknown_keys(value, child)
+    return found
+
+
+_NAMED = frozenset(p.removesuffix(".*") for p in TABLES if p.endswith(".*"))
+"""Tables whose keys are names of the user's choosing (``providers``, ``mcp.servers``)."""
+
+
+def _pattern(path: str) -> str:
+    """The ``TABLES`` path describing the table at ``path``: a name of the user's
+    choosing becomes ``*`` (``providers.openai`` -> ``providers.*``)."""
+    out: list[str] = []
+    for part in path.split(".") if path else []:
+        out.append("*" if ".".join(out) in _NAMED else part)
+    return ".".join(out)
 
 
 def check_provider_key(ctx: Context) -> Result:

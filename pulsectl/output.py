@@ -1,9 +1,11 @@
 """Everything pulsectl writes to stdout, and the pure functions that format it.
 
 Plain output is aligned columns sized to the terminal (80 columns when it is unknown),
-long cells cut with "…", times in local time as ``YYYY-MM-DD HH:MM:SS``. ``--json``
-prints one JSON document, or one JSON object per line for streaming commands. The
-``render_*`` functions return text and write nothing, so they can be tested alone; an
+long cells cut with "…" (identifiers such as names and ids never: other columns give
+way), times in local time as ``YYYY-MM-DD HH:MM:SS``. ``--json`` prints one JSON
+document, or one JSON object per line for streaming commands. The ``render_*``
+functions return text and write nothing, so they can be tested alone (those of tasks
+and streams live in ``pulsectl.render_tasks`` and ``pulsectl.render_streams``); an
 ``Output`` made for each run is the one writer (it holds the only state: whether the
 current line is half written).
 """
@@ -13,14 +15,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from google.protobuf.message import Message
-    from pulse.v1 import chat_pb2, common_pb2, costs_pb2, streams_pb2, system_pb2, tasks_pb2
+    from pulse.v1 import chat_pb2, common_pb2, costs_pb2, system_pb2
 
 GAP = "  "
 ELLIPSIS = "…"
@@ -240,36 +242,62 @@ def table(
     width: int | None = None,
     right: Collection[int] = (),
     min_widths: Mapping[int, int] | None = None,
+    keep: Collection[int] = (),
+    drop: Sequence[int] = (),
 ) -> str:
     """Aligned columns under upper-case headers, fitted into ``width`` characters.
 
     When the table is too wide, the widest left-aligned columns shrink first (down to
-    ``min_widths[i]``, default 6) and their cells end in "…". Right-aligned (numeric)
-    columns keep their width.
+    ``min_widths[i]``, default 6, and never below their header) and their cells end in
+    "…". Right-aligned (numeric)
+    columns and the ``keep`` columns (identifiers: names, ids) are never cut. When the
+    table does not fit even so, the columns of ``drop`` are left out, in that order,
+    until it fits; when it still does not fit, its lines are longer than ``width``.
     """
     body = [[one_line(str(c)) for c in row] for row in rows]
     heads = [h.upper() for h in headers]
-    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(heads)]
+    natural = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(heads)]
+    shown = list(range(len(heads)))
+    widths = natural
     if width is not None:
-        mins = {i: min(widths[i], (min_widths or {}).get(i, 6)) for i in range(len(widths))}
-        excess = sum(widths) + len(GAP) * (len(widths) - 1) - width
-        shrinkable = [i for i in range(len(widths)) if i not in right]
-        while excess > 0:
-            candidates = [i for i in shrinkable if widths[i] > mins[i]]
-            if not candidates:
+        for left_out in range(len(drop) + 1):
+            shown = [i for i in range(len(heads)) if i not in drop[:left_out]]
+            floor = {i: max(len(heads[i]), (min_widths or {}).get(i, 6)) for i in shown}
+            widths = _fit(natural, shown, width, right, keep, floor)
+            if sum(widths[i] for i in shown) + len(GAP) * (len(shown) - 1) <= width:
                 break
-            widest = max(candidates, key=lambda i: widths[i])
-            widths[widest] -= 1
-            excess -= 1
 
     def fmt(cells: Sequence[str]) -> str:
         out = []
-        for i, cell in enumerate(cells):
-            cell = truncate(cell, widths[i])
+        for i in shown:
+            cell = truncate(cells[i], widths[i])
             out.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
         return GAP.join(out).rstrip()
 
     return "\n".join([fmt(heads)] + [fmt(r) for r in body])
+
+
+def _fit(
+    natural: Sequence[int],
+    shown: Sequence[int],
+    width: int,
+    right: Collection[int],
+    keep: Collection[int],
+    floor: Mapping[int, int],
+) -> list[int]:
+    """Column widths with the widest cuttable columns of ``shown`` shrunk (one character
+    at a time, down to ``floor``) until the row fits ``width`` or none can shrink."""
+    widths = list(natural)
+    excess = sum(widths[i] for i in shown) + len(GAP) * (len(shown) - 1) - width
+    cuttable = [i for i in shown if i not in right and i not in keep]
+    while excess > 0:
+        candidates = [i for i in cuttable if widths[i] > min(natural[i], floor[i])]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
 
 
 def key_values(pairs: Iterable[tuple[str, str]]) -> str:
@@ -372,7 +400,8 @@ def status_warnings(st: system_pb2.StatusResponse) -> list[str]:
 
 def render_sessions(sessions: Sequence[chat_pb2.Session], width: int) -> str:
     """Sessions, most recent first as the daemon lists them; a model column when a
-    session has a model of its own."""
+    session has a model of its own. Session ids and times are never cut: the title
+    shrinks, then the message count and model columns are left out."""
     if any(s.model for s in sessions):
         return table(
             ["session", "msgs", "last activity", "model", "title"],
@@ -388,7 +417,9 @@ def render_sessions(sessions: Sequence[chat_pb2.Session], width: int) -> str:
             ],
             width=width,
             right={1},
-            min_widths={0: 24, 2: 19, 3: 12},
+            min_widths={3: 12},
+            keep={0, 2},
+            drop=[1, 3],
         )
     return table(
         ["session", "msgs", "last activity", "title"],
@@ -398,7 +429,8 @@ def render_sessions(sessions: Sequence[chat_pb2.Session], width: int) -> str:
         ],
         width=width,
         right={1},
-        min_widths={0: 24, 2: 19},
+        keep={0, 2},
+        drop=[1],
     )
 
 
@@ -490,110 +522,6 @@ def render_history(rows: Sequence[common_pb2.Row], width: int) -> str:
     return "\n".join(out)
 
 
-# -- streams ---------------------------------------------------------------------------
-
-
-def render_streams(streams: Sequence[streams_pb2.StreamInfo], width: int) -> str:
-    """Streams with their size and newest sequence number."""
-    return table(
-        ["stream", "rows", "last seq", "description"],
-        [[s.name, str(s.row_count), str(s.last_seq), s.description] for s in streams],
-        width=width,
-        right={1, 2},
-    )
-
-
-def _num(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) else 0.0
-
-
-def _messages(r: Mapping[str, Any]) -> list[str]:
-    route = "→".join(p for p in (str(r.get("source", "")), str(r.get("target", ""))) if p)
-    return [
-        str(r.get("message_type", "")),
-        str(r.get("session_id", "")),
-        route,
-        content_text(r.get("content")),
-    ]
-
-
-def _llm_logs(r: Mapping[str, Any]) -> list[str]:
-    return [
-        str(r.get("model", "")),
-        str(r.get("origin", "")),
-        str(r.get("status", "")),
-        f"in {tokens(int(_num(r.get('input_tokens'))))}",
-        f"out {tokens(int(_num(r.get('output_tokens'))))}",
-        money(_num(r.get("estimated_cost_usd"))),
-        milliseconds(_num(r.get("latency_ms"))),
-        str(r.get("error_message", "")),
-    ]
-
-
-def _tool_logs(r: Mapping[str, Any]) -> list[str]:
-    return [
-        str(r.get("tool", "")),
-        str(r.get("status", "")),
-        milliseconds(_num(r.get("duration_ms"))),
-        compact_json(_content(r.get("arguments", ""))),
-        str(r.get("error_message") or r.get("result_preview") or ""),
-    ]
-
-
-def _events(r: Mapping[str, Any]) -> list[str]:
-    payload = _content(r.get("payload"))
-    return [
-        str(r.get("severity", "")),
-        str(r.get("event_type", "")),
-        str(r.get("source", "")),
-        compact_json(payload) if payload else "",
-    ]
-
-
-def _tasks(r: Mapping[str, Any]) -> list[str]:
-    state = "deleted" if r.get("deleted") else "enabled" if r.get("enabled") else "disabled"
-    return [
-        str(r.get("name", "")),
-        f"v{r.get('version', '?')}",
-        str(r.get("schedule", "")),
-        state,
-        str(r.get("prompt", "")),
-    ]
-
-
-def _cursors(r: Mapping[str, Any]) -> list[str]:
-    return [str(r.get("consumer", "")), f"{r.get('stream', '')}@{r.get('position', '')}"]
-
-
-def _ingest(r: Mapping[str, Any]) -> list[str]:
-    payload = r.get("payload")
-    return [str(r.get("source", "")), str(r.get("kind", "")), compact_json(payload)]
-
-
-def _other(r: Mapping[str, Any]) -> list[str]:
-    return [f"{k}={compact_json(v)}" for k, v in r.items() if k not in ("seq", "id", "timestamp")]
-
-
-MAIN_COLUMNS: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
-    "messages": _messages,
-    "llm_logs": _llm_logs,
-    "tool_logs": _tool_logs,
-    "events": _events,
-    "tasks": _tasks,
-    "cursors": _cursors,
-    "ingest": _ingest,
-}
-"""Per stream, the few values a compact line shows after its seq and time."""
-
-
-def render_row(stream: str, r: Mapping[str, Any], width: int | None = None) -> str:
-    """One row as a compact line: seq, local time, the stream's main columns."""
-    parts = MAIN_COLUMNS.get(stream, _other)(r)
-    head = f"{r.get('seq', ''):>6}  {local_time(str(r.get('timestamp', '')))}"
-    text = GAP.join([head] + [one_line(p) for p in parts if p])
-    return truncate(text, width) if width else text
-
-
 # -- costs -----------------------------------------------------------------------------
 
 
@@ -626,7 +554,8 @@ def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) ->
         rows,
         width=width,
         right=set(range(1, 9)),
-        min_widths={0: 16},
+        keep={0},
+        drop=[6, 5, 2, 8],
     )
     lines = text.split("\n")
     if len(rows) > 1:
@@ -645,130 +574,3 @@ def render_costs(summary: costs_pb2.CostSummaryResponse, by: str, width: int) ->
             f"session cap: ${summary.budget_session_usd:.2f} per session (see --by session)"
         )
     return "\n".join(lines)
-
-
-# -- tasks -----------------------------------------------------------------------------
-
-
-def task_time(iso: str, tz_name: str) -> str:
-    """A task's time in the task's own zone, ``YYYY-MM-DD HH:MM ZONE`` (e.g. ``CET``;
-    seconds only when not zero). A task without a zone runs in the daemon's, whose offset
-    the ISO text carries: shown as that wall time, without a zone. "-" when empty."""
-    if not iso:
-        return "-"
-    moment = parse_time(iso)
-    if moment is None:
-        return iso
-    clock = "%H:%M:%S" if moment.second else "%H:%M"
-    if tz_name:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            zoned = moment.astimezone(ZoneInfo(tz_name))
-        except (ZoneInfoNotFoundError, ValueError):
-            return moment.strftime(f"%Y-%m-%d {clock} %z")
-        return zoned.strftime(f"%Y-%m-%d {clock} %Z")
-    return moment.strftime(f"%Y-%m-%d {clock}")
-
-
-def task_state(t: tasks_pb2.Task) -> str:
-    """yes | no | done (a one-shot task that ran) | running."""
-    if t.retired_at:
-        return "done"
-    if t.running:
-        return "running"
-    return "yes" if t.enabled else "no"
-
-
-def render_tasks(tasks: Sequence[tasks_pb2.Task], width: int) -> str:
-    """Tasks with their schedule, state, next run (in the task's zone) and last run (the
-    zone column only when a task has its own zone)."""
-    with_tz = any(t.timezone for t in tasks)
-    rows = []
-    for t in tasks:
-        row = [
-            t.name,
-            t.schedule,
-            t.timezone or "local",
-            task_state(t),
-            task_time(t.next_run, t.timezone) if t.enabled else "-",
-            local_time(t.last_run),
-            t.last_status or "-",
-        ]
-        rows.append(row if with_tz else row[:2] + row[3:])
-    headers = ["name", "schedule", "tz", "on", "next run", "last run", "status"]
-    if not with_tz:
-        del headers[2]
-    mins = [8, 9, 4, 3, 20, 19, 5] if with_tz else [12, 9, 3, 16, 19, 5]
-    return table(headers, rows, width=width, min_widths=dict(enumerate(mins)))
-
-
-def render_task(t: tasks_pb2.Task) -> str:
-    """One task in full."""
-    pairs = [
-        ("name", t.name),
-        ("schedule", t.schedule),
-        ("timezone", t.timezone or "local"),
-        ("enabled", task_state(t)),
-        ("deliver to", t.deliver_to or "none"),
-        ("next run", task_time(t.next_run, t.timezone)),
-        ("last run", local_time(t.last_run) + (f" ({t.last_status})" if t.last_status else "")),
-        (
-            "catch up",
-            ("yes" if t.catch_up else "no") if t.HasField("catch_up") else "default",
-        ),
-        ("timeout", f"{t.timeout_s:g}s" if t.timeout_s else "default"),
-        ("budget", f"${t.budget_usd:g} per run" if t.budget_usd else "none per run"),
-    ]
-    if t.preset:
-        pairs.append(("preset", t.preset))
-    if t.created_by and t.created_by != "user":
-        pairs.append(("created by", t.created_by))
-    if t.retired_at:
-        pairs.append(("retired", local_time(t.retired_at)))
-    if t.HasField("trigger"):
-        pairs += trigger_pairs(t)
-    if t.failures:
-        until = f", backed off until {local_time(t.backoff_until)}" if t.backoff_until else ""
-        pairs.append(("failures", f"{t.failures} in a row{until}"))
-    pairs += [("version", str(t.version)), ("prompt", one_line(t.prompt))]
-    return key_values(pairs)
-
-
-def trigger_pairs(t: tasks_pb2.Task) -> list[tuple[str, str]]:
-    """A stream trigger's fields for ``render_task``."""
-    trig = t.trigger
-    sym = {"eq": "=", "ne": "!=", "contains": "~", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-    where = " ".join(f"{f.column}{sym.get(f.op or 'eq', '=')}{f.value}" for f in trig.where)
-    limit = f"{trig.max_runs_per_hour}/h ({trig.overflow or 'queue'})"
-    return [
-        ("on", trig.on),
-        ("where", where or "every row"),
-        ("batch", f"{trig.batch_s:g}s" if trig.batch_s else "none"),
-        ("rate limit", limit if trig.max_runs_per_hour else "none"),
-        ("last fired", local_time(t.last_fired) if t.last_fired else "never"),
-        ("rows waiting", str(t.rows_waiting)),
-    ]
-
-
-def render_task_runs(runs: Sequence[tasks_pb2.TaskRun], width: int) -> str:
-    """A task's runs: when, outcome, what started it, duration, cost, where the answer
-    went and the start of the answer."""
-    return table(
-        ["fired at", "status", "trigger", "took", "cost", "to", "answer"],
-        [
-            [
-                local_time(r.fired_at),
-                r.status,
-                r.trigger or "-",
-                milliseconds(r.duration_ms) if r.duration_ms else "-",
-                money(r.cost_usd),
-                r.delivered_to or "-",
-                r.answer,
-            ]
-            for r in runs
-        ],
-        width=width,
-        right={3, 4},
-        min_widths={0: 19, 6: 10},
-    )

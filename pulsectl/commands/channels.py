@@ -73,6 +73,7 @@ def render_list(channels: Any, width: int) -> str:
         rows,
         width=width,
         right=(3, 4),
+        keep={0},
     )
 
 

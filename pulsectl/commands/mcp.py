@@ -66,6 +66,7 @@ def render_list(servers: Any, width: int) -> str:
         rows,
         width=width,
         right=(3,),
+        keep={0},
     )
 
 
@@ -89,5 +90,5 @@ def render_probe(r: mcp_pb2.ProbeMcpServerResponse, width: int) -> str:
     text = output.key_values(pairs)
     if r.tools:
         rows = [[t.name, "yes" if t.offered else "no", t.why or "-"] for t in r.tools]
-        text += "\n\n" + output.table(["tool", "offered", "why not"], rows, width=width)
+        text += "\n\n" + output.table(["tool", "offered", "why not"], rows, width=width, keep={0})
     return text

@@ -119,6 +119,7 @@ def render_memories(items: list[memory_pb2.MemoryItem], width: int) -> str:
         ],
         width=width,
         right={3},
+        keep={0, 1},
     )
 
 
@@ -167,6 +168,7 @@ def cmd_search(args: argparse.Namespace, out: Output) -> int:
                 ],
                 width=output.terminal_width(),
                 right={0},
+                keep={2},
             )
         )
     else:

@@ -38,7 +38,11 @@ def render_list(skills: Sequence[skills_pb2.Skill], width: int) -> str:
     """skill, state, source, then the description (or why it is not available)."""
     rows = [[s.name, s.state, s.source, why_not(s) or s.description] for s in skills]
     return output.table(
-        ["skill", "state", "source", "description / why"], rows, width=width, min_widths={3: 20}
+        ["skill", "state", "source", "description / why"],
+        rows,
+        width=width,
+        min_widths={3: 20},
+        keep={0},
     )
 
 

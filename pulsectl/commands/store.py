@@ -35,7 +35,9 @@ def render_status(st: store_pb2.StoreStatusResponse, width: int) -> str:
     text = output.key_values(pairs)
     if st.streams:
         rows = [(s.name, f"{s.rows:,}", s.location) for s in st.streams]
-        text += "\n\n" + output.table(("stream", "rows", "where"), rows, width=width, right=(1,))
+        text += "\n\n" + output.table(
+            ("stream", "rows", "where"), rows, width=width, right=(1,), keep={0}
+        )
     elif st.counts_problem:
         text += f"\n\nrow counts unavailable: {st.counts_problem}"
     return text
@@ -169,6 +171,7 @@ def cmd_copy(args: argparse.Namespace, out: Output) -> int:
                 rows,
                 width=output.terminal_width(),
                 right=(1, 2, 3),
+                keep={0},
             )
         )
     return EXIT_OK

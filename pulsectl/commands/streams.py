@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pulsectl import diagnostics, output
+from pulsectl import diagnostics, output, render_streams
 from pulsectl.commands import client as _client
 from pulsectl.diagnostics import EXIT_OK
 from pulsectl.output import Output
@@ -17,7 +17,7 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json_doc([output.to_dict(s) for s in streams])
     else:
-        out.line(output.render_streams(streams, output.terminal_width()))
+        out.line(render_streams.render_streams(streams, output.terminal_width()))
     return EXIT_OK
 
 
@@ -44,11 +44,12 @@ def _print_row(
     if args.json:
         out.json_line(row)
     else:
-        out.line(output.render_row(args.stream, row, width))
+        out.line(render_streams.render_row(args.stream, row, width))
 
 
 def cmd_query(args: argparse.Namespace, out: Output) -> int:
-    """``streams query STREAM``: stored rows, newest first unless ``--asc``."""
+    """``streams query STREAM``: stored rows as a table under their column names,
+    newest first unless ``--asc`` (``--json``: a list of the rows as they are)."""
     with _client(args) as client:
         rows = client.query(
             args.stream,
@@ -61,9 +62,9 @@ def cmd_query(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json_doc([output.row_dict(r) for r in rows])
         return EXIT_OK
-    width = output.stream_width()
-    for row in rows:
-        out.line(output.render_row(args.stream, output.row_dict(row), width))
-    if not rows:
+    if rows:
+        found = [output.row_dict(r) for r in rows]
+        out.line(render_streams.render_rows(args.stream, found, output.terminal_width()))
+    else:
         diagnostics.note("no rows match")
     return EXIT_OK

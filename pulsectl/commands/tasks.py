@@ -1,14 +1,14 @@
-"""``pulsectl tasks add | list | rm | enable | disable | run | history | edit | test``:
-scheduled tasks and stream triggers (service Tasks)."""
+"""``pulsectl tasks add | list | show | preview | rm | enable | disable | run | history |
+edit | test``: scheduled tasks and stream triggers (service Tasks)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from pulsectl import diagnostics, output
+from pulsectl import diagnostics, output, render_tasks
 from pulsectl.commands import client as _client
-from pulsectl.diagnostics import EXIT_OK, UsageError
+from pulsectl.diagnostics import EXIT_OK, CliError, UsageError
 from pulsectl.output import Output
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def _print_task(args: argparse.Namespace, out: Output, task: tasks_pb2.Task) -> 
     if args.json:
         out.json_doc(output.to_dict(task))
     else:
-        out.line(output.render_task(task))
+        out.line(render_tasks.render_task(task))
 
 
 def cmd_add(args: argparse.Namespace, out: Output) -> int:
@@ -94,11 +94,55 @@ def cmd_list(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json_doc([output.to_dict(t) for t in tasks])
     elif tasks:
-        out.line(output.render_tasks(tasks, output.terminal_width()))
+        out.line(render_tasks.render_tasks(tasks, output.terminal_width()))
     else:
         diagnostics.note(
             "no tasks; add one with: pulsectl tasks add NAME --schedule ... --prompt ..."
         )
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
+    """``tasks show NAME``: one task in full, its next run in its zone.
+
+    Raises:
+        CliError: no task has that name (exit 1).
+    """
+    with _client(args) as client:
+        found = [t for t in client.list_tasks().tasks if t.name == args.name]
+    if not found:
+        raise CliError(f"NOT_FOUND: no task named {args.name}", "see: pulsectl tasks list")
+    _print_task(args, out, found[0])
+    return EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace, out: Output) -> int:
+    """``tasks preview SPEC``: the next runs of a schedule in a zone, as the daemon
+    computes them (for ``on STREAM``: the newest rows it would have fired on); nothing
+    is stored.
+
+    Raises:
+        CliError: the daemon finds the schedule or zone invalid (exit 1; the message
+            says what is wrong).
+    """
+    with _client(args) as client:
+        answer = client.preview_schedule(args.spec, args.tz, args.count or 3)
+    if answer.problem:
+        raise CliError(answer.problem)
+    if args.json:
+        out.json_doc(output.to_dict(answer))
+    elif answer.matching_rows:
+        from pulsectl import render_streams
+
+        rows = [output.row_dict(r) for r in answer.matching_rows]
+        stream = answer.matching_rows[0].stream
+        out.line(render_streams.render_rows(stream, rows, output.terminal_width()))
+    elif answer.next_runs:
+        out.line(render_tasks.render_preview(args.spec, args.tz, answer.next_runs))
+    elif args.spec.split()[:1] == ["on"]:
+        diagnostics.note("no stored row of the stream yet")
+    else:
+        diagnostics.note("no run left: its time has passed")
     return EXIT_OK
 
 
@@ -120,11 +164,7 @@ def _set_enabled(args: argparse.Namespace, out: Output, enabled: bool) -> int:
         out.json_doc(output.to_dict(task))
     else:
         state = "enabled" if task.enabled else "disabled"
-        nxt = (
-            f", next run {output.task_time(task.next_run, task.timezone)}"
-            if task.enabled and task.next_run
-            else ""
-        )
+        nxt = f", next run {render_tasks.next_run(task)}" if task.enabled and task.next_run else ""
         out.line(f"{task.name}: {state}{nxt}")
     return EXIT_OK
 
@@ -159,7 +199,7 @@ def cmd_history(args: argparse.Namespace, out: Output) -> int:
     if args.json:
         out.json_doc([output.to_dict(r) for r in runs])
     elif runs:
-        out.line(output.render_task_runs(runs, output.terminal_width()))
+        out.line(render_tasks.render_task_runs(runs, output.terminal_width()))
     else:
         diagnostics.note(f"task {args.name} has not run yet")
     return EXIT_OK

@@ -183,9 +183,12 @@ class Scheduler:
 
     def annotate(self, view: TaskView) -> TaskView:
         """Add what only the scheduler knows to ``view``: the planned next run (with
-        catch-up and back-off), failures, back-off, whether a run is going on."""
+        catch-up and back-off), failures, back-off, whether a run is going on. A plan
+        made from another version than ``view``'s (a change not yet reloaded, or being
+        reloaded) is not used: ``view`` keeps the next run computed from its own version."""
         plan = self._s.plans.get(view.name)
-        if plan is not None and view.enabled and view.name not in self._s.dirty:
+        current = plan is not None and int(plan.row["version"]) == view.version
+        if plan is not None and current and view.enabled and view.name not in self._s.dirty:
             if plan.next is None:
                 view.next_run = ""
             else:

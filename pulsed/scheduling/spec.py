@@ -11,7 +11,9 @@ Accepted forms (the error for anything else shows these):
 
 Durations are one or more ``<number><unit>`` with unit s, m, h, d or w, at most 100 years
 (``timeutil.MAX_DURATION``); ``at`` times lie from 0001-01-02 to 9999-12-30
-(``AT_EARLIEST``, ``AT_LATEST``). Anything out of range is refused with InvalidArgument.
+(``AT_EARLIEST``, ``AT_LATEST``). Anything out of range is refused with InvalidArgument;
+an invalid cron spec says which field is wrong, its value and the range
+(``minute 61 out of range 0–59``, ``cron_problem``).
 
 Daylight saving time is handled as Vixie cron (the cron of most Linux systems) does, see
 cron(8) "Special considerations exist when the clock is changed by less than 3 hours":
@@ -288,13 +290,97 @@ def parse(spec: str) -> Schedule:
     if len(fields) != 5:
         raise _bad(
             spec,
-            f"a cron spec has 5 fields (minute hour day month weekday), this has {len(fields)}",
+            f"a cron spec has 5 fields (minute hour day-of-month month day-of-week), "
+            f"this has {len(fields)}",
         )
     from croniter import croniter
 
+    # The fields are checked first so a refusal names what is wrong; croniter has the
+    # last word on validity, so every spec it accepts (and stored tasks use) still parses.
+    problem = cron_problem(fields)
     if not croniter.is_valid(text):
-        raise _bad(spec, "not a valid cron expression")
+        raise _bad(spec, problem or "not a valid cron expression")
     return Schedule(text, "cron", cron=text)
+
+
+@dataclass(frozen=True)
+class CronField:
+    """One field of a 5-field cron spec: its name in messages, its range, and the
+    names it accepts besides numbers (months, weekdays)."""
+
+    name: str
+    lo: int
+    hi: int
+    names: tuple[str, ...] = ()
+
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+CRON_FIELDS = (
+    CronField("minute", 0, 59),
+    CronField("hour", 0, 23),
+    CronField("day of month", 1, 31),
+    CronField("month", 1, 12, _MONTHS),
+    CronField("day of week", 0, 7, _DAYS),
+)
+"""The fields in order, with their ranges as cron(5) gives them (0 and 7 are Sunday)."""
+_EXTENSIONS = frozenset("LW#")
+"""croniter's extensions (``L`` last, ``15W`` nearest weekday, ``5#3`` third Friday):
+an item holding one is left to croniter."""
+
+
+def cron_problem(fields: list[str]) -> str:
+    """What is wrong with the five fields of a cron spec, naming the field, the value
+    and the allowed range (``minute 61 out of range 0–59``); "" when nothing is found.
+
+    Only the forms of cron(5) are checked: lists, ranges, steps, ``*``, month and
+    weekday names; an item using one of croniter's extensions is left to croniter.
+    """
+    for text, f in zip(fields, CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            problem = _item_problem(item, text, f)
+            if problem:
+                return problem
+    return ""
+
+
+def _item_problem(item: str, text: str, f: CronField) -> str:
+    """What is wrong with one comma-separated item of field ``f`` ("" when nothing)."""
+    if not item:
+        return f'{f.name}: empty item in "{text}"'
+    if _EXTENSIONS & set(item.upper()):
+        return ""
+    base, slash, step = item.partition("/")
+    if slash:
+        if "/" in step:
+            return f'{f.name}: "{item}" has more than one step (/)'
+        if not step.isdigit() or int(step) < 1:
+            shown = step or "(none)"
+            return f'{f.name}: step {shown} in "{item}" must be a whole number of at least 1'
+        if not base:
+            return f'{f.name}: "{item}" needs * or a value before the /'
+    if base == "*" or (base == "?" and f.name.startswith("day")):
+        return ""
+    lo_text, dash, hi_text = base.partition("-")
+    for value in (lo_text, hi_text) if dash else (base,):
+        problem = _value_problem(value, f)
+        if problem:
+            return problem
+    return ""
+
+
+def _value_problem(value: str, f: CronField) -> str:
+    """What is wrong with one value (a number or a name) of field ``f``."""
+    allowed = f"{f.lo}–{f.hi}" + (f" or {f.names[0]}–{f.names[-1]}" if f.names else "")
+    if value.isdigit():
+        n = int(value)
+        return "" if f.lo <= n <= f.hi else f"{f.name} {n} out of range {f.lo}–{f.hi}"
+    if f.names and value.isalpha():
+        if value.upper() in f.names:
+            return ""
+        return f"{f.name}: unknown name {value.upper()} (use {allowed})"
+    shown = value if value else "(nothing)"
+    return f'{f.name}: "{shown}" is not a number (use {allowed})'
 
 
 def preview(spec: str, tz_name: str, count: int = 3, now: datetime | None = None) -> list[datetime]:

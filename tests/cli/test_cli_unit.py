@@ -21,7 +21,7 @@ import pytest
 from pulse.v1 import chat_pb2, common_pb2, costs_pb2, system_pb2, tasks_pb2
 
 from pulsectl import args as argspec
-from pulsectl import chat, cli, diagnostics, output, service
+from pulsectl import chat, cli, diagnostics, output, render_streams, render_tasks, service
 from pulsectl.client import Filter, translate
 from pulsectl.commands import streams
 from pulsectl.diagnostics import (
@@ -467,10 +467,13 @@ def test_row_lines_show_seq_time_and_main_columns(kolkata: None) -> None:
         "message_type": "user_input",
         "content": {"text": "hello\nthere"},
     }
-    line = output.render_row("messages", row)
-    assert line == "     7  2026-11-21 14:30:00  user_input  s-1  cli→agent  hello there"
-    assert len(output.render_row("messages", row, width=30)) == 30
-    unknown = output.render_row("other", {"seq": 1, "timestamp": "", "a": 1, "b": [1]})
+    line = render_streams.render_row("messages", row)
+    assert line == "     7  2026-11-21 14:30:00  user_input  s-1  cli  agent  hello there"
+    cut = render_streams.render_row("messages", row, width=62)
+    assert len(cut) == 62 and cut.endswith("  agent  hel…")  # the free text gives way
+    # identifiers are never cut: when they alone do not fit, the line stays whole
+    assert render_streams.render_row("messages", row, width=30) == line
+    unknown = render_streams.render_row("other", {"seq": 1, "timestamp": "", "a": 1, "b": [1]})
     assert unknown.endswith("a=1  b=[1]")
 
 
@@ -495,7 +498,11 @@ def test_costs_table_fits_80_columns() -> None:
     )
     text = output.render_costs(summary, "model", 80)
     assert all(len(line) <= 80 for line in text.splitlines())
-    assert "$123.4568" in text and "\ntotal " in text and "anthropic/claud…" in text
+    assert "$123.4568" in text and "\ntotal " in text
+    # the model is never cut: the cache, error and latency columns gave way
+    assert "anthropic/claude-sonnet-4-5-20250929-extra-long  " in text
+    assert text.splitlines()[0].split() == ["MODEL", "REQ", "IN", "OUT", "COST"]
+    assert "C.READ" in output.render_costs(summary, "model", 140)
     assert text.splitlines()[-1] == "spend: $1.2500 today of $5.00 daily budget (25%)"
 
 
@@ -509,16 +516,21 @@ def test_tasks_table_fits_80_columns(kolkata: None) -> None:
         last_run="2026-11-21T08:30:00+00:00",
         last_status="running",
     )
-    text = output.render_tasks([task], 80)
+    text = render_tasks.render_tasks([task], 80)
     lines = text.splitlines()
     assert all(len(line) <= 80 for line in lines)
+    # the name is whole: the zone and last run columns gave way
+    assert lines[0].split() == ["NAME", "SCHEDULE", "ON", "NEXT", "RUN", "STATUS"]
+    assert lines[1].startswith("a-task-with-a-rather-long-name  every 30m")
+    wide = render_tasks.render_tasks([task], 140).splitlines()
     # next run in the task's own zone, last run in local time
-    assert "2026-11-21 06:00 -03" in lines[1] and "2026-11-21 14:00:00" in lines[1]
+    assert "2026-11-21 06:00 -03" in wide[1] and "2026-11-21 14:00:00" in wide[1]
+    assert "America/Argentina/Buenos_Aires" in wide[1]
 
 
 def test_tasks_table_drops_the_zone_column_when_every_task_is_local() -> None:
     task = tasks_pb2.Task(name="daily-digest", schedule="0 9 * * *", enabled=False)
-    text = output.render_tasks([task], 80)
+    text = render_tasks.render_tasks([task], 80)
     assert text.splitlines() == [
         "NAME          SCHEDULE   ON  NEXT RUN  LAST RUN  STATUS",
         "daily-digest  0 9 * * *  no  -         -         -",

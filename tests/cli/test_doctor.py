@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.llm import FakeLLM
+from tests.fakes.slack import APP_TOKEN as SLACK_APP_TOKEN
+from tests.fakes.slack import BOT_TOKEN as SLACK_BOT_TOKEN
+from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN as TG_TOKEN
 from tests.fakes.telegram import FakeTelegram
 from tests.harness import Daemon, fake_llm_config
@@ -158,6 +161,30 @@ def test_network_check_asks_telegram_who_the_bot_is() -> None:
             d.cleanup()
 
 
+def test_network_check_asks_slack_who_the_bot_is() -> None:
+    with FakeSlack() as slack:
+        channel = f'[channels.slack]\nenabled = true\napi_base_url = "{slack.api_url}"\n'
+        d = Daemon(
+            fake_llm_config("http://127.0.0.1:9/v1", extra=channel),
+            env={"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_APP_TOKEN": SLACK_APP_TOKEN},
+        )
+        try:
+            by_name = doctor(d, "--network")[1]
+            assert by_name["channel auth"]["status"] == "ok", by_name["channel auth"]
+            assert by_name["channel auth"]["detail"] == "slack Fake"  # auth.test's team
+            assert "auth.test" in slack.calls
+            d.extra_env["SLACK_BOT_TOKEN"] = "xoxb-wrong"
+            code, by_name, _ = doctor(d, "--network")
+            assert code == 1
+            assert by_name["channel auth"]["status"] == "fail"
+            assert by_name["channel auth"]["detail"] == "slack: invalid_auth"
+            assert by_name["channel auth"]["fix"] == (
+                "check the token and api_base_url of the channel"
+            )
+        finally:
+            d.cleanup()
+
+
 def test_doctor_knows_the_daemons_sections_and_providers() -> None:
     """pulsectl cannot import pulsed, so it keeps its own lists: they must agree."""
     import dataclasses
@@ -172,3 +199,62 @@ def test_doctor_knows_the_daemons_sections_and_providers() -> None:
     assert set(doctor_checks.SECTIONS) == fields
     assert doctor_checks.PROVIDERS == PROVIDERS == init.PROVIDERS
     assert {p: v[0] for p, v in doctor_checks.KEY_VARIABLES.items()} == KEY_VARIABLES
+
+
+def test_unknown_keys_inside_known_sections_are_named_with_their_section(
+    stopped: Daemon,
+) -> None:
+    text = fake_llm_config(
+        "http://127.0.0.1:9/v1",
+        extra='[tools.policy]\nshell = "ask"\n[mcp.servers.time]\ncomand = "mcp-server-time"\n',
+    )
+    stopped.write_config(text.replace('model = "fake-model"', 'modle = "fake-model"'))
+    code, by_name, _ = doctor(stopped)
+    assert code == 1
+    detail = by_name["config"]["detail"]
+    assert "[agent] modle: unknown key; did you mean model?" in detail
+    assert "[mcp.servers.time] comand: unknown key; did you mean command?" in detail
+    assert "policy" not in detail  # [tools.policy] is free-form: any tool name goes
+    assert "rename or remove" in by_name["config"]["fix"]
+
+
+def test_the_known_keys_are_generated_from_the_daemons_config() -> None:
+    """pulsectl's table of config keys (pulsectl/config_keys.py) is what
+    scripts/gen_config_keys.py makes from pulsed.config now: a key added to the daemon
+    without regenerating the table fails here."""
+    import importlib.util
+
+    from tests.harness import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "gen_config_keys", ROOT / "scripts" / "gen_config_keys.py"
+    )
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    committed = (ROOT / "pulsectl" / "config_keys.py").read_text(encoding="utf-8")
+    assert gen.render() == committed, "run: make config-keys, and commit"
+
+
+def test_a_key_the_daemon_grows_is_known_to_doctor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generator follows the daemon's dataclasses: a new field shows up in its table."""
+    import dataclasses
+    import importlib.util
+
+    from pulsed.config import sections
+    from tests.harness import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "gen_config_keys", ROOT / "scripts" / "gen_config_keys.py"
+    )
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    grown = dataclasses.make_dataclass(
+        "AgentConfig",
+        [("brand_new_key", int, dataclasses.field(default=0))],
+        bases=(sections.AgentConfig,),
+    )
+    found: dict[str, tuple[str, ...]] = {}
+    gen.tables(grown, "agent", found)
+    assert "brand_new_key" in found["agent"]
