@@ -15,12 +15,14 @@ import copy
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from pulsed.errors import StoreError
 from pulsed.store.base import Row, bad_value, not_a_row, now_iso, parse_iso, prepare_row, to_iso
+from pulsed.store.local.columns import ColumnPrep
 from pulsed.store.schema import Column, Stream
 
 JSON_TYPES = ("json", "array(string)", "array(float)")
@@ -28,6 +30,11 @@ JSON_TYPES = ("json", "array(string)", "array(float)")
 _ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _UUID_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+INSERT_CHUNK = 128
+"""Rows per multi-row INSERT at most (a power of two: a batch is inserted in chunks of
+128, 64, ..., 1 rows, so each stream has eight statement texts, all in the statement
+cache). One statement per chunk opens the table's and indexes' cursors once per chunk,
+not once per row, and SQLite then inserts the whole chunk without holding the GIL."""
 
 
 def quote(name: str) -> str:
@@ -254,6 +261,7 @@ class Codec:
         table: the quoted table name.
         names: the column names in schema order.
         insert_sql: ``INSERT`` of one row, a ``?`` per column in ``names`` order.
+        insert_chunks: ``chunks`` of a batch's params: (multi-row INSERT, flat params).
         select_cols: ``seq`` and every column, the select list ``decode`` reads.
     """
 
@@ -265,10 +273,26 @@ class Codec:
         self.name_set = frozenset(self.names)
         self.decoders = [decoder(c) for c in s.columns]
         self._prepare = _compile_prepare(s)
+        self._columns = ColumnPrep(s, [encoder(s.name, c) for c in s.columns], _ISO_RE.fullmatch)
         cols = ", ".join(quote(n) for n in self.names)
         marks = ", ".join("?" for _ in self.names)
         self.insert_sql = f"INSERT INTO {self.table} ({cols}) VALUES ({marks})"
         self.select_cols = "seq, " + cols
+        group = f"({marks})"
+        self._insert_rows = {
+            k: f"INSERT INTO {self.table} ({cols}) VALUES " + ", ".join([group] * k)
+            for k in (2**i for i in range(INSERT_CHUNK.bit_length()))
+        }
+
+    def chunks(self, params: Sequence[tuple[Any, ...]]) -> Iterator[tuple[str, list[Any]]]:
+        """The INSERTs of a batch's ``params`` in order: (SQL of k rows, their k * columns
+        values), k = 128 while that many are left, then the powers of two below."""
+        n, i, k = len(params), 0, INSERT_CHUNK
+        while i < n:
+            while n - i < k:
+                k //= 2
+            yield self._insert_rows[k], list(chain.from_iterable(params[i : i + k]))
+            i += k
 
     def prepare(
         self, raw: Mapping[str, Any], fresh: Fresh
@@ -294,6 +318,9 @@ class Codec:
             InvalidArgument: a row that is not a mapping, an unknown column, or a value
                 that does not fit (nothing is prepared).
         """
+        fast = self._columns.prepare(rows, fresh)
+        if fast is not None:
+            return fast
         names, prep = self.name_set, self._prepare
         values: list[dict[str, Any]] = []
         params: list[tuple[Any, ...]] = []

@@ -195,7 +195,8 @@ class Writer:
                 conn.execute("PRAGMA synchronous = FULL")
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(codec.insert_sql, params)
+                for sql, flat in codec.chunks(params):
+                    conn.execute(sql, flat)
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 if s.name == "llm_logs":
                     rollup.add(conn, prepared)
