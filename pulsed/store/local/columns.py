@@ -60,7 +60,7 @@ class ColumnPrep:
         template: dict[str, Any] = {}
         plan: list[tuple[int, str, Any, Any, Callable[[Any], Any]]] = []
         for c, enc in zip(s.columns, encoders, strict=True):
-            d = c.default_value()
+            d: Any = c.default_value()
             if c.name == "id":
                 kind, d = _ID, ""
             elif c.name == "timestamp":
