@@ -147,11 +147,16 @@ class ColumnPrep:
         elif not types <= {str}:  # id, timestamp, datetime
             return None
         if kind in (_ID, _TS):
-            if has_none or not all(col):
+            if not any(col):  # omitted in every row: set in C
+                n = len(col)
+                col = fresh.new_ids(n) if kind == _ID else [fresh.now()] * n
+                deque(map(dict.__setitem__, values, repeat(name, n), col), 0)
+            elif has_none or not all(col):
                 col = list(col)
-                for i, v in enumerate(col):
-                    if not v:
-                        col[i] = values[i][name] = fresh.new_id() if kind == _ID else fresh.now()
+                todo = [i for i, v in enumerate(col) if not v]
+                made = fresh.new_ids(len(todo)) if kind == _ID else [fresh.now()] * len(todo)
+                for i, v in zip(todo, made, strict=True):
+                    col[i] = values[i][name] = v
             if kind == _TS and not all(map(self._iso, col)):
                 return None  # text to normalise: the row-wise path
             return col

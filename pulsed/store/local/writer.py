@@ -19,6 +19,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -221,8 +222,7 @@ class Writer:
             # value, to keep the common path fast.
             raise _too_big(codec, prepared) from None
         first = last - len(prepared) + 1
-        name = s.name
-        out = [Row(name, seq, v) for seq, v in zip(range(first, last + 1), prepared, strict=True)]
+        out = list(map(Row, repeat(s.name, len(prepared)), range(first, last + 1), prepared))
         self.on_commit(s.name, out)
         return out
 
