@@ -4,7 +4,9 @@ A ``Codec`` is derived once per stream from ``pulsed.store.schema``: the INSERT 
 SELECT text (identifiers quoted by ``quote``, names from the schema only), one value
 encoder and decoder per column, and ``prepare``, a function generated for the stream
 that checks and encodes a row in straight-line code (one branch per column, no loop),
-since appends of large batches spend most of their time there. Stored forms: string and
+since appends of large batches spend most of their time there; batches of plain dicts
+go a column at a time instead (``columns.ColumnPrep``), with this as the reference and
+the fallback. ``chunks`` splits a batch into multi-row INSERTs. Stored forms: string and
 datetime as TEXT (datetimes as schema text, ``2026-11-21T09:00:00.000Z``), int as
 INTEGER, bool as INTEGER 0/1, float as REAL, json and array columns as compact JSON TEXT.
 """

@@ -3,10 +3,11 @@
 It creates the data directory and database file (private to the user), locks the file
 for its lifetime and refuses one that was lost (``guard``), opens the file in WAL mode,
 migrates it (``schema_sql.migrate``) and commits every append in one transaction per
-batch (one ``executemany`` of the stream's prepared INSERT), the llm_logs rollup included.
-Rows are checked and encoded before they reach the writer thread (``Codec.prepare_all``:
-on the event loop for small batches, on a worker thread for large ones), so the thread
-that holds the only writing connection spends its time in SQLite. After each commit it
+batch (multi-row INSERTs of up to 128 rows, ``Codec.chunks``, each statement text
+cached), the llm_logs rollup included. Rows are checked and encoded before they reach
+the writer thread (``Codec.prepare_all``, column-wise where it can: ``columns``; on the
+event loop for small batches, on a worker thread for large ones), so the thread that
+holds the only writing connection spends its time in SQLite. After each commit it
 hands the new rows to ``on_commit`` (on the writer thread, in commit order), which is how
 tails learn of them without polling.
 """
