@@ -325,7 +325,8 @@ class Codec:
     def prepare_all(
         self, rows: Sequence[Mapping[str, Any]], fresh: Fresh
     ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
-        """``prepare`` of every row of a batch: (values, params) lists.
+        """``prepare`` of every row of a batch: (values, params) lists. Done a column at
+        a time when ``columns.ColumnPrep`` takes the batch (same result), else row by row.
 
         Raises:
             InvalidArgument: a row that is not a mapping, an unknown column, or a value
