@@ -3,8 +3,8 @@
 The row-wise path (``codec._prepare_source``) spends a few microseconds of Python per
 row. This one does the same work a column at a time with C-level loops (``map`` over
 builtins, ``zip``, ``set``): each row's values dict is a copy of a per-stream template
-of defaults updated with the row, the stored values are read back by one
-``itemgetter``, and each column is checked by the set of its value types.
+of defaults updated with the row, the columns are read back by one ``zip`` over the
+dicts' values, and each column is checked by the set of its value types.
 
 It takes a batch only when its result is certain to equal the row-wise path's: every
 row a plain ``dict`` without unknown columns, and every value already in the form the
@@ -22,7 +22,6 @@ import copy
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from itertools import repeat
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from pulsed.errors import InvalidArgument
@@ -53,7 +52,6 @@ class ColumnPrep:
     ) -> None:
         self.names = s.column_names
         self.name_set = frozenset(self.names)
-        self._get = itemgetter(*self.names)
         self._iso = iso
         self.usable = True
         """False when a column's default is not in its stored form (never fast then)."""
@@ -83,7 +81,6 @@ class ColumnPrep:
             template[c.name] = None if kind == _JSON else d
             stored_default = enc(d()) if kind == _JSON else d
             plan.append((kind, c.name, d, stored_default, enc))
-        self.usable &= len(self.names) > 1  # itemgetter gives tuples
         self._template = template
         self._plan = plan
 
@@ -100,7 +97,9 @@ class ColumnPrep:
             return None
         values = list(map(dict.copy, repeat(self._template, n)))
         deque(map(dict.update, values, rows), 0)
-        columns: list[Any] = list(zip(*map(self._get, values), strict=True))
+        # Each dict has the template's keys in its order (the update only replaced
+        # values: no unknown column), so its values() are the columns in schema order.
+        columns: list[Any] = list(zip(*map(dict.values, values), strict=True))
         try:
             for j, (kind, name, d, sd, enc) in enumerate(self._plan):
                 stored = self._column(kind, name, d, sd, enc, columns[j], values, fresh)
