@@ -204,3 +204,29 @@ async def test_one_bad_row_in_a_late_chunk_refuses_the_whole_batch(store: LocalS
     rows[517] = {"session_id": "s", "priority": 3}
     stored = await store.append("messages", rows)
     assert [r.seq for r in stored] == list(range(2, 602))
+
+
+async def test_a_large_llm_logs_batch_keeps_the_rollup_exact(store: LocalStore) -> None:
+    rows = [
+        {
+            "timestamp": f"2026-11-21T{9 + i // 100:02d}:{i % 60:02d}:00.000Z",
+            "model": f"m{i % 3}",
+            "session_id": "" if i % 4 else "s",
+            "input_tokens": i,
+            "output_tokens": 2 * i,
+            "estimated_cost_usd": i / 1000,
+            "latency_ms": 10 + i,
+            "status": "success" if i % 7 else "error",
+        }
+        for i in range(300)
+    ]
+    await store.append("llm_logs", rows)
+    total = (await store.cost_summary()).total
+    assert (total.requests, total.errors) == (300, sum(1 for i in range(300) if i % 7 == 0))
+    assert (total.input_tokens, total.output_tokens) == (sum(range(300)), 2 * sum(range(300)))
+    assert total.cost_usd == pytest.approx(sum(i / 1000 for i in range(300)))
+    assert total.latency_ms_sum == sum(10 + i for i in range(300))
+    by_model = {b.key: b.requests for b in (await store.cost_summary(by="model")).buckets}
+    assert by_model == {"m0": 100, "m1": 100, "m2": 100}
+    by_hour = {b.key: b.requests for b in (await store.cost_summary(by="hour")).buckets}
+    assert by_hour == {f"2026-11-21T{h:02d}:00:00.000Z": 100 for h in (9, 10, 11)}
