@@ -497,7 +497,7 @@ def _add_chat(cmds: _Commands) -> None:
 
 
 def _add_sessions(cmds: _Commands) -> None:
-    """``sessions list | show``."""
+    """``sessions list | show | export | rm``."""
     group = cmds.group(
         "sessions", "list conversations and show their history", "pulsectl sessions list"
     )
@@ -508,6 +508,7 @@ def _add_sessions(cmds: _Commands) -> None:
         sessions.cmd_list,
     )
     p.add_argument("--limit", type=positive_int, default=0, help="at most N sessions")
+    p.add_argument("--all", action="store_true", help="removed sessions too, marked (removed)")
     p = group.add(
         "show",
         "show a session's messages, tool calls and errors",
@@ -526,6 +527,24 @@ def _add_sessions(cmds: _Commands) -> None:
     p.add_argument("session", metavar="SESSION", help="a session id from `pulsectl sessions list`")
     p.add_argument("--format", choices=("md", "jsonl"), default="md", help="md (default) | jsonl")
     p.add_argument("-o", "--output", default="", metavar="FILE", help="write here (default stdout)")
+    p = group.add(
+        "rm",
+        "remove a session from the lists; --purge deletes its rows (local store)",
+        "pulsectl sessions rm s-1234\npulsectl sessions rm s-1234 --purge --yes --json",
+        sessions.cmd_rm,
+        details="Without --purge the session is hidden from `sessions list` and the console\n"
+        "(stored as a session_removed event; its rows stay, `sessions show` still works)\n"
+        "until it is written to again. --purge also deletes its messages, LLM and tool\n"
+        "log rows and the events naming it, in one transaction, after a confirmation\n"
+        "(--yes skips it; without a terminal --yes is required); memories learnt in it\n"
+        "stay, and costs no longer count its LLM calls. Refused while a turn of the\n"
+        "session runs, and --purge on the Timeplus backend (append-only streams).",
+    )
+    p.add_argument("session", metavar="SESSION", help="a session id from `pulsectl sessions list`")
+    p.add_argument(
+        "--purge", action="store_true", help="also delete its rows (local backend; asks first)"
+    )
+    p.add_argument("-y", "--yes", action="store_true", help="purge without asking")
 
 
 def _add_streams(cmds: _Commands) -> None:

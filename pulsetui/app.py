@@ -20,6 +20,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App, InvalidThemeError, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -55,6 +56,12 @@ STATUS_EVERY_S = 5.0
 
 BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0)
 """Pauses between reconnection attempts (the last one repeats)."""
+
+TOAST_S = {"information": 3.0, "warning": 6.0, "error": 10.0}
+"""Seconds a notification stays, by severity, when its caller names no timeout."""
+
+DELIVERY_TOAST_S = 8.0
+"""Seconds a task's answer delivered to the console stays (a failed one: as an error)."""
 
 VIEWS = (
     ("chat", "Chat", "f1", "Talk to the agent: sessions, streaming answers, tool calls"),
@@ -124,6 +131,21 @@ class PulseApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.client.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast (top right, clear of the status bar) for ``timeout`` seconds, by
+        default ``TOAST_S`` of its severity: short for information, longer for errors."""
+        if timeout is None:
+            timeout = TOAST_S.get(severity, TOAST_S["information"])
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- views ----------------------------------------------------------------------------
 
@@ -233,7 +255,7 @@ class PulseApp(App[int]):
         self.connection = Connection("disconnected", detail, self.connection.status)
         if first:
             text = message.reason + (f"\n{message.hint}" if message.hint else "")
-            self.notify(text, title="pulsed unreachable", severity="error", timeout=8)
+            self.notify(text, title="pulsed unreachable", severity="error", markup=False)
 
     def _note(self, text: str) -> None:
         """Told by the client when it started a daemon."""
@@ -241,7 +263,7 @@ class PulseApp(App[int]):
 
     @on(DaemonNote)
     def daemon_note(self, message: DaemonNote) -> None:
-        self.notify(message.text, title="pulsed")
+        self.notify(message.text, title="pulsed", markup=False)
 
     # -- task deliveries ------------------------------------------------------------------
 
@@ -264,7 +286,8 @@ class PulseApp(App[int]):
             one_line(row.values.get("content"), 300),
             title=f"task {task}" + (" failed" if failed else ""),
             severity="error" if failed else "information",
-            timeout=15,
+            timeout=None if failed else DELIVERY_TOAST_S,
+            markup=False,
         )
 
     # -- errors ---------------------------------------------------------------------------
@@ -281,7 +304,7 @@ class PulseApp(App[int]):
             text = err.message + (f"\n{err.hint}" if err.hint else "")
         else:
             text = f"{type(err).__name__}: {err}"
-        self.notify(text, title=f"error ({event.worker.group})", severity="error", timeout=8)
+        self.notify(text, title=f"error ({event.worker.group})", severity="error", markup=False)
 
 
 def explain(err: ClientError, socket: Path) -> tuple[str, str]:

@@ -49,6 +49,7 @@ from pulsectl.client.mcp import AsyncMcpCalls
 from pulsectl.client.memory import MemoryMethods
 from pulsectl.client.ops import OpsCalls
 from pulsectl.client.rows import TailRow
+from pulsectl.client.sessions import SessionCalls
 from pulsectl.client.skills import SkillsCalls
 
 CLIENT_METADATA = "x-pulse-client"
@@ -146,7 +147,9 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
     return [common_pb2.Filter(column=f.column, op=f.op, value=f.value) for f in filters]
 
 
-class AsyncPulseClient(SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls, MemoryMethods):
+class AsyncPulseClient(
+    SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls, MemoryMethods, SessionCalls
+):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
     Args:
@@ -442,9 +445,13 @@ class AsyncPulseClient(SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls, Memory
         """Chat.Cancel: stop a running or queued turn."""
         return await self._unary(self._chat.Cancel, chat_pb2.CancelRequest(turn_id=turn_id))
 
-    async def list_sessions(self, limit: int = 0) -> chat_pb2.ListSessionsResponse:
-        """Chat.ListSessions, most recently active first; ``limit`` 0: the daemon's."""
-        return await self._unary(self._chat.ListSessions, chat_pb2.ListSessionsRequest(limit=limit))
+    async def list_sessions(
+        self, limit: int = 0, include_removed: bool = False
+    ) -> chat_pb2.ListSessionsResponse:
+        """Chat.ListSessions, most recently active first; ``limit`` 0: the daemon's;
+        ``include_removed``: removed sessions too (marked ``removed``)."""
+        request = chat_pb2.ListSessionsRequest(limit=limit, include_removed=include_removed)
+        return await self._unary(self._chat.ListSessions, request)
 
     async def history(self, session_id: str, limit: int = 0) -> chat_pb2.HistoryResponse:
         """Chat.History: a session's rows of the messages stream, oldest first (the most

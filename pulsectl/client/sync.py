@@ -22,6 +22,7 @@ from pulsectl.client.errors import START_HINT
 from pulsectl.client.filters import Filter
 from pulsectl.client.mcp import SyncMcpCalls
 from pulsectl.client.memory import SyncMemoryMethods
+from pulsectl.client.sessions import SyncSessionCalls
 
 if TYPE_CHECKING:
     from pulse.v1 import (
@@ -131,7 +132,7 @@ class SyncStream(Generic[T]):
         self._future.cancel()
 
 
-class PulseClient(SyncMcpCalls, SyncMemoryMethods):
+class PulseClient(SyncMcpCalls, SyncMemoryMethods, SyncSessionCalls):
     """A connection to pulsed for synchronous code, started on demand.
 
     Args:
@@ -284,9 +285,12 @@ class PulseClient(SyncMcpCalls, SyncMemoryMethods):
         """Chat.Cancel: stop a running or queued turn."""
         return self._run(self._core.cancel(turn_id))
 
-    def list_sessions(self, limit: int = 0) -> chat_pb2.ListSessionsResponse:
-        """Chat.ListSessions, most recently active first."""
-        return self._run(self._core.list_sessions(limit))
+    def list_sessions(
+        self, limit: int = 0, include_removed: bool = False
+    ) -> chat_pb2.ListSessionsResponse:
+        """Chat.ListSessions, most recently active first (``include_removed``: removed
+        sessions too)."""
+        return self._run(self._core.list_sessions(limit, include_removed))
 
     def history(self, session_id: str, limit: int = 0) -> chat_pb2.HistoryResponse:
         """Chat.History: a session's rows of the messages stream, oldest first."""

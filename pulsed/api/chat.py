@@ -11,6 +11,7 @@ from pulse.v1 import chat_pb2, chat_pb2_grpc
 from pulsed.agent.compaction import compact
 from pulsed.agent.inspect import context_report
 from pulsed.agent.intake import TurnInput
+from pulsed.api import sessions
 from pulsed.api.convert import row_pb, turn_event_pb
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import Context as GrpcContext
@@ -20,15 +21,11 @@ from pulsed.providers import pricing, registry
 from pulsed.providers.pool import parse_model
 from pulsed.store import rows
 from pulsed.store.base import Row, make_filters
-from pulsed.store.schema import EVENTS, MESSAGES
+from pulsed.store.schema import MESSAGES
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 CLIENT_SOURCES = {"pulsectl": "cli", "pulsetui": "tui"}
-RENAMED = "session_renamed"
-"""event_type of the events rows that hold session renames (payload: session_id, title)."""
 TITLE_MAX = 200
-RENAMES_SCANNED = 10000
-"""How many of the newest renames ListSessions reads to find each session's title."""
 
 
 def new_session_id() -> str:
@@ -110,23 +107,17 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
         limit = request.limit or 50
         if not 1 <= limit <= 10000:
             raise InvalidArgument("limit must be between 1 and 10000")
-        sessions = await self.d.store.sessions(limit)
-        titles = await self._renames()
-        models = await self.d.turns.session_models.all()
-        out = []
-        for s in sessions:
-            title = titles.get(s.session_id) or s.title
-            out.append(
-                chat_pb2.Session(
-                    session_id=s.session_id,
-                    message_count=s.message_count,
-                    first_activity=s.first_activity,
-                    last_activity=s.last_activity,
-                    title=title if len(title) <= 80 else title[:79] + "…",
-                    model=models.get(s.session_id, ""),
-                )
-            )
-        return chat_pb2.ListSessionsResponse(sessions=out)
+        found = await sessions.list_sessions(self.d, limit, request.include_removed)
+        return chat_pb2.ListSessionsResponse(sessions=found)
+
+    @unary
+    async def RemoveSession(
+        self, request: chat_pb2.RemoveSessionRequest, context: GrpcContext
+    ) -> chat_pb2.RemoveSessionResponse:
+        """Hide a session from ListSessions; with ``purge`` delete its rows too (see
+        ``sessions.remove_session``, which raises NotFound and FailedPrecondition)."""
+        session = check_session_id(request.session_id)
+        return await sessions.remove_session(self.d, session, request.purge, client_source(context))
 
     async def _set_model(self, session: str, spec: str) -> tuple[str, str, str]:
         """Record ``spec`` as the session's model; (provider, model, warning).
@@ -225,24 +216,6 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
             text=str(content.get("text") or ""),
         )
 
-    async def _renames(self) -> dict[str, str]:
-        """session id → the title of its newest rename ('' = back to the derived one)."""
-        found = await self.d.store.query(
-            "events",
-            make_filters(EVENTS, [("event_type", "eq", RENAMED)]),
-            order="desc",
-            limit=RENAMES_SCANNED,
-        )
-        titles: dict[str, str] = {}
-        for r in found:
-            payload = r.get("payload")
-            if not isinstance(payload, dict):
-                continue
-            sid, title = payload.get("session_id"), payload.get("title")
-            if isinstance(sid, str) and isinstance(title, str):
-                titles.setdefault(sid, title)
-        return titles
-
     @unary
     async def RenameSession(
         self, request: chat_pb2.RenameSessionRequest, context: GrpcContext
@@ -269,7 +242,7 @@ class ChatServicer(chat_pb2_grpc.ChatServicer):
             "events",
             [
                 rows.event(
-                    RENAMED,
+                    sessions.RENAMED,
                     source=client_source(context),
                     payload={"session_id": session, "title": title},
                     tags=["session"],

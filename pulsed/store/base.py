@@ -18,7 +18,8 @@ What every backend guarantees (tests/store/test_store_contract.py runs against e
 - Values are bound as parameters, never pasted into SQL.
 
 What differs (tests/store/test_store_local.py, tests/timeplus/): the local store's
-sequence numbers are consecutive and it is never unreachable. The Timeplus store can be:
+sequence numbers are consecutive (but for the gaps a ``purge_session`` leaves), it can
+delete a session's rows and it is never unreachable. The Timeplus store can be:
 then appends go to a local spool and are acknowledged (sent in order when Timeplus is
 back), ``health`` says "timeplus unreachable: ... (N rows spooled)", ``query`` answers
 from the rows the daemon holds (possibly incomplete) and the other reads raise
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pulsed.errors import InvalidArgument, StoreError
+from pulsed.errors import FailedPrecondition, InvalidArgument, StoreError
 from pulsed.store import schema
 from pulsed.store.memory_queries import MemoryQueries
 from pulsed.store.schema import Column, Stream
@@ -487,6 +488,11 @@ class Store(MemoryQueries, ABC):
     async def _latest_by(self, stream: Stream, key: str) -> list[Row]:
         """``latest_by`` of a known stream and one of its columns."""
 
+    async def _purge_session(self, session_id: str, keep_events: Sequence[str]) -> dict[str, int]:
+        """``purge_session`` with a non-empty id. By default the backend's streams are
+        append-only and it refuses."""
+        raise FailedPrecondition(f"the {self.backend or 'store'} backend cannot delete rows")
+
     # -- the contract: arguments checked here, then the backend's method ------------------
 
     async def append(
@@ -635,3 +641,22 @@ class Store(MemoryQueries, ABC):
         """
         s = schema.stream(stream)
         return await self._latest_by(s, s.column(key).name)
+
+    async def purge_session(
+        self, session_id: str, keep_events: Sequence[str] = ()
+    ) -> dict[str, int]:
+        """Delete every row of session ``session_id`` in one transaction: its rows of
+        messages, llm_logs, tool_logs, and the events whose payload's ``session_id`` is
+        it, except those of the event types ``keep_events``; memories learnt in it stay.
+        Returns rows deleted per stream (the four streams, 0 included). The one change to
+        stored rows; costs and budgets no longer count the session's LLM calls.
+
+        Raises:
+            InvalidArgument: an empty session id.
+            FailedPrecondition: the backend's streams are append-only (Timeplus).
+            StoreError: the store is not open, or the change failed (nothing deleted).
+        """
+        if not isinstance(session_id, str) or not session_id:
+            raise InvalidArgument("purge_session needs a session id")
+        self._require_open()
+        return await self._purge_session(session_id, keep_events)

@@ -1,32 +1,73 @@
-"""TaskForm: add or edit a scheduled task, the schedule checked as it is typed.
+"""TaskForm: add or edit a task that runs on a schedule or on a stream, checked as it
+is typed.
 
-As the schedule or zone is typed, a worker asks the daemon (Tasks.Preview, the one
-authority on the grammar) whether it is valid and when its next three runs are. Saving
-sends Tasks.Add or Tasks.Update from a worker; the daemon's verdict is shown in the
-form, which stays open until a save succeeds.
+Kind "schedule": as the schedule or zone is typed, a worker asks the daemon
+(Tasks.Preview, the one authority on the grammar) whether it is valid and when its
+next three runs are. Kind "on stream": the trigger's fields (``TriggerFields``) preview
+the newest rows their filter matches. Saving sends Tasks.Add or Tasks.Update from a
+worker; the daemon's verdict is shown in the form, which stays open until a save
+succeeds. Times are shown in the task's zone with its abbreviation (``pulsetui.zones``).
+
+Keys typed while the form opens land in its first field: it is focused as the form
+mounts, and a printable key that reached the form before that goes into it. The name
+field keeps only the characters a task name may have, typed or pasted.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
 from typing import ClassVar
 
 from pulse.v1 import tasks_pb2
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from pulsectl.client import AsyncPulseClient, ClientError
+from pulsectl.client import AsyncPulseClient, ClientError, new_task
+from pulsetui.widgets.trigger_fields import TriggerFields, TriggerProblem
+from pulsetui.zones import any_seconds, in_zone
+
+KINDS = (("schedule", "schedule"), ("on stream", "stream"))
+"""The kind choice: (label, value)."""
+
+NAME_MAX = 64
+_NOT_IN_NAME = re.compile(r"[^a-z0-9_.-]")
+
+
+def clean_name(text: str) -> str:
+    """``text`` with only what a task name may hold (the daemon's rule: a-z 0-9 _ . -,
+    64 at most): letters lowered, spaces as ``-``, anything else dropped."""
+    return _NOT_IN_NAME.sub("", text.lower().replace(" ", "-"))
+
+
+class NameInput(Input):
+    """The task name: what is typed or pasted is cleaned by ``clean_name`` (so a pasted
+    ``Daily Briefing!`` becomes ``daily-briefing``)."""
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        """Insert ``text`` (cleaned) in place of ``start:end`` (typing and pasting both
+        come here)."""
+        cleaned = clean_name(text)
+        if text and not cleaned:
+            self.restricted()
+            return
+        super().replace(cleaned, start, end)
 
 
 class TaskForm(ModalScreen[tasks_pb2.Task | None]):
-    """Dismissed with the saved task, or None when cancelled."""
+    """Dismissed with the saved task, or None when cancelled.
 
+    Args:
+        client: the daemon connection (Tasks.Preview, Add, Update; Streams.List).
+        task: the task to edit, or None to add one.
+    """
+
+    AUTO_FOCUS = None  # on_mount focuses the first field itself, before any key
     DEFAULT_CSS = """
     TaskForm { align: center middle; }
     TaskForm > VerticalScroll {
@@ -42,6 +83,10 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     TaskForm Label { margin-top: 0; color: $text-muted; }
     TaskForm Input, TaskForm TextArea { margin: 0; }
     TaskForm #prompt { height: 4; }
+    TaskForm #kind { width: 20; }
+    TaskForm Horizontal.inline { align: left middle; }
+    TaskForm Horizontal.inline Label { width: auto; margin-right: 1; }
+    TaskForm #schedule-fields { height: auto; }
     TaskForm #schedule-help { height: auto; color: $text-muted; }
     TaskForm #schedule-help.-invalid { color: $text-error; }
     TaskForm #form-error { color: $text-error; height: auto; }
@@ -82,6 +127,9 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         self.editing = task is not None
         self.schedule_problem = ""
         """What the daemon said is wrong with the current schedule ('' when valid)."""
+        self.is_trigger = task is not None and task.HasField("trigger")
+        self._ready = False
+        self._typed_ahead: list[str] = []
 
     @property
     def zone_name(self) -> str:
@@ -97,11 +145,25 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
             box.border_title = f"edit task {t.name}" if self.editing else "new task"
             box.border_subtitle = "tab next field · enter or ctrl+s saves · esc cancels"
             yield Label("name (a-z 0-9 _ . -)")
-            yield Input(t.name, id="name", disabled=self.editing, compact=True)
-            yield Label('schedule: "0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"')
-            yield Input(t.schedule, id="schedule", compact=True)
-            yield Static("", id="schedule-help")
-            yield Label("time zone (IANA, empty = the daemon's)")
+            yield NameInput(
+                t.name, id="name", disabled=self.editing, compact=True, max_length=NAME_MAX
+            )
+            with Horizontal(classes="inline"):
+                yield Label("runs")
+                yield Select(
+                    KINDS,
+                    value="stream" if self.is_trigger else "schedule",
+                    allow_blank=False,
+                    id="kind",
+                    compact=True,
+                )
+            with Vertical(id="schedule-fields"):
+                yield Label('schedule: "0 9 * * *", "every 30m", "at 2026-12-01T09:00", "in 2h"')
+                yield Input("" if self.is_trigger else t.schedule, id="schedule", compact=True)
+                yield Static("", id="schedule-help")
+            trigger = t.trigger if self.is_trigger else None
+            yield TriggerFields(self.client, trigger, lambda: self.zone_name, id="trigger-fields")
+            yield Label("time zone (IANA, empty = the daemon's; times are shown in it)")
             yield Input(t.timezone, id="timezone", compact=True, placeholder="e.g. Europe/Paris")
             yield Label("prompt")
             yield TextArea(t.prompt, id="prompt", soft_wrap=True, tab_behavior="focus")
@@ -114,8 +176,56 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
                 yield Button("Save", id="save", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#schedule" if self.editing else "#name", Input).focus()
+        self._show_kind()
+        self.set_focus(self.first_field, scroll_visible=False)  # now, not after a refresh
+        self._ready = True
+        for character in self._typed_ahead:
+            self.first_field.insert_text_at_cursor(character)
+        self._typed_ahead.clear()
         self._preview()
+
+    @property
+    def first_field(self) -> Input:
+        """Where typing starts: the name (adding), else the schedule or the filter."""
+        if not self.editing:
+            return self.query_one("#name", Input)
+        return self.query_one("#where" if self.is_trigger else "#schedule", Input)
+
+    def type_ahead(self, character: str) -> None:
+        """A printable key typed before the form had focus (a terminal delivers a burst
+        to the widget focused when it arrives: the view below, or no widget yet): it
+        goes into the focused field, or the first one once the form has mounted."""
+        if not self._ready:
+            self._typed_ahead.append(character)
+            return
+        focused = self.focused
+        (focused if isinstance(focused, Input) else self.first_field).insert_text_at_cursor(
+            character
+        )
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that reached the form itself while no field had focus (an
+        Input keeps the keys it is given) goes to ``type_ahead``; one from a checkbox or
+        a button is left to the bindings."""
+        if not (event.is_printable and event.character):
+            return
+        focused = self.focused
+        if self._ready and focused is not None and not isinstance(focused, Input):
+            return
+        event.stop()
+        self.type_ahead(event.character)
+
+    # -- kind ----------------------------------------------------------------------------
+
+    @on(Select.Changed, "#kind")
+    def kind_changed(self, event: Select.Changed) -> None:
+        self.is_trigger = event.value == "stream"
+        self._show_kind()
+        self._preview()
+
+    def _show_kind(self) -> None:
+        self.query_one("#schedule-fields").display = not self.is_trigger
+        self.query_one(TriggerFields).display = self.is_trigger
 
     # -- live schedule check -------------------------------------------------------------
 
@@ -125,6 +235,9 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         self._preview()
 
     def _preview(self) -> None:
+        if self.is_trigger:
+            self.query_one(TriggerFields).changed()
+            return
         help_ = self.query_one("#schedule-help", Static)
         spec = self.query_one("#schedule", Input).value
         if not spec.strip():
@@ -163,30 +276,40 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         if not message.runs:
             help_.update("✔ valid, but that time has passed: it would never run")
             return
-        shown = ", ".join(
-            datetime.fromisoformat(r).strftime("%a %Y-%m-%d %H:%M %Z").strip() for r in message.runs
-        )
+        sec = any_seconds(message.runs)  # every 20s: 09:00:20, 09:00:40, ...
+        shown = ", ".join(in_zone(r, message.zone, weekday=True, seconds=sec) for r in message.runs)
         help_.update(Content(f"✔ next: {shown}"))
 
     # -- saving ---------------------------------------------------------------------------
 
     def _collect(self) -> tasks_pb2.Task:
-        return tasks_pb2.Task(
-            name=self.query_one("#name", Input).value.strip(),
-            schedule=self.query_one("#schedule", Input).value.strip(),
+        """The task the fields describe.
+
+        Raises:
+            TriggerProblem: "on stream", and a trigger field cannot be read.
+        """
+        trigger = self.query_one(TriggerFields).spec() if self.is_trigger else None
+        return new_task(
+            self.query_one("#name", Input).value.strip(),
+            schedule="" if trigger else self.query_one("#schedule", Input).value.strip(),
             timezone=self.query_one("#timezone", Input).value.strip(),
             prompt=self.query_one("#prompt", TextArea).text,
             deliver_to=self.query_one("#deliver_to", Input).value.strip(),
             enabled=self.query_one("#enabled", Checkbox).value,
+            trigger=trigger,
         )
 
     def action_save(self) -> None:
-        task = self._collect()
         error = self.query_one("#form-error", Static)
+        try:
+            task = self._collect()
+        except TriggerProblem as err:
+            error.update(Content(f"✖ {err}"))
+            return
         problems = []
         if not task.name:
             problems.append("the task needs a name")
-        if self.schedule_problem:
+        if self.schedule_problem and not self.is_trigger:
             problems.append(f"schedule: {self.schedule_problem}")
         if not task.prompt.strip():
             problems.append("the task needs a prompt")
@@ -198,13 +321,16 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
 
     @work(exclusive=True, exit_on_error=False, group="task-save")
     async def save(self, task: tasks_pb2.Task) -> None:
-        """Tasks.Add (a new task) or Tasks.Update; the answer arrives as Saved or Refused."""
+        """Tasks.Add (a new task) or Tasks.Update; the answer arrives as Saved or Refused.
+        A stream trigger goes with its TriggerSpec (the daemon sets its schedule)."""
         client = self.client
+        trigger = task.trigger if task.HasField("trigger") else None
         try:
             if self.editing:
                 saved = await client.update_task(
                     task.name,
-                    schedule=task.schedule,
+                    schedule=None if trigger else task.schedule,
+                    trigger=trigger,
                     prompt=task.prompt,
                     timezone=task.timezone,
                     deliver_to=task.deliver_to,

@@ -6,9 +6,12 @@ the conversation's state (which answer is streaming, which tool card is which).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pulse.v1 import chat_pb2
@@ -24,8 +27,10 @@ from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
 from pulsectl.client import AsyncPulseClient, ClientError, TailRow
+from pulsectl.client.export import EXPORT_LIMIT, export_markdown
 from pulsetui.dialogs.approval import Approval
 from pulsetui.dialogs.prompt import Prompt
+from pulsetui.dialogs.remove_session import PURGE, RemoveSession
 from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.chat_input import ChatInput
 from pulsetui.widgets.context_view import context_table
@@ -36,7 +41,9 @@ from pulsetui.widgets.conversation import (
     ToolCard,
     UserMessage,
 )
+from pulsetui.widgets.session_list import SessionCommands, SessionList
 from pulsetui.widgets.status_bar import StatusBar
+from pulsetui.widgets.thinking import Thinking
 from pulsetui.widgets.view_bar import ViewBar
 
 NEW = "__new__"
@@ -71,6 +78,8 @@ class ChatScreen(PulseScreen):
         Binding("ctrl+l", "focus_sessions", "Sessions"),
         Binding("escape", "cancel_turn", "Cancel turn"),
     ]
+    COMMANDS: ClassVar[set[Any]] = {SessionCommands}
+    """Palette commands of the view: export and remove the highlighted session."""
 
     class TurnEvent(Message):
         """An event of a turn this screen sent (``local`` numbers the Send)."""
@@ -98,6 +107,16 @@ class ChatScreen(PulseScreen):
     class Renamed(Message):
         """A rename went through; the list shows the new title once reloaded."""
 
+    class SessionActionDone(Message):
+        """An export or a removal ended: ``text`` for the person; ``removed`` names a
+        session that left the list."""
+
+        def __init__(self, text: str, *, error: bool = False, removed: str = "") -> None:
+            super().__init__()
+            self.text = text
+            self.error = error
+            self.removed = removed
+
     class HistoryLoaded(Message):
         """Chat.History answered for ``session_id``: its stored rows, oldest first."""
 
@@ -118,9 +137,10 @@ class ChatScreen(PulseScreen):
         with Horizontal(id="chat-main"):
             with Vertical(id="sessions-pane"):
                 yield Static("Sessions", classes="pane-title")
-                yield OptionList(id="sessions")
+                yield SessionList(id="sessions")
             with Vertical(id="chat-pane"):
                 yield VerticalScroll(id="conversation")
+                yield Thinking(id="thinking")
                 yield ChatInput(
                     id="chat-input", placeholder="Message Pulse (enter sends, ctrl+j new line)"
                 )
@@ -210,7 +230,92 @@ class ChatScreen(PulseScreen):
         await self.client.rename_session(session_id, title)
         self.post_message(self.Renamed())
 
+    @work(exit_on_error=False, group="chat-sessions-actions")
+    async def export_session(self, session_id: str, path: str) -> None:
+        """Chat.History of ``session_id`` written to ``path`` as Markdown (0600)."""
+        resp = await self.client.history(session_id, EXPORT_LIMIT)
+        found = [TailRow.of(r).values for r in resp.rows]
+        if not found:
+            self.post_message(self.SessionActionDone(f"{session_id} has no messages", error=True))
+            return
+        target = Path(path).expanduser()
+        try:
+            await asyncio.to_thread(_write_private, target, export_markdown(session_id, found))
+        except OSError as e:
+            self.post_message(
+                self.SessionActionDone(f"cannot write {target}: {e.strerror or e}", error=True)
+            )
+            return
+        self.post_message(self.SessionActionDone(f"{len(found)} rows written to {target}"))
+
+    @work(exit_on_error=False, group="chat-sessions-actions")
+    async def remove_session(self, session_id: str, purge: bool) -> None:
+        """Chat.RemoveSession (``purge``: its rows deleted too)."""
+        try:
+            done = await self.client.remove_session(session_id, purge=purge)
+        except ClientError as err:
+            text = err.message + (f"\n{err.hint}" if err.hint else "")
+            self.post_message(self.SessionActionDone(text, error=True))
+            return
+        text = f"removed {session_id}" + (
+            f": {done.rows_deleted} rows deleted" if purge else " from the list"
+        )
+        self.post_message(self.SessionActionDone(text, removed=session_id))
+
     # -- sessions -----------------------------------------------------------------------
+
+    def _highlighted_session(self) -> chat_pb2.Session | None:
+        """The session highlighted in the sidebar, else the one shown (None: neither)."""
+        box = self.query_one("#sessions", OptionList)
+        sid = ""
+        if box.highlighted is not None:
+            sid = box.get_option_at_index(box.highlighted).id or ""
+        if not sid or sid == NEW:
+            sid = self.session_id
+        return next((s for s in self.sessions if s.session_id == sid), None)
+
+    def action_export_session(self) -> None:
+        session = self._highlighted_session()
+        if session is None:
+            self.notify("Highlight a session in the list first (ctrl+l).")
+            return
+        sid = session.session_id
+
+        def done(path: str | None) -> None:
+            if path and path.strip():
+                self.export_session(sid, path.strip())
+
+        self.app.push_screen(
+            Prompt(
+                f"Export {sid} as Markdown to:",
+                f"~/pulse-{sid.replace(':', '-')}.md",
+                "enter writes the file (replacing one there) · esc cancels",
+            ),
+            done,
+        )
+
+    def action_remove_session(self) -> None:
+        session = self._highlighted_session()
+        if session is None:
+            self.notify("Highlight a session in the list first (ctrl+l).")
+            return
+        sid = session.session_id
+        status = getattr(getattr(self.app, "connection", None), "status", None)
+        purge_offered = status is None or status.store_backend in ("", "local")
+
+        def done(answer: str | None) -> None:
+            if answer is not None:
+                self.remove_session(sid, answer == PURGE)
+
+        self.app.push_screen(RemoveSession(sid, session.title, purge_offered=purge_offered), done)
+
+    @on(SessionActionDone)
+    def session_action_done(self, message: SessionActionDone) -> None:
+        self.notify(message.text, severity="error" if message.error else "information")
+        if message.removed:
+            if message.removed == self.session_id:
+                self.switch_to("")
+            self.load_sessions()
 
     @on(Renamed)
     def renamed(self) -> None:
@@ -342,6 +447,7 @@ class ChatScreen(PulseScreen):
         conversation.mount(UserMessage(message.text))
         conversation.scroll_end(animate=False)
         self.send(local, message.text, self.session_id)
+        self._show_busy()
 
     def action_cancel_turn(self) -> None:
         for view in self.running:
@@ -422,8 +528,13 @@ class ChatScreen(PulseScreen):
             stream, view.stream = view.stream, None
             await stream.stop()
 
+    def _show_busy(self) -> None:
+        """The thinking line runs while any turn sent from here has not ended."""
+        self.query_one(Thinking).busy = bool(self.running)
+
     def _finish(self, view: TurnView) -> None:
         view.done = True
+        self._show_busy()
         self.refresh_bindings()
         self.load_sessions()
 
@@ -467,3 +578,10 @@ def _history_widget(row: TailRow, cards: dict[str, ToolCard]) -> Widget | None:
             started.finish(str(content.get("status", "ok")), text, None)
         return None
     return None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (created 0600; an existing file is replaced)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)

@@ -1,8 +1,11 @@
 """Streams: pick a stream, tail it live in a table, filter, pause, open a row.
 
 One worker follows the stream (``AsyncPulseClient.follow``: batched, resumed after reconnects);
-its batches go to a ``TailTable`` that keeps the newest rows only. Column filters
-(``column=value``) go to the daemon with the tail; the text filter is applied here.
+its batches go to a ``TailTable`` that keeps the newest rows only. A stream opens on its last
+``RECENT`` rows (Streams.Query), then follows it live from the sequence number read before
+them, so no row is missed or shown twice; ``e`` replays from the earliest, ``l`` shows only
+new rows. Column filters (``column=value``) go to the daemon with the query and the tail;
+the text filter is applied here.
 """
 
 from __future__ import annotations
@@ -31,6 +34,16 @@ from pulsetui.widgets.view_bar import ViewBar
 CAP = 2000
 """Rows the table keeps (and rows held while paused)."""
 
+RECENT = 200
+"""Stored rows shown when a stream opens (start "recent"), before the live ones."""
+
+START_LABELS = {
+    "recent": f"last {RECENT}, then live",
+    "earliest": "from earliest",
+    "latest": "live only",
+}
+"""How the info line names each start."""
+
 
 class StreamsScreen(PulseScreen):
     """The Streams view."""
@@ -56,7 +69,8 @@ class StreamsScreen(PulseScreen):
         super().__init__(client)
         self.stream = "messages"
         self.filters: list[Filter] = []
-        self.start = "latest"
+        self.start = "recent"
+        """recent (the last RECENT rows, then live) | earliest | latest (new rows only)."""
         self.paused = False
         self.held: deque[TailRow] = deque(maxlen=CAP)
         self.generation = 0
@@ -143,12 +157,37 @@ class StreamsScreen(PulseScreen):
 
     @work(exclusive=True, exit_on_error=False, group="streams-tail")
     async def follow(self, generation: int, stream: str, filters: list[Filter], start: str) -> None:
-        """Tail ``stream`` from ``start``; batches arrive as TailRows, a refusal as TailFailed."""
+        """Tail ``stream`` from ``start`` ("recent": the last RECENT rows first); batches
+        arrive as TailRows, a refusal as TailFailed."""
         try:
-            async for rows in self.client.follow(stream, filters, start=start):
+            after: str | int = start
+            if start == "recent":
+                after, recent = await self._recent(stream, filters)
+                if recent:
+                    self.post_message(TailRows(generation, recent))
+            async for rows in self.client.follow(stream, filters, start=after):
                 self.post_message(TailRows(generation, rows))
         except ClientError as err:
             self.post_message(TailFailed(generation, err))
+
+    async def _recent(self, stream: str, filters: list[Filter]) -> tuple[int | str, list[TailRow]]:
+        """Where the live tail starts and the rows shown before it: the stream's last seq
+        and its last RECENT rows matching ``filters`` up to that seq, oldest first
+        ("latest" and none when the daemon went away meanwhile: the tail then waits for it).
+
+        Raises:
+            ClientError: the daemon refused the query (unknown stream, bad filter).
+        """
+        client = self.client
+        await client.online.wait()
+        try:
+            last = await client.last_seq(stream)
+            rows = await client.query_rows(stream, filters, order="desc", limit=RECENT)
+        except ClientError as err:
+            if err.unreachable:
+                return "latest", []
+            raise
+        return last, [r for r in reversed(rows) if r.seq <= last]
 
     @on(TailRows)
     def rows(self, message: TailRows) -> None:
@@ -179,7 +218,7 @@ class StreamsScreen(PulseScreen):
             parts.append((f"❚❚ paused · {len(self.held)} new rows held", "bold $text-warning"))
         else:
             parts.append(("▶ live", "bold $text-success"))
-        parts.append(f" · from {self.start}")
+        parts.append(f" · {START_LABELS.get(self.start, self.start)}")
         parts.append(f" · {table.row_count} shown / {table.kept_count} kept (max {CAP})")
         parts.append(f" · {self.rate:,.0f} rows/s")
         if not table.following:

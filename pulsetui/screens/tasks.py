@@ -2,7 +2,8 @@
 
 The list refreshes whenever the tasks stream gets a version (one worker tails it) and
 every ``REFRESH_S`` seconds for next/last run times; the run history of the highlighted
-task is loaded on demand.
+task is loaded on demand. Every time is shown in the task's own zone with its
+abbreviation (``pulsetui.zones``: ``01-16 08:00 CET``), as the task form's previews are.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from textual.widgets import DataTable, Footer, Markdown, Static
 from pulsectl.client import AsyncPulseClient, ClientError, Filter
 from pulsetui.dialogs.confirm import Confirm
 from pulsetui.dialogs.task_form import TaskForm
-from pulsetui.format import duration_ms, money, when
+from pulsetui.format import duration_ms, money
 from pulsetui.screens.base import PulseScreen
 from pulsetui.widgets.status_bar import StatusBar
 from pulsetui.widgets.view_bar import ViewBar
+from pulsetui.zones import in_zone
 
 REFRESH_S = 30.0
 STATUS_STYLE = {
@@ -40,8 +42,11 @@ class TasksScreen(PulseScreen):
     """The Tasks view."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add", "Add"),
-        Binding("e", "edit", "Edit"),
+        # Priority: run as the app reads the key, so the keys typed right after it go to
+        # the form (a binding found after the key went through the table runs too late:
+        # the keys behind it have been handed to the table and are lost).
+        Binding("a", "add", "Add", priority=True),
+        Binding("e", "edit", "Edit", priority=True),
         Binding("space", "toggle_enabled", "Enable/disable"),
         Binding("r", "run", "Run now"),
         Binding("d,delete", "delete", "Delete"),
@@ -181,12 +186,13 @@ class TasksScreen(PulseScreen):
             shown = "running" if getattr(t, "running", False) else (t.last_status or "-")
             status = Text(shown, style=STATUS_STYLE.get(shown, ""))
             trigger = t.trigger if t.HasField("trigger") else None
+            zone = t.timezone
             table.add_row(
                 t.name,
                 trigger_text(t) if trigger else t.schedule,
                 t.timezone or "local",
-                f"{t.rows_waiting} waiting" if trigger else when(t.next_run),
-                when(t.last_fired or t.last_run) if trigger else when(t.last_run),
+                f"{t.rows_waiting} waiting" if trigger else in_zone(t.next_run, zone),
+                in_zone(t.last_fired or t.last_run, zone) if trigger else in_zone(t.last_run, zone),
                 status,
                 "yes" if t.enabled else "no",
                 key=t.name,
@@ -225,9 +231,10 @@ class TasksScreen(PulseScreen):
         self.query_one("#runs-title", Static).update(f"Runs of {message.name}")
         table = self.query_one("#runs-table", DataTable)
         table.clear()
+        zone = next((t.timezone for t in self.tasks if t.name == message.name), "")
         for r in self.runs:
             table.add_row(
-                when(r.fired_at),
+                in_zone(r.fired_at, zone),
                 Text(r.status, style=STATUS_STYLE.get(r.status, "")),
                 duration_ms(r.duration_ms) if r.duration_ms else "-",
                 money(r.cost_usd),

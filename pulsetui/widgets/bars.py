@@ -1,7 +1,8 @@
 """Charts made of block characters, readable in any 256-colour terminal and theme.
 
 ``BarChart``: one labelled horizontal bar per key (cost by model, by origin).
-``ColumnChart``: one column per day, a few lines high, with the first and last dates.
+``ColumnChart``: one column per day, a few lines high, spread over the whole width, with
+the first, middle and last dates.
 """
 
 from __future__ import annotations
@@ -121,21 +122,59 @@ class ColumnChart(Widget):
         axis = self.fmt(peak)
         room = max(1, width - len(axis) - 1)
         items = self.items[-room:]
-        step = 2 if len(items) * 2 <= room else 1
+        bar, gaps = column_layout(len(items), room)
         top = peak or 1
         lines = []
         for r in range(self.rows, 0, -1):
             cells = []
-            for _, v in items:
+            for (_, v), gap in zip(items, gaps, strict=True):
                 level = max(0.0, min(8.0, (v / top) * self.rows * 8 - (r - 1) * 8))
                 ch = LEVELS[round(level)] if v else " "
                 if r == 1 and v and ch == " ":
                     ch = "▁"
-                cells.append(ch if step == 1 else ch + " ")
+                cells.append(ch * bar + " " * gap)
             prefix = axis if r == self.rows else " " * len(axis)
             lines.append(Content.assemble((prefix + " ", "$text-muted"), "".join(cells)))
-        first, last = items[0][0][5:10], items[-1][0][5:10]
-        gap = max(1, len(items) * step - len(first) - len(last))
-        footer = " " * (len(axis) + 1) + first + " " * gap + last
-        lines.append(Content.styled(footer, "$text-muted"))
+        lines.append(
+            Content.styled(" " * (len(axis) + 1) + date_line(items, bar, gaps), "$text-muted")
+        )
         return Content("\n").join(lines)
+
+
+def column_layout(n: int, room: int) -> tuple[int, list[int]]:
+    """How ``n`` columns fill ``room`` cells: (the width of each column, the gap after
+    each), the gaps between columns differing by at most one cell so the first column
+    starts at the left edge and the last one ends at the right edge."""
+    if n <= 0:
+        return 1, []
+    bar = max(1, room // n - 1) if room >= 2 * n else 1
+    spare = max(0, room - bar * n)
+    if n == 1:
+        return bar, [spare]
+    between = n - 1
+    gaps = [spare * (i + 1) // between - spare * i // between for i in range(between)]
+    return bar, [*gaps, 0]
+
+
+def date_line(items: Sequence[tuple[str, float]], bar: int, gaps: Sequence[int]) -> str:
+    """The dates under the columns: the first (left), the middle one (under its column)
+    and the last (right-aligned under the last column), as MM-DD."""
+    starts = []
+    x = 0
+    for gap in gaps:
+        starts.append(x)
+        x += bar + gap
+    end = starts[-1] + bar if starts else 0
+    line = [" "] * max(end, 5)
+
+    def put(at: int, text: str) -> None:
+        at = max(0, min(at, len(line) - len(text)))
+        if all(c == " " for c in line[max(0, at - 1) : at + len(text) + 1]):
+            line[at : at + len(text)] = text
+
+    put(0, items[0][0][5:10])
+    put(end - 5, items[-1][0][5:10])
+    mid = len(items) // 2
+    if 0 < mid < len(items) - 1:
+        put(starts[mid] + bar // 2 - 2, items[mid][0][5:10])
+    return "".join(line)

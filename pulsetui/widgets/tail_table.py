@@ -4,7 +4,9 @@ A Line API widget: it keeps at most ``cap`` rows (oldest dropped first) and rend
 the lines on screen, so adding a batch costs the size of the batch, not of the table
 (DataTable re-indexes every row on each removal). The first line is a fixed header.
 While the cursor is on the last row the table follows new rows; moving up stops that,
-End resumes it. A text filter hides rows whose text does not contain it.
+End resumes it. A text filter hides rows whose text does not contain it. Columns are as
+wide as their header and the widest cell kept (at most their configured width); the
+column of width 0 (the content) gets the rest of the line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -30,7 +32,8 @@ from pulsetui.format import SHORT_NAMES, cell
 
 @dataclass(frozen=True, slots=True)
 class TableColumn:
-    """A column: the row value it shows, its header label, its width (0: the rest)."""
+    """A column: the row value it shows, its header label, its widest in cells (0: it
+    takes the rest of the line)."""
 
     name: str
     label: str
@@ -131,6 +134,8 @@ class TailTable(ScrollView, can_focus=True):
         """Whether the cursor sticks to the newest row."""
         self.received = 0
         """Rows added since the last ``clear``."""
+        self._natural = self._header_widths()
+        """Per column: the widest of its header and of its cells kept, in cells."""
 
     # -- content --------------------------------------------------------------------------
 
@@ -140,6 +145,7 @@ class TailTable(ScrollView, can_focus=True):
         rows = [r.row for r in self._all]
         self._all.clear()
         self._shown.clear()
+        self._natural = self._header_widths()
         self._append([self._make(r) for r in rows])
         self.refresh()
 
@@ -150,6 +156,7 @@ class TailTable(ScrollView, can_focus=True):
         self.cursor = -1
         self.following = True
         self.received = 0
+        self._natural = self._header_widths()
         self._update_size()
         self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
@@ -190,8 +197,16 @@ class TailTable(ScrollView, can_focus=True):
         text = (" ".join(cells) + " " + " ".join(map(str, values.values()))).lower()
         return TableRow(row, cells, text, self._tone(row) if self._tone else "")
 
+    def _header_widths(self) -> list[int]:
+        return [cell_len(c.label) for c in self.columns]
+
     def _append(self, made: list[TableRow]) -> None:
         self._all.extend(made)
+        natural = self._natural
+        sized = [i for i, c in enumerate(self.columns) if c.width]
+        for m in made:
+            for i in sized:
+                natural[i] = max(natural[i], cell_len(m.cells[i]))
         needle = self.text_filter.lower()
         shown = [m for m in made if needle in m.text] if needle else made
         if shown:
@@ -259,10 +274,17 @@ class TailTable(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------------
 
-    def _widths(self, total: int) -> list[int]:
-        fixed = sum(c.width for c in self.columns if c.width) + len(self.columns) - 1
-        rest = max(8, total - fixed)
-        return [c.width or rest for c in self.columns]
+    def column_widths(self, total: int | None = None) -> list[int]:
+        """Each column's width in cells on a line of ``total`` cells (default: the
+        table's): the sized columns as wide as their content, the 0-width one the rest."""
+        if total is None:
+            total = self.scrollable_content_region.width
+        sized = [
+            min(c.width, n) if c.width else 0
+            for c, n in zip(self.columns, self._natural, strict=True)
+        ]
+        rest = max(8, total - sum(sized) - (len(self.columns) - 1))
+        return [w or rest for w in sized]
 
     def _line(self, cells: Iterable[str], widths: list[int], style: Style, total: int) -> Strip:
         text = " ".join(set_cell_size(c, w) for c, w in zip(cells, widths, strict=False))
@@ -271,7 +293,7 @@ class TailTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
-        widths = self._widths(width)
+        widths = self.column_widths(width)
         if y == 0:
             style = base + self.get_component_rich_style("tail-table--header")
             return self._line((c.label for c in self.columns), widths, style, width)

@@ -171,6 +171,24 @@ TASKS = [
     ),
 ]
 
+INGEST_ROWS = [
+    _row(
+        "ingest",
+        seq,
+        **{
+            "id": f"i-{seq}",
+            "timestamp": f"2026-01-15T{hh}:00Z",
+            "source": "webhook:gh",
+            "kind": "pull_request",
+            "payload": {"action": "opened", "number": seq},
+            "dedupe_key": "",
+            "tags": [],
+        },
+    )
+    for seq, hh in ((2, "11:30"), (1, "09:15"))
+]
+"""What a trigger's preview matches, newest first."""
+
 RUNS = [
     tasks_pb2.TaskRun(
         message_id="m-run-2",
@@ -284,6 +302,8 @@ class _Tasks(tasks_pb2_grpc.TasksServicer):
     def Preview(self, request: Any, context: Any) -> tasks_pb2.PreviewScheduleResponse:
         # Fixed answers keep the snapshot stable; the real daemon's Preview is tested in
         # tests/daemon/test_bad_input.py.
+        if request.HasField("trigger"):
+            return tasks_pb2.PreviewScheduleResponse(matching_rows=INGEST_ROWS)
         if request.schedule == "0 8 * * *":
             days = ("2026-01-16", "2026-01-17", "2026-01-18")
             return tasks_pb2.PreviewScheduleResponse(

@@ -119,6 +119,21 @@ def test_task_form(fake_daemon: FakeDaemon, snap_compare: Compare) -> None:
     assert snap_compare(app_for(fake_daemon, "tasks"), run_before=run_before)
 
 
+def test_task_form_on_stream(fake_daemon: FakeDaemon, snap_compare: Compare) -> None:
+    async def run_before(pilot: Pilot[object]) -> None:
+        await ready(lambda app: getattr(app.screen, "runs_of", "") == "briefing")(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: pilot.app.screen.query("#kind"), what="form")
+        await pilot.press(*"prs", "tab", "enter", "down", "enter")
+        preview = pilot.app.screen.query_one("#trigger-preview")
+        await until(pilot, lambda: "number" in str(preview.render()), what="trigger preview")
+        assert isinstance(pilot.app, PulseApp)
+        steady(pilot.app)
+        await pilot.pause(0.1)
+
+    assert snap_compare(app_for(fake_daemon, "tasks"), run_before=run_before)
+
+
 def test_costs_view(fake_daemon: FakeDaemon, snap_compare: Compare) -> None:
     def filled(app: PulseApp) -> bool:
         return getattr(app.screen, "data", None) is not None

@@ -237,7 +237,7 @@ async def test_task_add_with_invalid_then_valid_schedule(daemon: Daemon) -> None
         await until(pilot, lambda: isinstance(app.screen, TaskForm), what="form")
         form = app.screen
         await type_text(pilot, "briefing")
-        await pilot.press("tab")
+        await pilot.press("tab", "tab")  # past the kind ("schedule") to the schedule
         await type_text(pilot, "every 5x")
         help_ = form.query_one("#schedule-help", Static)
         await until(pilot, lambda: "not a duration" in str(help_.render()), what="daemon's verdict")

@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from pulse.v1 import common_pb2 as pulse_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pulse/v1/chat.proto\x12\x08pulse.v1\x1a\x15pulse/v1/common.proto\"d\n\x0bSendRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x13\n\x0binteractive\x18\x04 \x01(\x08\x12\r\n\x05model\x18\x05 \x01(\t\"\xdf\x02\n\tTurnEvent\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12&\n\x08\x61\x63\x63\x65pted\x18\n \x01(\x0b\x32\x12.pulse.v1.AcceptedH\x00\x12 \n\x05\x64\x65lta\x18\x0b \x01(\x0b\x32\x0f.pulse.v1.DeltaH\x00\x12.\n\ttool_call\x18\x0c \x01(\x0b\x32\x19.pulse.v1.ToolCallStartedH\x00\x12\x35\n\x10\x61pproval_request\x18\r \x01(\x0b\x32\x19.pulse.v1.ApprovalRequestH\x00\x12+\n\x0btool_result\x18\x0e \x01(\x0b\x32\x14.pulse.v1.ToolResultH\x00\x12 \n\x05\x66inal\x18\x0f \x01(\x0b\x32\x0f.pulse.v1.FinalH\x00\x12$\n\x05\x65rror\x18\x10 \x01(\x0b\x32\x13.pulse.v1.TurnErrorH\x00\x42\x07\n\x05\x65vent\".\n\x08\x41\x63\x63\x65pted\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x15\n\rqueued_behind\x18\x02 \x01(\x05\"\x15\n\x05\x44\x65lta\x12\x0c\n\x04text\x18\x01 \x01(\t\"H\n\x0fToolCallStarted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\"\x84\x01\n\x0f\x41pprovalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\x12\x14\n\x0c\x61pproval_key\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"a\n\nToolResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07preview\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\"]\n\x05\x46inal\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x1e\n\x05usage\x18\x03 \x01(\x0b\x32\x0f.pulse.v1.Usage\x12\x12\n\niterations\x18\x04 \x01(\x05\">\n\tTurnError\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"K\n\x0e\x41pproveRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproved\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_session\x18\x03 \x01(\x08\"\x11\n\x0f\x41pproveResponse\" \n\rCancelRequest\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"$\n\x13ListSessionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"\x81\x01\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x15\n\rmessage_count\x18\x02 \x01(\x03\x12\x16\n\x0e\x66irst_activity\x18\x03 \x01(\t\x12\x15\n\rlast_activity\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\";\n\x14ListSessionsResponse\x12#\n\x08sessions\x18\x01 \x03(\x0b\x32\x11.pulse.v1.Session\"3\n\x0eHistoryRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\".\n\x0fHistoryResponse\x12\x1b\n\x04rows\x18\x01 \x03(\x0b\x32\r.pulse.v1.Row\"9\n\x14RenameSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\":\n\x15RenameSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\"2\n\x0e\x43ontextRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"V\n\x0b\x43ontextPart\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06tokens\x18\x03 \x01(\x03\x12\x0b\n\x03usd\x18\x04 \x01(\x01\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xa0\x02\n\x0f\x43ontextResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x13\n\x0bprice_known\x18\x04 \x01(\x08\x12\x15\n\rwindow_tokens\x18\x05 \x01(\x03\x12\x15\n\rwindow_source\x18\x06 \x01(\t\x12\x19\n\x11\x63ompact_at_tokens\x18\x07 \x01(\x03\x12\x17\n\x0f\x63hars_per_token\x18\x08 \x01(\x01\x12\x12\n\ncalibrated\x18\t \x01(\x08\x12$\n\x05parts\x18\n \x03(\x0b\x32\x15.pulse.v1.ContextPart\x12\x14\n\x0ctotal_tokens\x18\x0b \x01(\x03\x12\x11\n\ttotal_usd\x18\x0c \x01(\x01\";\n\x16SetSessionModelRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\"_\n\x17SetSessionModelResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07warning\x18\x04 \x01(\t\":\n\x0e\x43ompactRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x14\n\x0cinstructions\x18\x02 \x01(\t\"M\n\x0f\x43ompactResponse\x12\x12\n\nsummary_id\x18\x01 \x01(\t\x12\x18\n\x10\x63overed_messages\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t2\xf2\x04\n\x04\x43hat\x12\x34\n\x04Send\x12\x15.pulse.v1.SendRequest\x1a\x13.pulse.v1.TurnEvent0\x01\x12>\n\x07\x41pprove\x12\x18.pulse.v1.ApproveRequest\x1a\x19.pulse.v1.ApproveResponse\x12;\n\x06\x43\x61ncel\x12\x17.pulse.v1.CancelRequest\x1a\x18.pulse.v1.CancelResponse\x12M\n\x0cListSessions\x12\x1d.pulse.v1.ListSessionsRequest\x1a\x1e.pulse.v1.ListSessionsResponse\x12>\n\x07History\x12\x18.pulse.v1.HistoryRequest\x1a\x19.pulse.v1.HistoryResponse\x12P\n\rRenameSession\x12\x1e.pulse.v1.RenameSessionRequest\x1a\x1f.pulse.v1.RenameSessionResponse\x12>\n\x07\x43ontext\x12\x18.pulse.v1.ContextRequest\x1a\x19.pulse.v1.ContextResponse\x12V\n\x0fSetSessionModel\x12 .pulse.v1.SetSessionModelRequest\x1a!.pulse.v1.SetSessionModelResponse\x12>\n\x07\x43ompact\x12\x18.pulse.v1.CompactRequest\x1a\x19.pulse.v1.CompactResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13pulse/v1/chat.proto\x12\x08pulse.v1\x1a\x15pulse/v1/common.proto\"d\n\x0bSendRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x13\n\x0binteractive\x18\x04 \x01(\x08\x12\r\n\x05model\x18\x05 \x01(\t\"\xdf\x02\n\tTurnEvent\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12&\n\x08\x61\x63\x63\x65pted\x18\n \x01(\x0b\x32\x12.pulse.v1.AcceptedH\x00\x12 \n\x05\x64\x65lta\x18\x0b \x01(\x0b\x32\x0f.pulse.v1.DeltaH\x00\x12.\n\ttool_call\x18\x0c \x01(\x0b\x32\x19.pulse.v1.ToolCallStartedH\x00\x12\x35\n\x10\x61pproval_request\x18\r \x01(\x0b\x32\x19.pulse.v1.ApprovalRequestH\x00\x12+\n\x0btool_result\x18\x0e \x01(\x0b\x32\x14.pulse.v1.ToolResultH\x00\x12 \n\x05\x66inal\x18\x0f \x01(\x0b\x32\x0f.pulse.v1.FinalH\x00\x12$\n\x05\x65rror\x18\x10 \x01(\x0b\x32\x13.pulse.v1.TurnErrorH\x00\x42\x07\n\x05\x65vent\".\n\x08\x41\x63\x63\x65pted\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x15\n\rqueued_behind\x18\x02 \x01(\x05\"\x15\n\x05\x44\x65lta\x12\x0c\n\x04text\x18\x01 \x01(\t\"H\n\x0fToolCallStarted\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\"\x84\x01\n\x0f\x41pprovalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\x12\x14\n\x0c\x61pproval_key\x18\x05 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"a\n\nToolResult\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07preview\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x01\"]\n\x05\x46inal\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x1e\n\x05usage\x18\x03 \x01(\x0b\x32\x0f.pulse.v1.Usage\x12\x12\n\niterations\x18\x04 \x01(\x05\">\n\tTurnError\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"K\n\x0e\x41pproveRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x61pproved\x18\x02 \x01(\x08\x12\x13\n\x0b\x66or_session\x18\x03 \x01(\x08\"\x11\n\x0f\x41pproveResponse\" \n\rCancelRequest\x12\x0f\n\x07turn_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"=\n\x13ListSessionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x17\n\x0finclude_removed\x18\x02 \x01(\x08\"\x92\x01\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x15\n\rmessage_count\x18\x02 \x01(\x03\x12\x16\n\x0e\x66irst_activity\x18\x03 \x01(\t\x12\x15\n\rlast_activity\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x0f\n\x07removed\x18\x07 \x01(\x08\";\n\x14ListSessionsResponse\x12#\n\x08sessions\x18\x01 \x03(\x0b\x32\x11.pulse.v1.Session\"3\n\x0eHistoryRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\".\n\x0fHistoryResponse\x12\x1b\n\x04rows\x18\x01 \x03(\x0b\x32\r.pulse.v1.Row\"9\n\x14RenameSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\":\n\x15RenameSessionResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\"2\n\x0e\x43ontextRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"V\n\x0b\x43ontextPart\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06tokens\x18\x03 \x01(\x03\x12\x0b\n\x03usd\x18\x04 \x01(\x01\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xa0\x02\n\x0f\x43ontextResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x13\n\x0bprice_known\x18\x04 \x01(\x08\x12\x15\n\rwindow_tokens\x18\x05 \x01(\x03\x12\x15\n\rwindow_source\x18\x06 \x01(\t\x12\x19\n\x11\x63ompact_at_tokens\x18\x07 \x01(\x03\x12\x17\n\x0f\x63hars_per_token\x18\x08 \x01(\x01\x12\x12\n\ncalibrated\x18\t \x01(\x08\x12$\n\x05parts\x18\n \x03(\x0b\x32\x15.pulse.v1.ContextPart\x12\x14\n\x0ctotal_tokens\x18\x0b \x01(\x03\x12\x11\n\ttotal_usd\x18\x0c \x01(\x01\";\n\x16SetSessionModelRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\"_\n\x17SetSessionModelResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0f\n\x07warning\x18\x04 \x01(\t\":\n\x0e\x43ompactRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x14\n\x0cinstructions\x18\x02 \x01(\t\"M\n\x0f\x43ompactResponse\x12\x12\n\nsummary_id\x18\x01 \x01(\t\x12\x18\n\x10\x63overed_messages\x18\x02 \x01(\x03\x12\x0c\n\x04text\x18\x03 \x01(\t\"9\n\x14RemoveSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05purge\x18\x02 \x01(\x08\"\xb0\x01\n\x15RemoveSessionResponse\x12\x14\n\x0crows_deleted\x18\x01 \x01(\x03\x12=\n\x07\x64\x65leted\x18\x02 \x03(\x0b\x32,.pulse.v1.RemoveSessionResponse.DeletedEntry\x12\x12\n\nsession_id\x18\x03 \x01(\t\x1a.\n\x0c\x44\x65letedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\xc4\x05\n\x04\x43hat\x12\x34\n\x04Send\x12\x15.pulse.v1.SendRequest\x1a\x13.pulse.v1.TurnEvent0\x01\x12>\n\x07\x41pprove\x12\x18.pulse.v1.ApproveRequest\x1a\x19.pulse.v1.ApproveResponse\x12;\n\x06\x43\x61ncel\x12\x17.pulse.v1.CancelRequest\x1a\x18.pulse.v1.CancelResponse\x12M\n\x0cListSessions\x12\x1d.pulse.v1.ListSessionsRequest\x1a\x1e.pulse.v1.ListSessionsResponse\x12>\n\x07History\x12\x18.pulse.v1.HistoryRequest\x1a\x19.pulse.v1.HistoryResponse\x12P\n\rRenameSession\x12\x1e.pulse.v1.RenameSessionRequest\x1a\x1f.pulse.v1.RenameSessionResponse\x12>\n\x07\x43ontext\x12\x18.pulse.v1.ContextRequest\x1a\x19.pulse.v1.ContextResponse\x12V\n\x0fSetSessionModel\x12 .pulse.v1.SetSessionModelRequest\x1a!.pulse.v1.SetSessionModelResponse\x12>\n\x07\x43ompact\x12\x18.pulse.v1.CompactRequest\x1a\x19.pulse.v1.CompactResponse\x12P\n\rRemoveSession\x12\x1e.pulse.v1.RemoveSessionRequest\x1a\x1f.pulse.v1.RemoveSessionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pulse.v1.chat_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_REMOVESESSIONRESPONSE_DELETEDENTRY']._loaded_options = None
+  _globals['_REMOVESESSIONRESPONSE_DELETEDENTRY']._serialized_options = b'8\001'
   _globals['_SENDREQUEST']._serialized_start=56
   _globals['_SENDREQUEST']._serialized_end=156
   _globals['_TURNEVENT']._serialized_start=159
@@ -59,33 +61,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELRESPONSE']._serialized_start=1180
   _globals['_CANCELRESPONSE']._serialized_end=1215
   _globals['_LISTSESSIONSREQUEST']._serialized_start=1217
-  _globals['_LISTSESSIONSREQUEST']._serialized_end=1253
-  _globals['_SESSION']._serialized_start=1256
-  _globals['_SESSION']._serialized_end=1385
-  _globals['_LISTSESSIONSRESPONSE']._serialized_start=1387
-  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1446
-  _globals['_HISTORYREQUEST']._serialized_start=1448
-  _globals['_HISTORYREQUEST']._serialized_end=1499
-  _globals['_HISTORYRESPONSE']._serialized_start=1501
-  _globals['_HISTORYRESPONSE']._serialized_end=1547
-  _globals['_RENAMESESSIONREQUEST']._serialized_start=1549
-  _globals['_RENAMESESSIONREQUEST']._serialized_end=1606
-  _globals['_RENAMESESSIONRESPONSE']._serialized_start=1608
-  _globals['_RENAMESESSIONRESPONSE']._serialized_end=1666
-  _globals['_CONTEXTREQUEST']._serialized_start=1668
-  _globals['_CONTEXTREQUEST']._serialized_end=1718
-  _globals['_CONTEXTPART']._serialized_start=1720
-  _globals['_CONTEXTPART']._serialized_end=1806
-  _globals['_CONTEXTRESPONSE']._serialized_start=1809
-  _globals['_CONTEXTRESPONSE']._serialized_end=2097
-  _globals['_SETSESSIONMODELREQUEST']._serialized_start=2099
-  _globals['_SETSESSIONMODELREQUEST']._serialized_end=2158
-  _globals['_SETSESSIONMODELRESPONSE']._serialized_start=2160
-  _globals['_SETSESSIONMODELRESPONSE']._serialized_end=2255
-  _globals['_COMPACTREQUEST']._serialized_start=2257
-  _globals['_COMPACTREQUEST']._serialized_end=2315
-  _globals['_COMPACTRESPONSE']._serialized_start=2317
-  _globals['_COMPACTRESPONSE']._serialized_end=2394
-  _globals['_CHAT']._serialized_start=2397
-  _globals['_CHAT']._serialized_end=3023
+  _globals['_LISTSESSIONSREQUEST']._serialized_end=1278
+  _globals['_SESSION']._serialized_start=1281
+  _globals['_SESSION']._serialized_end=1427
+  _globals['_LISTSESSIONSRESPONSE']._serialized_start=1429
+  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1488
+  _globals['_HISTORYREQUEST']._serialized_start=1490
+  _globals['_HISTORYREQUEST']._serialized_end=1541
+  _globals['_HISTORYRESPONSE']._serialized_start=1543
+  _globals['_HISTORYRESPONSE']._serialized_end=1589
+  _globals['_RENAMESESSIONREQUEST']._serialized_start=1591
+  _globals['_RENAMESESSIONREQUEST']._serialized_end=1648
+  _globals['_RENAMESESSIONRESPONSE']._serialized_start=1650
+  _globals['_RENAMESESSIONRESPONSE']._serialized_end=1708
+  _globals['_CONTEXTREQUEST']._serialized_start=1710
+  _globals['_CONTEXTREQUEST']._serialized_end=1760
+  _globals['_CONTEXTPART']._serialized_start=1762
+  _globals['_CONTEXTPART']._serialized_end=1848
+  _globals['_CONTEXTRESPONSE']._serialized_start=1851
+  _globals['_CONTEXTRESPONSE']._serialized_end=2139
+  _globals['_SETSESSIONMODELREQUEST']._serialized_start=2141
+  _globals['_SETSESSIONMODELREQUEST']._serialized_end=2200
+  _globals['_SETSESSIONMODELRESPONSE']._serialized_start=2202
+  _globals['_SETSESSIONMODELRESPONSE']._serialized_end=2297
+  _globals['_COMPACTREQUEST']._serialized_start=2299
+  _globals['_COMPACTREQUEST']._serialized_end=2357
+  _globals['_COMPACTRESPONSE']._serialized_start=2359
+  _globals['_COMPACTRESPONSE']._serialized_end=2436
+  _globals['_REMOVESESSIONREQUEST']._serialized_start=2438
+  _globals['_REMOVESESSIONREQUEST']._serialized_end=2495
+  _globals['_REMOVESESSIONRESPONSE']._serialized_start=2498
+  _globals['_REMOVESESSIONRESPONSE']._serialized_end=2674
+  _globals['_REMOVESESSIONRESPONSE_DELETEDENTRY']._serialized_start=2628
+  _globals['_REMOVESESSIONRESPONSE_DELETEDENTRY']._serialized_end=2674
+  _globals['_CHAT']._serialized_start=2677
+  _globals['_CHAT']._serialized_end=3385
 # @@protoc_insertion_point(module_scope)

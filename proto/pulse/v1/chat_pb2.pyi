@@ -399,15 +399,19 @@ class ListSessionsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     LIMIT_FIELD_NUMBER: _builtins.int
+    INCLUDE_REMOVED_FIELD_NUMBER: _builtins.int
     limit: _builtins.int
+    include_removed: _builtins.bool
+    """Also list removed sessions (marked ``removed``)."""
     def __init__(
         self,
         *,
         limit: _builtins.int = ...,
+        include_removed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_removed", b"include_removed", "limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -423,6 +427,7 @@ class Session(_message.Message):
     LAST_ACTIVITY_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     MODEL_FIELD_NUMBER: _builtins.int
+    REMOVED_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     message_count: _builtins.int
     first_activity: _builtins.str
@@ -432,6 +437,8 @@ class Session(_message.Message):
     """The first user message, shortened."""
     model: _builtins.str
     """The model the session asked for ([PROVIDER:]MODEL), empty for the default."""
+    removed: _builtins.bool
+    """Removed (RemoveSession) and not written to since; listed only with include_removed."""
     def __init__(
         self,
         *,
@@ -441,10 +448,11 @@ class Session(_message.Message):
         last_activity: _builtins.str = ...,
         title: _builtins.str = ...,
         model: _builtins.str = ...,
+        removed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_activity", b"first_activity", "last_activity", b"last_activity", "message_count", b"message_count", "model", b"model", "session_id", b"session_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_activity", b"first_activity", "last_activity", b"last_activity", "message_count", b"message_count", "model", b"model", "removed", b"removed", "session_id", b"session_id", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -781,3 +789,83 @@ class CompactResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CompactResponse: _TypeAlias = CompactResponse  # noqa: Y015
+
+@_typing.final
+class RemoveSessionRequest(_message.Message):
+    """Removals are stored as `session_removed` rows of the events stream (payload:
+    session_id, purged, rows_deleted). A removed session is hidden from ListSessions
+    until it is written to again (e.g. the next run of a task).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    PURGE_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    purge: _builtins.bool
+    """Also delete the session's rows (messages, llm_logs, tool_logs and the events that
+    name it) in one transaction; memories learnt in it are kept. The local backend
+    only: on Timeplus, streams are append-only (FAILED_PRECONDITION).
+    """
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        purge: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["purge", b"purge", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveSessionRequest: _TypeAlias = RemoveSessionRequest  # noqa: Y015
+
+@_typing.final
+class RemoveSessionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class DeletedEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    ROWS_DELETED_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    rows_deleted: _builtins.int
+    """Rows deleted by a purge (0 without purge)."""
+    session_id: _builtins.str
+    @_builtins.property
+    def deleted(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Rows deleted per stream (purge only)."""
+
+    def __init__(
+        self,
+        *,
+        rows_deleted: _builtins.int = ...,
+        deleted: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "rows_deleted", b"rows_deleted", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemoveSessionResponse: _TypeAlias = RemoveSessionResponse  # noqa: Y015

@@ -82,6 +82,11 @@ class ChatStub:
                 request_serializer=pulse_dot_v1_dot_chat__pb2.CompactRequest.SerializeToString,
                 response_deserializer=pulse_dot_v1_dot_chat__pb2.CompactResponse.FromString,
                 _registered_method=True)
+        self.RemoveSession = channel.unary_unary(
+                '/pulse.v1.Chat/RemoveSession',
+                request_serializer=pulse_dot_v1_dot_chat__pb2.RemoveSessionRequest.SerializeToString,
+                response_deserializer=pulse_dot_v1_dot_chat__pb2.RemoveSessionResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServicer:
@@ -148,6 +153,14 @@ class ChatServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RemoveSession(self, request, context):
+        """Hide a session from ListSessions; with purge (local backend only) also delete its
+        rows.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -195,6 +208,11 @@ def add_ChatServicer_to_server(servicer, server):
                     servicer.Compact,
                     request_deserializer=pulse_dot_v1_dot_chat__pb2.CompactRequest.FromString,
                     response_serializer=pulse_dot_v1_dot_chat__pb2.CompactResponse.SerializeToString,
+            ),
+            'RemoveSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveSession,
+                    request_deserializer=pulse_dot_v1_dot_chat__pb2.RemoveSessionRequest.FromString,
+                    response_serializer=pulse_dot_v1_dot_chat__pb2.RemoveSessionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -443,6 +461,33 @@ class Chat:
             '/pulse.v1.Chat/Compact',
             pulse_dot_v1_dot_chat__pb2.CompactRequest.SerializeToString,
             pulse_dot_v1_dot_chat__pb2.CompactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pulse.v1.Chat/RemoveSession',
+            pulse_dot_v1_dot_chat__pb2.RemoveSessionRequest.SerializeToString,
+            pulse_dot_v1_dot_chat__pb2.RemoveSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,6 +49,10 @@ class ChatStub:
     """Use a model for one session from now on ("" returns it to the configured chain)."""
     Compact: _grpc.UnaryUnaryMultiCallable[_chat_pb2.CompactRequest, _chat_pb2.CompactResponse]
     """Summarise the session's older history now (as a long session does by itself)."""
+    RemoveSession: _grpc.UnaryUnaryMultiCallable[_chat_pb2.RemoveSessionRequest, _chat_pb2.RemoveSessionResponse]
+    """Hide a session from ListSessions; with purge (local backend only) also delete its
+    rows.
+    """
 
 @_typing.type_check_only
 class ChatAsyncStub(ChatStub):
@@ -71,6 +75,10 @@ class ChatAsyncStub(ChatStub):
     """Use a model for one session from now on ("" returns it to the configured chain)."""
     Compact: _aio.UnaryUnaryMultiCallable[_chat_pb2.CompactRequest, _chat_pb2.CompactResponse]  # type: ignore[assignment]
     """Summarise the session's older history now (as a long session does by itself)."""
+    RemoveSession: _aio.UnaryUnaryMultiCallable[_chat_pb2.RemoveSessionRequest, _chat_pb2.RemoveSessionResponse]  # type: ignore[assignment]
+    """Hide a session from ListSessions; with purge (local backend only) also delete its
+    rows.
+    """
 
 class ChatServicer(metaclass=_abc_1.ABCMeta):
     """Conversations with the agent. A Send appends the user's message durably, then
@@ -144,5 +152,15 @@ class ChatServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_chat_pb2.CompactResponse, _abc.Awaitable[_chat_pb2.CompactResponse]]:
         """Summarise the session's older history now (as a long session does by itself)."""
+
+    @_abc_1.abstractmethod
+    def RemoveSession(
+        self,
+        request: _chat_pb2.RemoveSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_chat_pb2.RemoveSessionResponse, _abc.Awaitable[_chat_pb2.RemoveSessionResponse]]:
+        """Hide a session from ListSessions; with purge (local backend only) also delete its
+        rows.
+        """
 
 def add_ChatServicer_to_server(servicer: ChatServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pulsed.errors import PulseError, StoreError
 from pulsed.store import schema
 from pulsed.store.base import Check, CostSummary, Row, SessionInfo, Store, TailStart
-from pulsed.store.local import memory_index, rollup, schema_sql
+from pulsed.store.local import memory_index, purge, rollup, schema_sql
 from pulsed.store.local.backup import BackupInfo, backup_to
 from pulsed.store.local.codec import Codec, quote
 from pulsed.store.local.filters import Predicate, predicates, where
@@ -265,6 +265,10 @@ class LocalStore(Store):
                 conn.execute("COMMIT")
 
         return await self._read(run)
+
+    async def _purge_session(self, session_id: str, keep_events: Sequence[str]) -> dict[str, int]:
+        self._codec(schema.MESSAGES)
+        return await self._writer.transaction(purge.purge, session_id, tuple(keep_events))
 
     async def _unanswered(self, since: str | None) -> list[Row]:
         codec = self._codec(schema.MESSAGES)

@@ -116,6 +116,17 @@ class Writer:
             fut = self._submit(self._append_sync, codec, values, params, durable)
         return await fut
 
+    async def transaction(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(conn, *args)`` on the writer thread in one durable transaction (fsync'd
+        on commit); rolled back when it raises.
+
+        Raises:
+            StoreError: SQLite failed (nothing was changed), or the writer is closed.
+        """
+        async with self._order:
+            fut: asyncio.Future[T] = self._submit(self._transaction_sync, fn, args)
+        return await fut
+
     async def close(self) -> None:
         """Close the connection and stop the thread (idempotent)."""
         executor, self._executor = self._executor, None
@@ -179,6 +190,29 @@ class Writer:
             raise
         self._conn = conn
         return version
+
+    def _transaction_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StoreError(f"the local store at {self.path} is closed")
+        try:
+            conn.execute("PRAGMA synchronous = FULL")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                result = fn(conn, *args)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"a change to the local store at {self.path} failed (nothing was changed): {e}"
+            ) from None
+        return result
 
     def _append_sync(
         self,

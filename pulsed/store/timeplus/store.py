@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pulsed.config import TimeplusConfig
-from pulsed.errors import InvalidArgument, PulseError, StoreError, Unavailable
+from pulsed.errors import FailedPrecondition, InvalidArgument, PulseError, StoreError, Unavailable
 from pulsed.store import keyword, schema, vectors
 from pulsed.store.base import (
     Check,
@@ -523,6 +523,13 @@ class TimeplusStore(Store):
                 raise self._unavailable(e) from None
             folded.add_titles(objs)
         return folded.infos(need)
+
+    async def _purge_session(self, session_id: str, keep_events: Sequence[str]) -> dict[str, int]:
+        raise FailedPrecondition(
+            "the Timeplus backend cannot purge a session: its streams are append-only; "
+            "rows leave them when [store.timeplus] ttl_days expires them (remove the "
+            "session without --purge to hide it)"
+        )
 
     async def _unanswered(self, since: str | None) -> list[Row]:
         self._require_open()
