@@ -148,6 +148,10 @@ def test_chunks_cover_a_batch_in_order() -> None:
             assert sql.count("(?") == k
             flat += values
         assert flat[:: len(codec.names)] == [f"id{i}" for i in range(n)]
+    # A connection binding at most 50 values gets chunks of at most 4 rows of 7 columns.
+    params = [(f"id{i}", *("",) * (len(codec.names) - 1)) for i in range(11)]
+    sizes = [len(v) // len(codec.names) for _, v in codec.chunks(params, max_vars=50)]
+    assert sizes == [4, 4, 2, 1]
 
 
 @pytest.fixture

@@ -274,7 +274,6 @@ class Codec:
         table: the quoted table name.
         names: the column names in schema order.
         insert_sql: ``INSERT`` of one row, a ``?`` per column in ``names`` order.
-        insert_chunks: ``chunks`` of a batch's params: (multi-row INSERT, flat params).
         select_cols: ``seq`` and every column, the select list ``decode`` reads.
     """
 
@@ -297,10 +296,16 @@ class Codec:
             for k in (2**i for i in range(INSERT_CHUNK.bit_length()))
         }
 
-    def chunks(self, params: Sequence[tuple[Any, ...]]) -> Iterator[tuple[str, list[Any]]]:
+    def chunks(
+        self, params: Sequence[tuple[Any, ...]], max_vars: int = 999
+    ) -> Iterator[tuple[str, list[Any]]]:
         """The INSERTs of a batch's ``params`` in order: (SQL of k rows, their k * columns
-        values), k = 128 while that many are left, then the powers of two below."""
+        values), k = 128 while that many are left, then the powers of two below; k never
+        binds more than ``max_vars`` values (the connection's ``SQLITE_LIMIT_VARIABLE_
+        NUMBER``; 999 in SQLite before 3.32) unless one row alone does."""
         n, i, k = len(params), 0, INSERT_CHUNK
+        while k > 1 and k * len(self.names) > max_vars:
+            k //= 2
         while i < n:
             while n - i < k:
                 k //= 2

@@ -55,6 +55,8 @@ class Writer:
         self.on_commit = on_commit
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._max_vars = 999
+        """Values one statement may bind (the connection's limit, read at open)."""
         self._lock = guard.DbLock(path)
         self._order = asyncio.Lock()
 
@@ -189,6 +191,7 @@ class Writer:
             self._lock.release()
             raise
         self._conn = conn
+        self._max_vars = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         return version
 
     def _transaction_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -231,7 +234,7 @@ class Writer:
                 conn.execute("PRAGMA synchronous = FULL")
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                for sql, flat in codec.chunks(params):
+                for sql, flat in codec.chunks(params, self._max_vars):
                     conn.execute(sql, flat)
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 if s.name == "llm_logs":
