@@ -13,7 +13,8 @@ as the rows; a summary adds the rollup for the whole hours of the range to the r
 the partial hours at its edges, so it is exact and fast.
 
 Modules: ``store`` (``LocalStore``), ``writer`` (the writer thread), ``readers`` (the read
-pool), ``tails`` (push-based tails), ``codec`` (row values <-> SQLite), ``filters``
+pool), ``tails`` (push-based tails), ``codec`` (row values <-> SQLite), ``columns`` (the
+column-wise preparation of a batch), ``filters``
 (filters as SQL and as Python predicates), ``schema_sql`` (tables and migrations),
 ``guard`` (the database lock and the lost-database check, with the store's marker),
 ``rollup`` (the hourly cost rollup and summaries).

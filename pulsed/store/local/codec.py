@@ -4,7 +4,9 @@ A ``Codec`` is derived once per stream from ``pulsed.store.schema``: the INSERT 
 SELECT text (identifiers quoted by ``quote``, names from the schema only), one value
 encoder and decoder per column, and ``prepare``, a function generated for the stream
 that checks and encodes a row in straight-line code (one branch per column, no loop),
-since appends of large batches spend most of their time there. Stored forms: string and
+since appends of large batches spend most of their time there; batches of plain dicts
+go a column at a time instead (``columns.ColumnPrep``), with this as the reference and
+the fallback. ``chunks`` splits a batch into multi-row INSERTs. Stored forms: string and
 datetime as TEXT (datetimes as schema text, ``2026-11-21T09:00:00.000Z``), int as
 INTEGER, bool as INTEGER 0/1, float as REAL, json and array columns as compact JSON TEXT.
 """
@@ -15,19 +17,29 @@ import copy
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
+from json.encoder import encode_basestring
 from typing import Any
 
 from pulsed.errors import StoreError
 from pulsed.store.base import Row, bad_value, not_a_row, now_iso, parse_iso, prepare_row, to_iso
+from pulsed.store.local.columns import ColumnPrep
 from pulsed.store.schema import Column, Stream
 
 JSON_TYPES = ("json", "array(string)", "array(float)")
 """Schema types stored as JSON text."""
 _ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_quote_str = encode_basestring
+"""A str as a JSON string, UTF-8 kept: the function ``_JSON`` quotes strings with."""
 _UUID_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+INSERT_CHUNK = 128
+"""Rows per multi-row INSERT at most (a power of two: a batch is inserted in chunks of
+128, 64, ..., 1 rows, so each stream has eight statement texts, all in the statement
+cache). One statement per chunk opens the table's and indexes' cursors once per chunk,
+not once per row, and SQLite then inserts the whole chunk without holding the GIL."""
 
 
 def quote(name: str) -> str:
@@ -111,11 +123,10 @@ def encoder(stream: str, col: Column) -> Callable[[Any], Any]:
             if type(v) is list or type(v) is tuple:
                 if not v:
                     return "[]"
-                try:
-                    "".join(v)  # every element a str (in C, without a loop here)
+                try:  # what _JSON.encode gives, in C; TypeError: an element not a str
+                    return "[" + ",".join(map(_quote_str, v)) + "]"
                 except TypeError:
                     raise bad_value(stream, col, v) from None
-                return _JSON.encode(v)
             raise bad_value(stream, col, v)
 
     elif t == "array(float)":
@@ -176,6 +187,15 @@ class Fresh:
         h = self._hex[self._next : self._next + 32]
         self._next += 32
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+    def new_ids(self, k: int) -> list[str]:
+        """``k`` random UUID4 texts, from one urandom call."""
+        h, var = os.urandom(16 * k).hex(), _UUID_VARIANT
+        return [
+            f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+            f"{var[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+            for i in range(0, 32 * k, 32)
+        ]
 
 
 def _prepare_source(s: Stream) -> str:
@@ -265,10 +285,32 @@ class Codec:
         self.name_set = frozenset(self.names)
         self.decoders = [decoder(c) for c in s.columns]
         self._prepare = _compile_prepare(s)
+        self._columns = ColumnPrep(s, [encoder(s.name, c) for c in s.columns], _ISO_RE.fullmatch)
         cols = ", ".join(quote(n) for n in self.names)
         marks = ", ".join("?" for _ in self.names)
         self.insert_sql = f"INSERT INTO {self.table} ({cols}) VALUES ({marks})"
         self.select_cols = "seq, " + cols
+        group = f"({marks})"
+        self._insert_rows = {
+            k: f"INSERT INTO {self.table} ({cols}) VALUES " + ", ".join([group] * k)
+            for k in (2**i for i in range(INSERT_CHUNK.bit_length()))
+        }
+
+    def chunks(
+        self, params: Sequence[tuple[Any, ...]], max_vars: int = 999
+    ) -> Iterator[tuple[str, list[Any]]]:
+        """The INSERTs of a batch's ``params`` in order: (SQL of k rows, their k * columns
+        values), k = 128 while that many are left, then the powers of two below; k never
+        binds more than ``max_vars`` values (the connection's ``SQLITE_LIMIT_VARIABLE_
+        NUMBER``; 999 in SQLite before 3.32) unless one row alone does."""
+        n, i, k = len(params), 0, INSERT_CHUNK
+        while k > 1 and k * len(self.names) > max_vars:
+            k //= 2
+        while i < n:
+            while n - i < k:
+                k //= 2
+            yield self._insert_rows[k], list(chain.from_iterable(params[i : i + k]))
+            i += k
 
     def prepare(
         self, raw: Mapping[str, Any], fresh: Fresh
@@ -288,12 +330,16 @@ class Codec:
     def prepare_all(
         self, rows: Sequence[Mapping[str, Any]], fresh: Fresh
     ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
-        """``prepare`` of every row of a batch: (values, params) lists.
+        """``prepare`` of every row of a batch: (values, params) lists. Done a column at
+        a time when ``columns.ColumnPrep`` takes the batch (same result), else row by row.
 
         Raises:
             InvalidArgument: a row that is not a mapping, an unknown column, or a value
                 that does not fit (nothing is prepared).
         """
+        fast = self._columns.prepare(rows, fresh)
+        if fast is not None:
+            return fast
         names, prep = self.name_set, self._prepare
         values: list[dict[str, Any]] = []
         params: list[tuple[Any, ...]] = []

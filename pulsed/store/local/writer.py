@@ -3,10 +3,11 @@
 It creates the data directory and database file (private to the user), locks the file
 for its lifetime and refuses one that was lost (``guard``), opens the file in WAL mode,
 migrates it (``schema_sql.migrate``) and commits every append in one transaction per
-batch (one ``executemany`` of the stream's prepared INSERT), the llm_logs rollup included.
-Rows are checked and encoded before they reach the writer thread (``Codec.prepare_all``:
-on the event loop for small batches, on a worker thread for large ones), so the thread
-that holds the only writing connection spends its time in SQLite. After each commit it
+batch (multi-row INSERTs of up to 128 rows, ``Codec.chunks``, each statement text
+cached), the llm_logs rollup included. Rows are checked and encoded before they reach
+the writer thread (``Codec.prepare_all``, column-wise where it can: ``columns``; on the
+event loop for small batches, on a worker thread for large ones), so the thread that
+holds the only writing connection spends its time in SQLite. After each commit it
 hands the new rows to ``on_commit`` (on the writer thread, in commit order), which is how
 tails learn of them without polling.
 """
@@ -19,6 +20,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,6 +55,8 @@ class Writer:
         self.on_commit = on_commit
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._max_vars = 999
+        """Values one statement may bind (the connection's limit, read at open)."""
         self._lock = guard.DbLock(path)
         self._order = asyncio.Lock()
 
@@ -187,6 +191,7 @@ class Writer:
             self._lock.release()
             raise
         self._conn = conn
+        self._max_vars = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         return version
 
     def _transaction_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -229,7 +234,8 @@ class Writer:
                 conn.execute("PRAGMA synchronous = FULL")
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(codec.insert_sql, params)
+                for sql, flat in codec.chunks(params, self._max_vars):
+                    conn.execute(sql, flat)
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 if s.name == "llm_logs":
                     rollup.add(conn, prepared)
@@ -254,8 +260,7 @@ class Writer:
             # value, to keep the common path fast.
             raise _too_big(codec, prepared) from None
         first = last - len(prepared) + 1
-        name = s.name
-        out = [Row(name, seq, v) for seq, v in zip(range(first, last + 1), prepared, strict=True)]
+        out = list(map(Row, repeat(s.name, len(prepared)), range(first, last + 1), prepared))
         self.on_commit(s.name, out)
         return out
 
