@@ -50,7 +50,7 @@ from pulsed.errors import FailedPrecondition, InvalidArgument
 from pulsed.scheduling.book import TaskBook, TaskView, run_budget, session_of, trigger_of
 from pulsed.scheduling.runner import Scheduler
 from pulsed.scheduling.sources import SqlSource, StreamSource, consumer_of
-from pulsed.scheduling.where import TriggerDef
+from pulsed.scheduling.where import SQL_SOURCE, TriggerDef
 from pulsed.store import rows
 from pulsed.store.base import Filter, Row, Store, parse_iso, prepare_row, to_iso
 from pulsed.store.schema import stream as schema_stream
@@ -86,7 +86,10 @@ __all__ = ["Consumer", "Triggers", "consumer_of", "prompt_text", "row_doc"]
 
 
 def row_doc(row: Row) -> dict[str, Any]:
-    """A row as the JSON object a run's prompt shows: its seq and its columns."""
+    """A row as the JSON object a run's prompt shows: its seq and its columns (a SQL
+    trigger's row: its columns only, its seq being a position)."""
+    if row.stream == SQL_SOURCE:
+        return dict(row.values)
     return {"seq": row.seq, **row.values}
 
 
