@@ -15,7 +15,7 @@ from pulse.v1 import tasks_pb2
 
 from tests.daemon.util import rows, wait_for
 from tests.fakes.llm import FakeLLM
-from tests.fakes.timeplus import Fail, FakeTimeplus, Request
+from tests.fakes.timeplus import Fail, FakeTimeplus, Live, Reply, Request
 from tests.harness import Daemon, fake_llm_config
 from tests.ingest.test_triggers_daemon import answered, ctl_json, ingest, runs_of
 from tests.timeplus.test_timeplus_daemon import timeplus_config
@@ -23,19 +23,29 @@ from tests.timeplus.test_timeplus_daemon import timeplus_config
 SENSORS = "SELECT source, payload FROM ingest WHERE source = 'sensor'"
 
 
-def refuse(req: Request) -> Fail | None:
-    """Timeplus' answers to bad SQL: an unknown stream fails EXPLAIN; a column named
-    ``missing_at_run`` fails only when the query runs."""
+COUNTS = "SELECT count() AS n FROM ingest EMIT PERIODIC 1s"
+LIVES: list[Live] = []
+"""The streaming answers to ``COUNTS`` (the engine does not run aggregates), newest last."""
+
+
+def answer(req: Request) -> Reply | None:
+    """Timeplus' answers the engine does not give: an unknown stream fails EXPLAIN; a
+    column named ``missing_at_run`` fails only when the query runs; ``COUNTS`` streams
+    what the test pushes."""
     if req.sql.startswith("EXPLAIN") and "no_such_stream" in req.sql:
         return Fail(60, "Stream default.no_such_stream doesn't exist", "UNKNOWN_STREAM", 404)
     if req.port == "stream" and "missing_at_run" in req.sql:
         return Fail(47, "Missing columns: 'missing_at_run'", "UNKNOWN_IDENTIFIER", 404)
+    if req.port == "stream" and req.sql.startswith(COUNTS):
+        LIVES.append(Live())
+        return LIVES[-1]
     return None
 
 
 @pytest.fixture
 def tp() -> Iterator[FakeTimeplus]:
-    with FakeTimeplus(handler=refuse, engine=True) as fake:
+    LIVES.clear()
+    with FakeTimeplus(handler=answer, engine=True) as fake:
         yield fake
 
 
@@ -127,6 +137,22 @@ def test_a_dropped_connection_resumes_without_duplicates(
         what="the reconnection event",
     )
     assert event["payload"]["task"] == "hot"
+
+
+def test_an_aggregate_query_fires_on_each_result_and_starts_from_the_latest(
+    tp: FakeTimeplus, tp_daemon: Daemon, fake_llm: FakeLLM
+) -> None:
+    ctl_json(tp_daemon, "tasks", "add", "counts", "--sql", COUNTS, "--prompt", "Report the count")
+    [event] = wait_for(
+        lambda: rows(tp_daemon, "events", event_type="trigger_sql_from_latest"), what="the event"
+    )
+    assert event["payload"]["task"] == "counts" and "it has EMIT" in event["payload"]["reason"]
+    wait_for(lambda: LIVES and LIVES[-1].started.is_set(), what="the query")
+    LIVES[-1].put({"n": "17"})
+    wait_for(lambda: answered(tp_daemon, "counts"), what="the run")
+    [run] = runs_of(tp_daemon, "counts")
+    assert run["content"]["rows"] == 1 and '"n":"17"' in carried(fake_llm, 0)
+    assert "done" not in run["content"]
 
 
 def test_bad_sql_is_refused_at_add(tp_daemon: Daemon) -> None:
