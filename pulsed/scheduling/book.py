@@ -50,7 +50,9 @@ SKIPPED = "task_skipped"
 RunStatus = Literal["ok", "error", "timeout", "running", "skipped"]
 RUN_TYPES = ("scheduled_task", "trigger")
 """messages types of a task's run rows."""
-_TRIGGER_KEYS = ("on", "where", "batch_s", "max_runs_per_hour", "overflow", "from_seq", "sql")
+_TRIGGER_KEYS = (
+    "on", "where", "batch_s", "max_runs_per_hour", "overflow", "from_seq", "sql", "sql_epoch"
+)  # fmt: skip
 NEEDS_TIMEPLUS = (
     'a SQL trigger (--sql) needs [store] backend = "timeplus" (Timeplus runs the streaming '
     "query); this daemon uses the local store: use --on STREAM --where ... instead"
@@ -395,6 +397,8 @@ class TaskBook:
             # A trigger switched back on fires on rows from now on, not on those that
             # arrived while it was off.
             options["from_seq"] = await self.store.last_seq(str(options["on"]))
+        if options.get("sql") and values["enabled"] and not cur["enabled"]:
+            options["sql_epoch"] = int(cur["version"]) + 1  # its old position is not used
         if catch_up is not None:
             options["catch_up"] = catch_up
         if timeout_s is not None:
@@ -437,6 +441,8 @@ class TaskBook:
         new.check()
         self._check_backend(new)
         options.pop("sql", None)
+        if old is not None and new.sql and old.sql == new.sql:
+            new = TriggerDef(**{**new.options(), "sql_epoch": old.sql_epoch})
         start = old.from_seq if old is not None and old.on == new.on else None
         if start is None:
             start = await self.store.last_seq(new.on) if new.on else 0

@@ -11,7 +11,8 @@ them are wanted, and knows how its position is kept:
   ``watch.mark(sn, n)``: insert batch ``sn`` with ``n`` of its rows handled, and the
   run or cursor row that records it also holds the digests of those ``n`` rows
   (``done``) and a digest of the query (``query``: a position of another query is not
-  used). Each row's seq is the position right after it, so the machinery that covers
+  used, nor one from before the trigger was last switched on: the digest covers
+  ``sql_epoch``). Each row's seq is the position right after it, so the machinery that covers
   "every row up to seq P" covers batches and rows alike. A query that does not resume
   numbers its rows from its last position and starts from the latest rows.
 """
@@ -130,9 +131,10 @@ class StreamSource:
         return f"read them with: pulsectl streams query {self.trig.on}"
 
 
-def query_digest(sql: str) -> str:
-    """A short digest of a trigger's SQL (positions are kept per query)."""
-    return hashlib.blake2b(sql.encode(), digest_size=8).hexdigest()
+def query_digest(sql: str, epoch: int = 0) -> str:
+    """A short digest of a trigger's SQL and ``sql_epoch`` (positions are kept per query
+    and per time it was switched on)."""
+    return hashlib.blake2b(f"{epoch}\n{sql}".encode(), digest_size=8).hexdigest()
 
 
 class SqlSource:
@@ -157,7 +159,7 @@ class SqlSource:
         self.trig = trig
         self.event = event
         self.plan = plan_watch(trig.sql)
-        self.query = query_digest(self.plan.sql)
+        self.query = query_digest(self.plan.sql, trig.sql_epoch)
         self.key = SQL_SOURCE
         self.label = "the SQL query"
         self.retry_min_s = retry_min_s

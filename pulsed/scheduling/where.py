@@ -15,7 +15,9 @@ definition lives in the task version's options (``TriggerDef.options``):
 - ``sql`` (instead of ``on`` and ``where``, Timeplus backend only): a streaming SELECT
   whose every result row fires; its schedule reads ``sql <query>``. The query is checked
   by ``pulsed.store.timeplus.watch.plan_watch`` (one read-only streaming SELECT), which
-  also says whether it resumes by ``_tp_sn``.
+  also says whether it resumes by ``_tp_sn``; ``sql_epoch`` (the task version that last
+  switched it on) is part of what its positions belong to, so a re-enabled SQL trigger,
+  like a stream trigger, fires on rows from then on.
 
 Matching runs in Python on decoded rows (``Where.matches``), the same for every store
 backend. Values are converted like the store's filters (``convert_value``); under a
@@ -196,6 +198,7 @@ class TriggerDef:
     overflow: str = "queue"
     from_seq: int = 0
     sql: str = ""
+    sql_epoch: int = 0
 
     @property
     def source(self) -> str:
@@ -248,6 +251,7 @@ class TriggerDef:
         }
         if self.sql:
             out["sql"] = self.sql
+            out["sql_epoch"] = int(self.sql_epoch)
         return out
 
     @classmethod
@@ -267,4 +271,5 @@ class TriggerDef:
             max_runs_per_hour=int(options.get("max_runs_per_hour") or 0),
             overflow=str(options.get("overflow") or "queue"),
             from_seq=int(options.get("from_seq") or 0),
+            sql_epoch=int(options.get("sql_epoch") or 0),
         )

@@ -138,6 +138,17 @@ def test_a_dropped_connection_resumes_without_duplicates(
     )
     assert event["payload"]["task"] == "hot"
 
+    # Switched off and on again, it fires on rows from then on (as stream triggers do).
+    ctl_json(tp_daemon, "tasks", "disable", "hot")
+    ingest(tp_daemon, {"reading": "while-off"}, source="sensor")
+    before = len(tp.requests)
+    ctl_json(tp_daemon, "tasks", "enable", "hot")
+    fresh = watching(tp, before)
+    assert "_tp_sn >" not in fresh.sql  # its old position is not used
+    ingest(tp_daemon, {"reading": "back-on"}, source="sensor")
+    wait_for(lambda: len(answered(tp_daemon, "hot")) == 3, what="the run after enabling")
+    assert "back-on" in carried(fake_llm, 2) and "while-off" not in carried(fake_llm, 2)
+
 
 def test_an_aggregate_query_fires_on_each_result_and_starts_from_the_latest(
     tp: FakeTimeplus, tp_daemon: Daemon, fake_llm: FakeLLM
