@@ -51,6 +51,8 @@ class Source(Protocol):
     """The ``stream`` its cursor rows and runs name: the stream, or ``sql``."""
     label: str
     """What the rows are, for prompts: ``stream ingest``, ``the SQL query``."""
+    problem: str
+    """Why reading stopped for good ('' while it reads)."""
 
     def accepts(self, record: Mapping[str, Any]) -> bool:
         """Whether a cursor row's detail or a run's content holds a position of this
@@ -90,6 +92,7 @@ class StreamSource:
         self.where = where
         self.key = trig.on
         self.label = f"stream {trig.on}"
+        self.problem = ""
 
     def accepts(self, record: Mapping[str, Any]) -> bool:
         """Every position in the stream is this source's."""

@@ -202,11 +202,6 @@ class Consumer:
 
     # -- reading ---------------------------------------------------------------------
 
-    @property
-    def problem(self) -> str:
-        """Why the consumer stopped reading ('' while it reads)."""
-        return getattr(self.source, "problem", "")
-
     async def _read(self) -> None:
         stopped: list[Row] = []
         async for batch in self.source.rows(self.position):
@@ -552,8 +547,8 @@ class Triggers:
         if consumer is not None:
             view.rows_waiting = len(consumer.pending)
             view.last_fired = consumer.last_fired or view.last_fired
-            if consumer.problem:
-                view.last_status = f"sql error: {consumer.problem}"
+            if consumer.source.problem:
+                view.last_status = f"sql error: {consumer.source.problem}"
         return view
 
     async def test(self, name: str, values: Mapping[str, Any]) -> tuple[bool, str, str]:

@@ -195,6 +195,13 @@ def test_bad_sql_is_refused_at_add(tp_daemon: Daemon) -> None:
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "(--on, --where)" in str(err.value.details()) and "(--sql)" in str(err.value.details())
     assert ctl_json(tp_daemon, "tasks", "list") == []
+    preview = tp_daemon.tasks().Preview(
+        tasks_pb2.PreviewScheduleRequest(
+            trigger=tasks_pb2.TriggerSpec(sql="SELECT * FROM table(ingest)")
+        ),
+        timeout=10,
+    )
+    assert "must be a streaming query" in preview.problem and not preview.matching_rows
 
 
 def test_a_query_refused_when_it_runs_puts_the_task_in_an_error_state(
@@ -228,3 +235,7 @@ def test_the_local_backend_refuses_sql_triggers(daemon: Daemon) -> None:
     out = daemon.pulsectl("tasks", "add", "x", "--sql", SENSORS, "--prompt", "p")
     assert out.returncode == 1 and 'backend = "timeplus"' in out.stderr, out.stderr
     assert ctl_json(daemon, "tasks", "list") == []
+    preview = daemon.tasks().Preview(
+        tasks_pb2.PreviewScheduleRequest(trigger=tasks_pb2.TriggerSpec(sql=SENSORS)), timeout=10
+    )
+    assert 'backend = "timeplus"' in preview.problem
