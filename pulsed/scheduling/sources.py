@@ -24,6 +24,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pulsed.errors import PulseError
 from pulsed.scheduling.where import SQL_SOURCE, TriggerDef, Where
 from pulsed.store.base import Row, Store, TailStart
 
@@ -194,6 +195,10 @@ class SqlSource:
         return {"task": self.name, "sql": self.plan.sql[:2000], **more}
 
     async def _notice(self, kind: str, message: str) -> None:
+        if kind == "reconnected":
+            log.info("trigger %s: %s", self.name, message)
+            self._told = False  # the next outage gets its event too
+            return
         log.warning("trigger %s: %s (%s)", self.name, message, kind)
         if kind == "from_latest":
             await self.event(SQL_FROM_LATEST, self._payload(reason=message), "warning")
@@ -207,12 +212,13 @@ class SqlSource:
 
     async def rows(self, after: int) -> AsyncIterator[list[Row]]:
         """The query's rows as Rows of stream ``sql`` whose seq is the position after
-        each. Sets ``problem`` and ends when Timeplus refuses the query.
+        each.
 
-        Raises:
-            PulseError: what the watch raised other than a refusal (e.g. config errors).
+        Sets ``problem`` (and records a ``trigger_sql_failed`` event) and ends when the
+        query cannot go on: Timeplus refused it, refused the user, or a position
+        overflowed.
         """
-        from pulsed.store.timeplus.watch import SqlRejected, mark
+        from pulsed.store.timeplus.watch import mark
 
         if not self.plan.resumable:
             await self.event(
@@ -239,16 +245,17 @@ class SqlSource:
                         seq = mark(r.sn, self._n)
                     out.append(Row(SQL_SOURCE, seq, r.values))
                 yield out
-        except SqlRejected as e:
+        except PulseError as e:  # SqlRejected, config and position errors: retrying won't help
             self.problem = e.message
-            log.error("trigger %s: Timeplus refused its SQL: %s", self.name, e.message)
+            log.error("trigger %s: its SQL stopped: %s", self.name, e.message)
             await self.event(SQL_FAILED, self._payload(error=e.message), "error")
         finally:
             await watch.aclose()
 
     def wanted(self, values: Mapping[str, Any]) -> bool:
-        """Every result row fires."""
-        return True
+        """Every result row fires, but those of this task's own runs (when the query
+        returns their ``session_id``)."""
+        return values.get("session_id") != f"task:{self.name}"
 
     def record(self, position: int) -> dict[str, Any]:
         """The query's digest and the digests of the handled rows of the position's batch

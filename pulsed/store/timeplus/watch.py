@@ -254,8 +254,9 @@ class SqlReader:
     handled; see the module docstring), or from the latest rows (``sn`` None, or the
     plan does not resume). A dropped connection is retried with backoff (``on_problem``
     is told); a resumable query resumes after its position (rows already yielded are
-    dropped by digest). When the server refuses the resume point, it starts once from
-    the latest rows, saying so. ``close()`` from any thread ends the iteration.
+    dropped by digest) and says so (``reconnected``). When the server refuses the resume
+    point, it starts once from the latest rows, saying so. ``close()`` from any thread
+    ends the iteration.
 
     Iteration raises:
         SqlRejected: the server refused the query, failed it twice in a row without a
@@ -323,6 +324,8 @@ class SqlReader:
                     rs.close()
                     return
                 self.connects += 1
+                if self.connects > 1:
+                    self.on_problem("reconnected", "the query runs again")
                 for obj in rs:
                     row = self._row(obj)
                     got, failures, fell_back, delay = True, 0, False, self.retry_min_s
@@ -410,7 +413,8 @@ class SqlWatcher:
     ) -> AsyncGenerator[list[SqlRow], None]:
         """Run ``plan`` (``SqlReader`` in a thread) and yield its rows in batches as
         they arrive; ``notice(kind, message)`` is awaited for each problem the reader
-        rides out (kinds: dropped, ended, from_latest). Closing the generator stops it.
+        rides out (kinds: dropped, ended, from_latest) and when it is connected again
+        (reconnected). Closing the generator stops it.
 
         Raises:
             SqlRejected, TimeplusConfigError: see ``SqlReader``. StoreError: another
