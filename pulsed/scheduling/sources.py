@@ -153,8 +153,6 @@ class SqlSource:
         name: str,
         trig: TriggerDef,
         event: EventFn,
-        *,
-        retry_min_s: float | None = None,
     ) -> None:
         from pulsed.store.timeplus.watch import plan_watch
 
@@ -166,7 +164,6 @@ class SqlSource:
         self.query = query_digest(self.plan.sql, trig.sql_epoch)
         self.key = SQL_SOURCE
         self.label = "the SQL query"
-        self.retry_min_s = retry_min_s
         self.problem = ""
         self._sn: int | None = None
         self._n = 0
@@ -227,8 +224,7 @@ class SqlSource:
                 "info",
             )
         done = self._digests.get(self._sn, []) if self._sn is not None else []
-        kw = {} if self.retry_min_s is None else {"retry_min_s": self.retry_min_s}
-        watch = self.watcher.watch(self.plan, self._sn, done, self._notice, **kw)
+        watch = self.watcher.watch(self.plan, self._sn, done, self._notice)
         try:
             async for batch in watch:
                 self._told = False

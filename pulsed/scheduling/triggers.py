@@ -47,7 +47,14 @@ from typing import TYPE_CHECKING, Any
 
 from pulsed.agent.intake import TurnInput
 from pulsed.errors import FailedPrecondition, InvalidArgument
-from pulsed.scheduling.book import TaskBook, TaskView, run_budget, session_of, trigger_of
+from pulsed.scheduling.book import (
+    NEEDS_TIMEPLUS,
+    TaskBook,
+    TaskView,
+    run_budget,
+    session_of,
+    trigger_of,
+)
 from pulsed.scheduling.runner import Scheduler
 from pulsed.scheduling.sources import SqlSource, StreamSource, consumer_of
 from pulsed.scheduling.where import SQL_SOURCE, TriggerDef
@@ -80,9 +87,6 @@ BUSY_RECHECK_S = 1.0
 DROPPED = "trigger_dropped"
 CHAIN_STOPPED = "trigger_chain_stopped"
 HOUR = timedelta(hours=1)
-
-
-__all__ = ["Consumer", "Triggers", "consumer_of", "prompt_text", "row_doc"]
 
 
 def row_doc(row: Row) -> dict[str, Any]:
@@ -395,8 +399,6 @@ class Triggers:
         self.consumers: dict[str, Consumer] = {}
         self.depths: dict[str, int] = {}
         """Chain depth of the newest run per trigger session (``task:<name>``)."""
-        self.sql_retry_min_s: float | None = None
-        """First wait before a SQL trigger's query is retried (None: the watch's default)."""
         self._watcher: SqlWatcher | None = None
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
@@ -468,9 +470,7 @@ class Triggers:
             await old.stop()
         source: Source
         if trig.sql:
-            source = SqlSource(
-                self.watcher(), name, trig, self._source_event, retry_min_s=self.sql_retry_min_s
-            )
+            source = SqlSource(self.watcher(), name, trig, self._source_event)
         else:
             source = StreamSource(self.store, name, trig, where)
         consumer = Consumer(self, row, trig, source)
@@ -485,8 +485,6 @@ class Triggers:
         Raises:
             FailedPrecondition: the store is not Timeplus (the message says what to set).
         """
-        from pulsed.scheduling.book import NEEDS_TIMEPLUS
-
         if self._watcher is None:
             if self.store.backend != "timeplus":
                 raise FailedPrecondition(NEEDS_TIMEPLUS)
