@@ -36,6 +36,9 @@ def test_a_plain_select_of_one_stream_resumes_by_tp_sn() -> None:
     assert stmt.params == {AFTER_PARAM: 41}
     fresh = plan_watch("select * from `default`.`ingest`").statement(None)
     assert fresh.sql == "SELECT *, _tp_sn FROM `default`.`ingest`" and not fresh.params
+    ended = plan_watch("SELECT a FROM s WHERE b = '-- not a comment;'; -- the end")
+    assert ended.sql == "SELECT a FROM s WHERE b = '-- not a comment;'"
+    assert ended.statement(None).sql == ("SELECT a, _tp_sn FROM s WHERE (b = '-- not a comment;')")
 
 
 @pytest.mark.parametrize(

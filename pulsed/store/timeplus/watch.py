@@ -107,7 +107,7 @@ class WatchPlan:
     """A checked trigger query (see the module docstring).
 
     Attributes:
-        sql: the query as given, trailing semicolons removed.
+        sql: the query as given, without comments and trailing semicolons.
         resumable: whether it resumes by ``_tp_sn``.
         why: why it does not ('' when it does).
         select, source, cond: a resumable query's select list, stream and condition
@@ -148,11 +148,14 @@ def plan_watch(sql: str) -> WatchPlan:
     """
     if len(sql) > MAX_SQL_CHARS:
         raise InvalidArgument(f"the trigger's SQL is longer than {MAX_SQL_CHARS} characters")
-    checked = read_only(sql)
+    read_only(sql)
+    # Comments and the semicolons read_only allows at the end become spaces, so the
+    # query can be extended (and its digest does not change with its comments).
     toks = [
-        ("skip", " ") if k == "skip" and t.lstrip().startswith(("--", "/*")) else (k, t)
-        for k, t in tokens(checked)
+        ("skip", " ") if k == "semi" or (k == "skip" and t.lstrip()[:2] in ("--", "/*")) else (k, t)
+        for k, t in tokens(sql)
     ]
+    checked = "".join(t for _, t in toks).strip()
     words = [(i, t.upper()) for i, (k, t) in enumerate(toks) if k == "word"]
     if words[0][1] not in ("SELECT", "WITH"):
         raise InvalidArgument(
