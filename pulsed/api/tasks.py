@@ -110,6 +110,9 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
     async def Add(self, request: tasks_pb2.AddTaskRequest, context: Context) -> tasks_pb2.Task:
         t = request.task
         trig = trigger_of_pb(t.trigger) if t.HasField("trigger") else None
+        head, _, rest = t.schedule.strip().partition(" ")
+        if trig is None and head.lower() == "sql" and rest.strip():
+            trig = TriggerDef(on="", sql=rest.strip())  # a schedule "sql <query>"
         if trig is not None and trig.sql:
             await self.triggers.check_sql(trig)
         row = await self.book.add(

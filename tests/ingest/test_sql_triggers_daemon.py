@@ -171,6 +171,10 @@ def test_bad_sql_is_refused_at_add(tp_daemon: Daemon) -> None:
         "tasks", "add", "x", "--sql", "SELECT * FROM no_such_stream", "--prompt", "p"
     )
     assert unknown.returncode == 1 and "doesn't exist" in unknown.stderr
+    as_schedule = tp_daemon.pulsectl(
+        "tasks", "add", "x", "--schedule", "sql SELECT * FROM no_such_stream", "--prompt", "p"
+    )
+    assert as_schedule.returncode == 1 and "doesn't exist" in as_schedule.stderr
     for sql, says in (
         ("DROP STREAM ingest", "only read-only SQL"),
         ("SELECT * FROM table(ingest)", "must be a streaming query"),
