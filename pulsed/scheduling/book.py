@@ -429,7 +429,8 @@ class TaskBook:
         self, cur: Row, schedule: str, trigger: TriggerDef | None, options: dict[str, Any]
     ) -> None:
         """Bring a version's trigger options in line with its new ``schedule``: none for
-        a time schedule; ``trigger`` (else the current one) for ``on <stream>``, counting
+        a time schedule; ``trigger`` (else the current one when the schedule names the
+        same source, else a new one) for ``on <stream>`` or ``sql <query>``, counting
         from the current end of a stream it did not consume before."""
         sched = parse_spec(schedule)
         old = trigger_of(cur)
@@ -437,7 +438,8 @@ class TaskBook:
             for key in _TRIGGER_KEYS:
                 options.pop(key, None)
             return
-        new = trigger or old or TriggerDef(on=sched.stream, sql=schedule.partition(" ")[2])
+        same = old if old is not None and old.schedule == schedule else None
+        new = trigger or same or TriggerDef(on=sched.stream, sql=schedule.partition(" ")[2])
         new.check()
         self._check_backend(new)
         options.pop("sql", None)
