@@ -732,6 +732,15 @@ def _add_trigger_flags(p: argparse.ArgumentParser) -> None:
         "--on", default="", metavar="STREAM", help=f"a stream trigger on STREAM: {STREAM_HELP}"
     )
     p.add_argument(
+        "--sql",
+        default="",
+        metavar="QUERY",
+        help="Timeplus backend: a trigger on a streaming SELECT instead of --on/--where; "
+        "every result row fires (e.g. \"SELECT * FROM ingest WHERE source = 'sensor'\"); "
+        "a plain SELECT of one stream resumes where it left off, others start from the "
+        "latest rows",
+    )
+    p.add_argument(
         "--where",
         metavar="EXPR",
         type=parse_where,

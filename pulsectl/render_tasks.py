@@ -139,9 +139,9 @@ def trigger_pairs(t: tasks_pb2.Task) -> list[tuple[str, str]]:
     sym = {"eq": "=", "ne": "!=", "contains": "~", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
     where = " ".join(f"{f.column}{sym.get(f.op or 'eq', '=')}{f.value}" for f in trig.where)
     limit = f"{trig.max_runs_per_hour}/h ({trig.overflow or 'queue'})"
+    source = [("sql", trig.sql)] if trig.sql else [("on", trig.on), ("where", where or "every row")]
     return [
-        ("on", trig.on),
-        ("where", where or "every row"),
+        *source,
         ("batch", f"{trig.batch_s:g}s" if trig.batch_s else "none"),
         ("rate limit", limit if trig.max_runs_per_hour else "none"),
         ("last fired", local_time(t.last_fired) if t.last_fired else "never"),

@@ -30,11 +30,20 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
     Raises:
         UsageError: NAME, --schedule or --prompt missing without --preset.
     """
-    if args.on and args.schedule:
-        raise UsageError("give --schedule or --on, not both", "--on STREAM makes a stream trigger")
-    if not args.on and (args.where or args.batch or args.max_runs_per_hour or args.overflow):
+    _check_sql_flags(args)
+    if (args.on or args.sql) and args.schedule:
+        flag = "--sql" if args.sql else "--on"
         raise UsageError(
-            "--where, --batch, --max-runs-per-hour and --overflow need --on STREAM",
+            f"give --schedule or {flag}, not both", "--on STREAM or --sql QUERY makes a trigger"
+        )
+    if not (args.on or args.sql) and (args.batch or args.max_runs_per_hour or args.overflow):
+        raise UsageError(
+            "--batch, --max-runs-per-hour and --overflow need --on STREAM or --sql QUERY",
+            "e.g. pulsectl tasks add prs --on ingest --where payload.action=opened --prompt ...",
+        )
+    if not args.on and args.where:
+        raise UsageError(
+            "--where needs --on STREAM",
             "e.g. pulsectl tasks add prs --on ingest --where payload.action=opened --prompt ...",
         )
     if not args.preset:
@@ -42,7 +51,7 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
             flag
             for flag, value in (
                 ("NAME", args.name),
-                ("--schedule", args.schedule or args.on),
+                ("--schedule", args.schedule or args.on or args.sql),
                 ("--prompt", args.prompt),
             )
             if not value
@@ -59,7 +68,7 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
     from pulsectl.client.ingest import trigger_spec
 
     trigger = None
-    if args.on:
+    if args.on or args.sql:
         trigger = trigger_spec(
             args.on,
             args.where,
@@ -67,6 +76,7 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
             max_runs_per_hour=args.max_runs_per_hour or 0,
             overflow=args.overflow or "",
         )
+        trigger.sql = args.sql
 
     task = new_task(
         args.name,
@@ -85,6 +95,19 @@ def cmd_add(args: argparse.Namespace, out: Output) -> int:
         task = client.add_task(task)
     _print_task(args, out, task)
     return EXIT_OK
+
+
+def _check_sql_flags(args: argparse.Namespace) -> None:
+    """Refuse ``--sql`` with the flags of a stream trigger.
+
+    Raises:
+        UsageError: ``--sql`` with ``--on`` or ``--where``.
+    """
+    if args.sql and (args.on or args.where):
+        raise UsageError(
+            "give --on STREAM [--where ...] or --sql QUERY, not both",
+            "a SQL trigger filters in its query: --sql \"SELECT * FROM ingest WHERE kind = 'x'\"",
+        )
 
 
 def cmd_list(args: argparse.Namespace, out: Output) -> int:
@@ -220,13 +243,19 @@ def cmd_edit(args: argparse.Namespace, out: Output) -> int:
         "timeout_s": args.timeout,
         "budget_usd": args.budget,
     }
+    _check_sql_flags(args)
     retrigger = bool(
-        args.on or args.where or args.batch is not None or args.max_runs_per_hour or args.overflow
+        args.on
+        or args.sql
+        or args.where
+        or args.batch is not None
+        or args.max_runs_per_hour
+        or args.overflow
     )
     if all(v is None for v in changes.values()) and not retrigger:
         raise UsageError(
             "nothing to change: give --schedule, --prompt, --tz, --deliver-to, "
-            "--catch-up/--no-catch-up, --timeout, or a trigger's --on, --where, --batch, "
+            "--catch-up/--no-catch-up, --timeout, or a trigger's --on, --where, --sql, --batch, "
             "--max-runs-per-hour, --overflow",
             f'example: pulsectl tasks edit {args.name} --schedule "0 9 * * *"',
         )
@@ -271,17 +300,23 @@ def _edited_trigger(args: argparse.Namespace, client: PulseClient) -> tasks_pb2.
 
     found = [t for t in client.list_tasks().tasks if t.name == args.name]
     base = found[0].trigger if found and found[0].HasField("trigger") else None
-    if base is None and not args.on:
+    if base is None and not (args.on or args.sql):
         raise UsageError(
-            f"task {args.name} runs on a schedule; give --on STREAM to make it a stream trigger"
+            f"task {args.name} runs on a schedule; give --on STREAM (or --sql QUERY) to make "
+            "it a trigger"
         )
+    stream_given = bool(args.on or args.where)
     where = args.where or (
-        [Filter(f.column, f.op or "eq", f.value) for f in base.where] if base else []
+        [Filter(f.column, f.op or "eq", f.value) for f in base.where]
+        if base and not args.sql
+        else []
     )
-    return trigger_spec(
-        args.on or (base.on if base else ""),
+    spec = trigger_spec(
+        args.on or (base.on if base and not args.sql else ""),
         where,
         batch_s=args.batch if args.batch is not None else (base.batch_s if base else 0.0),
         max_runs_per_hour=args.max_runs_per_hour or (base.max_runs_per_hour if base else 0),
         overflow=args.overflow or (base.overflow if base else ""),
     )
+    spec.sql = args.sql or (base.sql if base and not stream_given else "")
+    return spec

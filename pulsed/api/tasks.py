@@ -9,7 +9,7 @@ from pulse.v1 import common_pb2, tasks_pb2, tasks_pb2_grpc
 
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import Context, unary
-from pulsed.errors import InvalidArgument, NotFound
+from pulsed.errors import FailedPrecondition, InvalidArgument, NotFound
 from pulsed.scheduling.book import TaskRun, TaskView, session_of
 from pulsed.scheduling.spec import parse as parse_spec
 from pulsed.scheduling.spec import preview
@@ -63,6 +63,7 @@ def trigger_pb(t: TriggerDef) -> tasks_pb2.TriggerSpec:
         batch_s=t.batch_s,
         max_runs_per_hour=t.max_runs_per_hour,
         overflow=t.overflow,
+        sql=t.sql,
     )
 
 
@@ -74,6 +75,7 @@ def trigger_of_pb(spec: tasks_pb2.TriggerSpec) -> TriggerDef:
         batch_s=spec.batch_s,
         max_runs_per_hour=spec.max_runs_per_hour,
         overflow=spec.overflow or "queue",
+        sql=spec.sql,
     )
 
 
@@ -107,6 +109,12 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
     @unary
     async def Add(self, request: tasks_pb2.AddTaskRequest, context: Context) -> tasks_pb2.Task:
         t = request.task
+        trig = trigger_of_pb(t.trigger) if t.HasField("trigger") else None
+        head, _, rest = t.schedule.strip().partition(" ")
+        if trig is None and head.lower() == "sql" and rest.strip():
+            trig = TriggerDef(on="", sql=rest.strip())  # a schedule "sql <query>"
+        if trig is not None and trig.sql:
+            await self.triggers.check_sql(trig)
         row = await self.book.add(
             t.name,
             t.schedule,
@@ -118,7 +126,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
             timeout_s=t.timeout_s,
             budget_usd=t.budget_usd,
             preset=t.preset,
-            trigger=trigger_of_pb(t.trigger) if t.HasField("trigger") else None,
+            trigger=trig,
         )
         return await self._pb(row)
 
@@ -129,6 +137,8 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
         changes: dict[str, Any] = {f: getattr(request, f) for f in UPDATABLE if request.HasField(f)}
         if request.HasField("trigger"):
             changes["trigger"] = trigger_of_pb(request.trigger)
+            if changes["trigger"].sql:
+                await self.triggers.check_sql(changes["trigger"])
         if not changes:
             raise InvalidArgument(
                 "nothing to change: give at least one of schedule, prompt, timezone, "
@@ -193,6 +203,9 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
                 trig = trigger_of_pb(request.trigger)
             elif request.schedule.strip().startswith("on "):
                 trig = TriggerDef(on=parse_spec(request.schedule).stream)
+            if trig is not None and trig.sql:
+                await self.triggers.check_sql(trig)
+                return tasks_pb2.PreviewScheduleResponse()
             if trig is not None:
                 found = await self.triggers.latest_matching(trig, count)
                 return tasks_pb2.PreviewScheduleResponse(
@@ -201,7 +214,7 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
                     ]
                 )
             runs = preview(request.schedule, request.timezone, count)
-        except (InvalidArgument, NotFound) as e:
+        except (InvalidArgument, NotFound, FailedPrecondition) as e:
             return tasks_pb2.PreviewScheduleResponse(problem=e.message)
         return tasks_pb2.PreviewScheduleResponse(
             next_runs=[r.isoformat(timespec="seconds") for r in runs]
@@ -211,7 +224,8 @@ class TasksServicer(tasks_pb2_grpc.TasksServicer):
     async def Test(
         self, request: tasks_pb2.TestTriggerRequest, context: Context
     ) -> tasks_pb2.TestTriggerResponse:
-        values = _test_row(request.row_json, await self._stream_of(request.name))
+        stream = await self._stream_of(request.name)
+        values = _test_row(request.row_json, stream) if stream else {}
         matched, reason, prompt = await self.triggers.test(request.name, values)
         return tasks_pb2.TestTriggerResponse(matched=matched, reason=reason, prompt=prompt)
 

@@ -10,7 +10,9 @@ with ``deleted`` true removes it. A version's ``options`` (JSON) holds:
 - ``schedule_set_at``: when the schedule was last set (``every`` and ``in`` count from it);
 - ``retired_at`` and ``retired_reason`` (fired | missed): a one-shot task that is done;
 - for a stream trigger (schedule ``on <stream>``): ``on``, ``where``, ``batch_s``,
-  ``max_runs_per_hour``, ``overflow``, ``from_seq`` (``pulsed.scheduling.where``).
+  ``max_runs_per_hour``, ``overflow``, ``from_seq`` (``pulsed.scheduling.where``); a
+  SQL trigger (schedule ``sql <query>``, Timeplus backend) has ``sql`` instead of
+  ``on`` and ``where``.
 
 Runs are not a stream of their own; each is derived from rows that already say it all:
 a ``scheduled_task`` row (a trigger's run: a ``trigger`` row) in messages (session
@@ -48,7 +50,13 @@ SKIPPED = "task_skipped"
 RunStatus = Literal["ok", "error", "timeout", "running", "skipped"]
 RUN_TYPES = ("scheduled_task", "trigger")
 """messages types of a task's run rows."""
-_TRIGGER_KEYS = ("on", "where", "batch_s", "max_runs_per_hour", "overflow", "from_seq")
+_TRIGGER_KEYS = (
+    "on", "where", "batch_s", "max_runs_per_hour", "overflow", "from_seq", "sql", "sql_epoch"
+)  # fmt: skip
+NEEDS_TIMEPLUS = (
+    'a SQL trigger (--sql) needs [store] backend = "timeplus" (Timeplus runs the streaming '
+    "query); this daemon uses the local store: use --on STREAM --where ... instead"
+)
 
 
 @dataclass
@@ -131,7 +139,7 @@ def schedule_set_at(row: Row) -> datetime:
 
 def trigger_of(row: Row) -> TriggerDef | None:
     """The stream trigger a version defines (None: a scheduled task)."""
-    if not str(row["schedule"]).startswith("on "):
+    if not str(row["schedule"]).startswith(("on ", "sql ")):
         return None
     return TriggerDef.of(options_of(row))
 
@@ -292,12 +300,13 @@ class TaskBook:
             deliver_to = deliver_to or p.deliver_to
         deliver_to = deliver_to or "none"
         if trigger is not None:
-            spec = f"on {trigger.on}"
+            spec = trigger.schedule
         validate(name, spec, prompt, tz, deliver_to)
         sched = parse_spec(spec)
-        if sched.kind == "on":
-            trigger = trigger or TriggerDef(on=sched.stream)
+        if sched.triggered:
+            trigger = trigger or TriggerDef(on=sched.stream, sql=spec.partition(" ")[2])
             trigger.check()
+            self._check_backend(trigger)
         check_options(catch_up, timeout_s, budget_usd)
         now = self.clock.now()
         check_future(spec, tz, now)
@@ -321,7 +330,7 @@ class TaskBook:
         if session:
             options["session"] = session
         if trigger is not None:
-            start = await self.store.last_seq(trigger.on)
+            start = await self.store.last_seq(trigger.on) if trigger.on else 0
             options.update(TriggerDef(**{**trigger.options(), "from_seq": start}).options())
         return await self._write(
             rows.task_version(
@@ -356,7 +365,7 @@ class TaskBook:
         check_options(catch_up, timeout_s, budget_usd)
         trigger: TriggerDef | None = changes.pop("trigger", None)
         if trigger is not None:
-            changes["schedule"] = f"on {trigger.on}"
+            changes["schedule"] = trigger.schedule
         unknown = set(changes) - {"schedule", "prompt", "timezone", "deliver_to", "enabled"}
         if unknown:
             raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} of a task")
@@ -384,10 +393,12 @@ class TaskBook:
                 f'pulsectl tasks edit {name} --schedule "in 1h"'
             )
         await self._retrigger(cur, values["schedule"], trigger, options)
-        if "on" in options and values["enabled"] and not cur["enabled"]:
+        if options.get("on") and values["enabled"] and not cur["enabled"]:
             # A trigger switched back on fires on rows from now on, not on those that
             # arrived while it was off.
             options["from_seq"] = await self.store.last_seq(str(options["on"]))
+        if options.get("sql") and values["enabled"] and not cur["enabled"]:
+            options["sql_epoch"] = int(cur["version"]) + 1  # its old position is not used
         if catch_up is not None:
             options["catch_up"] = catch_up
         if timeout_s is not None:
@@ -418,20 +429,35 @@ class TaskBook:
         self, cur: Row, schedule: str, trigger: TriggerDef | None, options: dict[str, Any]
     ) -> None:
         """Bring a version's trigger options in line with its new ``schedule``: none for
-        a time schedule; ``trigger`` (else the current one) for ``on <stream>``, counting
+        a time schedule; ``trigger`` (else the current one when the schedule names the
+        same source, else a new one) for ``on <stream>`` or ``sql <query>``, counting
         from the current end of a stream it did not consume before."""
         sched = parse_spec(schedule)
         old = trigger_of(cur)
-        if sched.kind != "on":
+        if not sched.triggered:
             for key in _TRIGGER_KEYS:
                 options.pop(key, None)
             return
-        new = trigger or old or TriggerDef(on=sched.stream)
+        same = old if old is not None and old.schedule == schedule else None
+        new = trigger or same or TriggerDef(on=sched.stream, sql=schedule.partition(" ")[2])
         new.check()
+        self._check_backend(new)
+        options.pop("sql", None)
+        if old is not None and new.sql and old.sql == new.sql:
+            new = TriggerDef(**{**new.options(), "sql_epoch": old.sql_epoch})
         start = old.from_seq if old is not None and old.on == new.on else None
         if start is None:
-            start = await self.store.last_seq(new.on)
+            start = await self.store.last_seq(new.on) if new.on else 0
         options.update(TriggerDef(**{**new.options(), "from_seq": start}).options())
+
+    def _check_backend(self, trigger: TriggerDef) -> None:
+        """Refuse a SQL trigger on a backend that cannot run it.
+
+        Raises:
+            FailedPrecondition: ``trigger`` is a SQL trigger and the store is not Timeplus.
+        """
+        if trigger.sql and self.store.backend != "timeplus":
+            raise FailedPrecondition(NEEDS_TIMEPLUS)
 
     async def retire(self, name: str, reason: str) -> Row:
         """Write a version that marks the one-shot task ``name`` done (``reason``: fired

@@ -6,6 +6,8 @@ Accepted forms (the error for anything else shows these):
 - ``every <duration>``, e.g. ``every 30m``, ``every 2h``, ``every 1h30m`` (at least 10 s);
 - ``at <ISO 8601 datetime>``, e.g. ``at 2026-12-01T09:00`` (no offset: the task's zone);
 - ``in <duration>``, e.g. ``in 20m``: once, that long after the schedule was set;
+- ``sql <query>``: a SQL trigger (Timeplus backend), run when the streaming query
+  yields rows (the query itself is checked with the trigger, ``where.TriggerDef``);
 - ``on <stream>``, e.g. ``on ingest``: a stream trigger, run when rows arrive
   (``pulsed.scheduling.triggers``); it has no times of its own.
 
@@ -86,7 +88,7 @@ class Schedule:
 
     Attributes:
         spec: the spec text, whitespace normalised.
-        kind: cron | every | at | in | on.
+        kind: cron | every | at | in | on | sql (``triggered``: on and sql).
         interval: the duration of an ``every`` or ``in`` spec.
         at: an ``at`` spec's datetime (naive: a wall time of the task's zone).
         cron: a cron spec's five fields.
@@ -99,6 +101,11 @@ class Schedule:
     cron: str = ""
     stream: str = ""
     """An ``on`` spec's stream."""
+
+    @property
+    def triggered(self) -> bool:
+        """Whether rows start its runs, not times (``on`` and ``sql``)."""
+        return self.kind in ("on", "sql")
 
     @property
     def one_shot(self) -> bool:
@@ -123,7 +130,7 @@ class Schedule:
         count from ``after``.
         """
         after = _utc(after)
-        if self.kind == "on":
+        if self.triggered:
             return None
         if self.kind == "cron":
             nxt = self._cron_next(after, tz)
@@ -192,7 +199,7 @@ class Schedule:
     def min_gap(self, tz: tzinfo, start: datetime, runs: int = 8) -> timedelta | None:
         """The shortest time between the next ``runs`` runs after ``start``; None for a
         one-shot schedule."""
-        if self.one_shot or self.kind == "on":
+        if self.one_shot or self.triggered:
             return None
         if self.kind == "every":
             return self.interval
@@ -277,6 +284,10 @@ def parse(spec: str) -> Schedule:
         if rest not in STREAMS:
             raise _bad(spec, f"{_cut(rest)} is not a stream (streams: {', '.join(STREAMS)})")
         return Schedule(text, "on", stream=rest)
+    if head == "sql":
+        if not rest:
+            raise _bad(spec, '"sql" needs a streaming query such as SELECT * FROM ingest')
+        return Schedule(text, "sql")
     if head == "at":
         try:
             when = datetime.fromisoformat(rest.replace("Z", "+00:00"))
@@ -393,7 +404,7 @@ def preview(spec: str, tz_name: str, count: int = 3, now: datetime | None = None
     """
     sched = parse(spec)
     tz = zone(tz_name)
-    if sched.kind == "on":
+    if sched.triggered:
         return []
     start = now or datetime.now(UTC)
     runs: list[datetime] = []

@@ -1,11 +1,12 @@
 """Stream triggers: tasks whose runs start when matching rows arrive on a stream.
 
-Each enabled trigger task (schedule ``on <stream>``, definition in
-``pulsed.scheduling.where``) has a ``Consumer`` that tails its stream from its position
-and holds the matching rows until a run takes them. A run is a ``trigger`` row in
-messages (session ``task:<name>``, origin ``trigger``) started through the scheduler
-(``Scheduler.start_run``), so timeouts, no-overlap, back-off, history and delivery are
-those of every task.
+Each enabled trigger task (schedule ``on <stream>`` or, on the Timeplus backend, ``sql
+<query>``; definition in ``pulsed.scheduling.where``) has a ``Consumer`` that reads its
+source from its position (``pulsed.scheduling.sources``: the store's tail of the stream,
+or the rows of the streaming query) and holds the matching rows until a run takes
+them. A run is a ``trigger`` row in messages (session ``task:<name>``, origin
+``trigger``) started through the scheduler (``Scheduler.start_run``), so timeouts,
+no-overlap, back-off, history and delivery are those of every task.
 
 **Exactly once.** A consumer's position P means: every matching row with seq <= P has
 been handled (carried by a run, dropped with an event, or not matching). It is kept in
@@ -17,6 +18,12 @@ the newest run's ``upto_seq`` and the ``from_seq`` the trigger was defined at. S
 kill -9 after a row's append and before its run's input is durable leaves P below the
 row (it fires after the restart); one after the input is durable leaves P at or above
 it (the run is recovered by the turn manager, and the row never fires again).
+
+A SQL trigger keeps its position the same way, as ``watch.mark(sn, n)`` with the
+digests of the rows handled (``sources.SqlSource``); a query that cannot resume by
+``_tp_sn`` starts from the latest rows (``watch`` has the rule). When Timeplus refuses
+its query, the trigger stops reading, says so in its task's ``last_status`` and in a
+``trigger_sql_failed`` event, until the task is changed or the daemon restarts.
 
 **Guards.** A trigger never fires on rows of its own runs (session ``task:<name>``), its
 own cursor rows, or events about the task. Rows written by a trigger's run carry its
@@ -36,17 +43,29 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulsed.agent.intake import TurnInput
 from pulsed.errors import FailedPrecondition, InvalidArgument
-from pulsed.scheduling.book import TaskBook, TaskView, run_budget, session_of, trigger_of
+from pulsed.scheduling.book import (
+    NEEDS_TIMEPLUS,
+    TaskBook,
+    TaskView,
+    run_budget,
+    session_of,
+    trigger_of,
+)
 from pulsed.scheduling.runner import Scheduler
-from pulsed.scheduling.where import TriggerDef, Where
+from pulsed.scheduling.sources import SqlSource, StreamSource, consumer_of
+from pulsed.scheduling.where import SQL_SOURCE, TriggerDef
 from pulsed.store import rows
-from pulsed.store.base import Filter, Row, Store, TailStart, parse_iso, prepare_row, to_iso
+from pulsed.store.base import Filter, Row, Store, parse_iso, prepare_row, to_iso
 from pulsed.store.schema import stream as schema_stream
 from pulsed.timeutil import Clock
+
+if TYPE_CHECKING:
+    from pulsed.scheduling.sources import Source
+    from pulsed.store.timeplus.watch import SqlWatcher
 
 log = logging.getLogger("pulsed.triggers")
 
@@ -70,21 +89,20 @@ CHAIN_STOPPED = "trigger_chain_stopped"
 HOUR = timedelta(hours=1)
 
 
-def consumer_of(name: str) -> str:
-    """The ``cursors`` consumer of trigger task ``name``."""
-    return f"task:{name}"
-
-
 def row_doc(row: Row) -> dict[str, Any]:
-    """A row as the JSON object a run's prompt shows: its seq and its columns."""
+    """A row as the JSON object a run's prompt shows: its seq and its columns (a SQL
+    trigger's row: its columns only, its seq being a position)."""
+    if row.stream == SQL_SOURCE:
+        return dict(row.values)
     return {"seq": row.seq, **row.values}
 
 
-def prompt_text(prompt: str, stream: str, matched: Sequence[Row]) -> str:
-    """A run's prompt: the task's prompt, then the rows as JSON lines (each cut to
-    ``MAX_ROW_CHARS``, all to ``MAX_ROWS_CHARS``; the rest named by their seqs)."""
+def prompt_text(prompt: str, label: str, matched: Sequence[Row], hint: str = "") -> str:
+    """A run's prompt: the task's prompt, then the rows (of ``label``: ``stream ingest``)
+    as JSON lines (each cut to ``MAX_ROW_CHARS``, all to ``MAX_ROWS_CHARS``; the rest
+    named by their seqs, with ``hint`` on where to read them)."""
     n = len(matched)
-    lines = [f"{n} new row{'s' if n != 1 else ''} of stream {stream} matched this trigger:"]
+    lines = [f"{n} new row{'s' if n != 1 else ''} of {label} matched this trigger:"]
     used = 0
     for i, r in enumerate(matched):
         text = json.dumps(row_doc(r), ensure_ascii=False, separators=(",", ":"), default=str)
@@ -92,8 +110,8 @@ def prompt_text(prompt: str, stream: str, matched: Sequence[Row]) -> str:
             text = text[:MAX_ROW_CHARS] + " …(cut)"
         if used + len(text) > MAX_ROWS_CHARS:
             lines.append(
-                f"… and {n - i} more row(s) not shown (seqs {r.seq}..{matched[-1].seq}; "
-                f"read them with: pulsectl streams query {stream})"
+                f"… and {n - i} more row(s) not shown (seqs {r.seq}..{matched[-1].seq}"
+                + (f"; {hint})" if hint else ")")
             )
             break
         lines.append(text)
@@ -111,11 +129,11 @@ class Consumer:
     """One trigger task's reader of its stream and the runs it starts (see the module
     docstring). ``start`` loads its position from the store; ``stop`` records it."""
 
-    def __init__(self, engine: Triggers, row: Row, trig: TriggerDef, where: Where) -> None:
+    def __init__(self, engine: Triggers, row: Row, trig: TriggerDef, source: Source) -> None:
         self.engine = engine
         self.row = row
         self.trig = trig
-        self.where = where
+        self.source = source
         self.name = str(row["name"])
         self.session = session_of(self.name)
         self.position = 0
@@ -134,14 +152,17 @@ class Consumer:
 
     async def start(self) -> None:
         """Load the position and the past hour's runs, then start reading and firing."""
-        store, clock = self.engine.store, self.engine.clock
+        store, clock, key = self.engine.store, self.engine.clock, self.source.key
         pos = self.trig.from_seq
+        record: Mapping[str, Any] = {}
         cursors = await store.query(
             "cursors", [Filter("consumer", "eq", consumer_of(self.name))], limit=20
         )
         for c in cursors:
-            if c["stream"] == self.trig.on:
-                pos = max(pos, int(c["position"]))
+            detail = c["detail"] if isinstance(c["detail"], dict) else {}
+            if c["stream"] == key and self.source.accepts(detail):
+                if int(c["position"]) > pos:
+                    pos, record = int(c["position"]), detail
                 break
         since = to_iso(clock.now() - HOUR)
         runs = await store.query(
@@ -155,17 +176,20 @@ class Consumer:
             if i == 0:
                 self.last_fired = str(r["timestamp"])
                 self.engine.depths[self.session] = int(content.get("depth") or 1)
-            if content.get("stream") == self.trig.on:
-                pos = max(pos, int(content.get("upto_seq") or 0))
+            if content.get("stream") == key and self.source.accepts(content):
+                upto = int(content.get("upto_seq") or 0)
+                if upto > pos:
+                    pos, record = upto, content
             if str(r["timestamp"]) >= since and content.get("trigger") == "stream":
                 self.fired.appendleft(parse_iso(str(r["timestamp"])))
+        self.source.resume(pos, record)
         self.position = self.scanned = self.recorded = pos
         self._room.set()
         self._tasks = [
             asyncio.create_task(self._read(), name=f"trigger-read:{self.name}"),
             asyncio.create_task(self._fire_loop(), name=f"trigger-fire:{self.name}"),
         ]
-        log.info("trigger %s: consuming %s after seq %d", self.name, self.trig.on, pos)
+        log.info("trigger %s: consuming %s after seq %d", self.name, self.source.label, pos)
 
     async def stop(self) -> None:
         """Stop reading and firing, then record the position (best effort)."""
@@ -182,28 +206,12 @@ class Consumer:
 
     # -- reading ---------------------------------------------------------------------
 
-    def _own(self, values: Mapping[str, Any]) -> bool:
-        """Whether a row was written by this task's runs or by this consumer (its cursor
-        rows), or is an event about the task."""
-        if values.get("session_id") == self.session:
-            return True
-        if values.get("consumer") == consumer_of(self.name):
-            return True
-        payload = values.get("payload")
-        return (
-            self.trig.on == "events"
-            and isinstance(payload, dict)
-            and payload.get("task") == self.name
-        )
-
     async def _read(self) -> None:
         stopped: list[Row] = []
-        async for batch in self.engine.store.tail(
-            self.trig.on, start=TailStart.after(self.position), max_batch=1000
-        ):
+        async for batch in self.source.rows(self.position):
             for r in batch:
                 self.scanned = r.seq
-                if self._own(r.values) or not self.where.matches(r.values):
+                if not self.source.wanted(r.values):
                     continue
                 depth = self.engine.depth_of(r.values) + 1
                 if depth > MAX_CHAIN_DEPTH:
@@ -231,7 +239,7 @@ class Consumer:
             CHAIN_STOPPED,
             {
                 "task": self.name,
-                "stream": self.trig.on,
+                "stream": self.source.key,
                 "rows": len(stopped),
                 "seqs": [r.seq for r in stopped[:100]],
                 "max_depth": MAX_CHAIN_DEPTH,
@@ -307,19 +315,22 @@ class Consumer:
         turn_input = TurnInput(
             source="trigger",
             session_id=self.session,
-            text=prompt_text(str(self.row["prompt"]), self.trig.on, matched),
+            text=prompt_text(
+                str(self.row["prompt"]), self.source.label, matched, self.source.more_hint()
+            ),
             message_type="trigger",
             user_id="trigger",
             channel_metadata={"deliver_to": self.row["deliver_to"]},
             run=rows.trigger_run(
                 task=self.name,
                 version=int(self.row["version"]),
-                stream=self.trig.on,
+                stream=self.source.key,
                 after_seq=self.position,
                 upto_seq=upto,
                 seqs=[r.seq for r in matched],
                 depth=depth,
             )
+            | self.source.record(upto)
             | run_budget(self.row),
             origin="trigger",
         )
@@ -341,7 +352,7 @@ class Consumer:
             DROPPED,
             {
                 "task": self.name,
-                "stream": self.trig.on,
+                "stream": self.source.key,
                 "rows": len(take),
                 "seqs": [h.row.seq for h in take[:100]],
                 "reason": f"over the limit of {limit} run(s) per hour (overflow = drop)",
@@ -362,9 +373,9 @@ class Consumer:
             [
                 rows.cursor(
                     consumer=consumer_of(self.name),
-                    stream=self.trig.on,
+                    stream=self.source.key,
                     position=pos,
-                    detail=detail,
+                    detail={**self.source.record(pos), **(detail or {})} or None,
                 )
             ],
             durable=durable,
@@ -388,6 +399,7 @@ class Triggers:
         self.consumers: dict[str, Consumer] = {}
         self.depths: dict[str, int] = {}
         """Chain depth of the newest run per trigger session (``task:<name>``)."""
+        self._watcher: SqlWatcher | None = None
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -447,18 +459,57 @@ class Triggers:
                 await old.stop()
             return
         where = trig.check()
-        if old is not None and old.trig.on == trig.on and old.trig.where == trig.where:
+        same = (old.trig.on, old.trig.where, old.trig.sql) if old is not None else None
+        if same == (trig.on, trig.where, trig.sql):
+            assert old is not None
             old.row, old.trig = row, trig  # prompt, batch, limits: apply in place
             old.wake.set()
             return
         if old is not None:
             del self.consumers[name]
             await old.stop()
-        consumer = Consumer(self, row, trig, where)
+        source: Source
+        if trig.sql:
+            source = SqlSource(self.watcher(), name, trig, self._source_event)
+        else:
+            source = StreamSource(self.store, name, trig, where)
+        consumer = Consumer(self, row, trig, source)
         await consumer.start()
         self.consumers[name] = consumer
 
     # -- what consumers share --------------------------------------------------------
+
+    def watcher(self) -> SqlWatcher:
+        """The Timeplus store's runner of SQL triggers' queries.
+
+        Raises:
+            FailedPrecondition: the store is not Timeplus (the message says what to set).
+        """
+        if self._watcher is None:
+            if self.store.backend != "timeplus":
+                raise FailedPrecondition(NEEDS_TIMEPLUS)
+            from pulsed.store.timeplus import TimeplusStore
+            from pulsed.store.timeplus.watch import SqlWatcher
+
+            if not isinstance(self.store, TimeplusStore):
+                raise FailedPrecondition(NEEDS_TIMEPLUS)
+            self._watcher = SqlWatcher(self.store.http)
+        return self._watcher
+
+    async def check_sql(self, trig: TriggerDef) -> None:
+        """Check a SQL trigger before it is saved: its fields, the backend, and its query
+        with Timeplus (``EXPLAIN``). Nothing for a stream trigger beyond ``check``.
+
+        Raises:
+            InvalidArgument: see ``TriggerDef.check``; Timeplus refused the query.
+            FailedPrecondition: the store is not Timeplus. Unavailable: Timeplus is down.
+        """
+        trig.check()
+        if trig.sql:
+            await self.watcher().check(trig.sql)
+
+    async def _source_event(self, kind: str, payload: dict[str, Any], severity: str) -> None:
+        await self.event(kind, payload, severity=severity)
 
     def depth_of(self, values: Mapping[str, Any]) -> int:
         """The chain depth of a row: that of the trigger run that wrote it (by its
@@ -494,6 +545,8 @@ class Triggers:
         if consumer is not None:
             view.rows_waiting = len(consumer.pending)
             view.last_fired = consumer.last_fired or view.last_fired
+            if consumer.source.problem:
+                view.last_status = f"sql error: {consumer.source.problem}"
         return view
 
     async def test(self, name: str, values: Mapping[str, Any]) -> tuple[bool, str, str]:
@@ -501,7 +554,8 @@ class Triggers:
         prompt its run would get; nothing is stored or run.
 
         Raises:
-            NotFound: no such task. FailedPrecondition: it is not a stream trigger.
+            NotFound: no such task. FailedPrecondition: it is not a stream trigger, or it
+                is a SQL trigger (Timeplus decides what its query returns).
             InvalidArgument: a column the stream does not have.
         """
         row = await self.book.get(name)
@@ -510,6 +564,11 @@ class Triggers:
             raise FailedPrecondition(
                 f"task {name!r} runs on a schedule ({row['schedule']}), not on a stream"
             )
+        if trig.sql:
+            raise FailedPrecondition(
+                f"task {name!r} is a SQL trigger: Timeplus decides which rows its query "
+                "returns, so a row cannot be tested here; try the query with: pulsectl sql"
+            )
         where = trig.check()
         s = schema_stream(trig.on)
         full = prepare_row(s, values)
@@ -517,7 +576,8 @@ class Triggers:
         for cond in where.conds:
             if not cond.matches(full):
                 return False, f"{cond.text()} does not match", ""
-        return True, "", prompt_text(str(row["prompt"]), s.name, [probe])
+        hint = f"read them with: pulsectl streams query {s.name}"
+        return True, "", prompt_text(str(row["prompt"]), f"stream {s.name}", [probe], hint)
 
     async def latest_matching(self, trig: TriggerDef, count: int) -> list[Row]:
         """The newest ``count`` rows of the trigger's stream that match it, newest
@@ -525,8 +585,13 @@ class Triggers:
 
         Raises:
             NotFound, InvalidArgument: see ``TriggerDef.check``.
+            FailedPrecondition: a SQL trigger (its rows come from Timeplus).
         """
         where = trig.check()
+        if trig.sql:
+            raise FailedPrecondition(
+                "a SQL trigger has no preview of matching rows: run its query with pulsectl sql"
+            )
         if count < 1:
             raise InvalidArgument("count must be at least 1")
         recent = await self.store.query(trig.on, order="desc", limit=1000)

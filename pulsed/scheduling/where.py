@@ -11,7 +11,13 @@ definition lives in the task version's options (``TriggerDef.options``):
 - ``max_runs_per_hour`` (0: no limit) and ``overflow``: over the limit, rows ``queue``
   for the next allowed run or are dropped (``drop``, with a ``trigger_dropped`` event);
 - ``from_seq``: the stream's last seq when the trigger was defined (it fires on rows
-  after it).
+  after it);
+- ``sql`` (instead of ``on`` and ``where``, Timeplus backend only): a streaming SELECT
+  whose every result row fires; its schedule reads ``sql <query>``. The query is checked
+  by ``pulsed.store.timeplus.watch.plan_watch`` (one read-only streaming SELECT), which
+  also says whether it resumes by ``_tp_sn``; ``sql_epoch`` (the task version that last
+  switched it on) is part of what its positions belong to, so a re-enabled SQL trigger,
+  like a stream trigger, fires on rows from then on.
 
 Matching runs in Python on decoded rows (``Where.matches``), the same for every store
 backend. Values are converted like the store's filters (``convert_value``); under a
@@ -177,6 +183,10 @@ def compile_where(stream_name: str, raw: Sequence[Sequence[Any]]) -> Where:
     return Where(tuple(conds))
 
 
+SQL_SOURCE = "sql"
+"""What a SQL trigger's ``source`` (and the ``stream`` of its cursor rows and runs) reads."""
+
+
 @dataclass(frozen=True)
 class TriggerDef:
     """The trigger part of a task (see the module docstring)."""
@@ -187,15 +197,40 @@ class TriggerDef:
     max_runs_per_hour: int = 0
     overflow: str = "queue"
     from_seq: int = 0
+    sql: str = ""
+    sql_epoch: int = 0
+
+    @property
+    def source(self) -> str:
+        """The stream it consumes, or ``sql`` for a SQL trigger."""
+        return SQL_SOURCE if self.sql else self.on
+
+    @property
+    def schedule(self) -> str:
+        """The task schedule that stands for it: ``on <stream>`` or ``sql <query>`` (the
+        query on one line; the query run is ``sql`` as given)."""
+        return f"sql {' '.join(self.sql.split())}" if self.sql else f"on {self.on}"
 
     def check(self) -> Where:
-        """The compiled filters, once every field is checked.
+        """The compiled filters, once every field is checked (none for a SQL trigger).
 
         Raises:
             NotFound: unknown stream. InvalidArgument: a bad filter, batch window,
-                rate limit or overflow (the message says which).
+                rate limit or overflow, both a stream and SQL, or SQL that is not one
+                read-only streaming SELECT (the message says which).
         """
-        where = compile_where(self.on, self.where)
+        if self.sql:
+            if self.on or self.where:
+                raise InvalidArgument(
+                    "a trigger reads either a stream (--on, --where) or a streaming SQL "
+                    "query (--sql), not both"
+                )
+            from pulsed.store.timeplus.watch import plan_watch
+
+            plan_watch(self.sql)
+            where = Where()
+        else:
+            where = compile_where(self.on, self.where)
         if not 0 <= self.batch_s <= MAX_BATCH_S:
             raise InvalidArgument(f"the batch window must be 0 to {MAX_BATCH_S:.0f} seconds")
         if not 0 <= self.max_runs_per_hour <= MAX_RUNS_PER_HOUR:
@@ -206,7 +241,7 @@ class TriggerDef:
 
     def options(self) -> dict[str, Any]:
         """The fields as task options (JSON)."""
-        return {
+        out: dict[str, Any] = {
             "on": self.on,
             "where": [list(t) for t in self.where],
             "batch_s": float(self.batch_s),
@@ -214,19 +249,27 @@ class TriggerDef:
             "overflow": self.overflow,
             "from_seq": int(self.from_seq),
         }
+        if self.sql:
+            out["sql"] = self.sql
+            out["sql_epoch"] = int(self.sql_epoch)
+        return out
 
     @classmethod
     def of(cls, options: Mapping[str, Any]) -> TriggerDef | None:
         """The trigger a version's options define (None: not a trigger)."""
         on = options.get("on")
-        if not isinstance(on, str) or not on:
+        sql = options.get("sql")
+        sql = sql if isinstance(sql, str) else ""
+        if not sql and (not isinstance(on, str) or not on):
             return None
         where = options.get("where")
         return cls(
-            on=on,
+            on=str(on or ""),
+            sql=sql,
             where=[[str(x) for x in t] for t in where] if isinstance(where, list) else [],
             batch_s=float(options.get("batch_s") or 0.0),
             max_runs_per_hour=int(options.get("max_runs_per_hour") or 0),
             overflow=str(options.get("overflow") or "queue"),
             from_seq=int(options.get("from_seq") or 0),
+            sql_epoch=int(options.get("sql_epoch") or 0),
         )

@@ -299,6 +299,9 @@ OPS = {"eq": "=", "ne": "!=", "contains": "~", "gt": ">", "ge": ">=", "lt": "<",
 
 
 def trigger_text(t: tasks_pb2.Task) -> str:
-    """A stream trigger's source and filter: ``on ingest where payload.action=opened``."""
+    """A stream trigger's source and filter: ``on ingest where payload.action=opened``
+    (a SQL trigger: ``sql SELECT ...``)."""
+    if t.trigger.sql:
+        return f"sql {' '.join(t.trigger.sql.split())}"
     where = " ".join(f"{f.column}{OPS.get(f.op or 'eq', '=')}{f.value}" for f in t.trigger.where)
     return f"on {t.trigger.on}" + (f" where {where}" if where else "")

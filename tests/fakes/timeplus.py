@@ -20,12 +20,15 @@ It answers what timeplus-connect and ``pulsed.store.timeplus.http`` send, at the
   an empty 200, ``SELECT 1`` answers ``1``, other SELECTs no rows.
 
 With ``engine=True`` the fake also runs the row SELECTs a store sends (``tests/fakes``'
-``RowEngine``): a WHERE of ANDed comparisons, ``position(...) > 0`` and ``IN`` over the
-inserted rows, ORDER BY one column, LIMIT; ``table(s)`` reads what is stored, a plain
-``FROM s`` on the streaming port streams the stored rows its WHERE selects (``_tp_sn >
-N`` seeks) and then every matching row inserted later. Anything else (aggregates,
-subqueries) still answers no rows. That is enough to run the store contract suite
-through the whole Timeplus code path, though not Timeplus' own semantics.
+``RowEngine``): columns or ``*`` (every column but ``_tp_sn``), a WHERE of ANDed
+comparisons, ``position(...) > 0`` and ``IN`` over the inserted rows, ORDER BY one column,
+LIMIT, and the store's latest-version query (``arg_max(c, seq)``, ``max(seq)``, GROUP BY
+one column); ``table(s)`` reads what is stored, a plain ``FROM s`` on the streaming port
+streams the stored rows its WHERE selects when it seeks with ``_tp_sn > N`` (without it,
+as Timeplus does, only new rows) and then every matching row inserted later. Anything
+else (other aggregates, subqueries) still answers no rows. That is enough to run the
+store contract suite through the whole Timeplus code path, though not Timeplus' own
+semantics.
 
 Two listeners (batch and streaming port) share the state. ``stop()`` closes the
 listeners and every open connection, like a server going down; ``start()`` brings it
@@ -636,30 +639,39 @@ class RowEngine:
             tree = sqlglot.parse_one(sql, read="timeplus")
         except Exception:
             return None
-        if not isinstance(tree, exp.Select) or tree.args.get("group") or tree.args.get("distinct"):
+        if not isinstance(tree, exp.Select) or tree.args.get("distinct"):
             return None
         source = tree.args["from"].this
         historical = isinstance(source, exp.Table) and isinstance(source.this, exp.Anonymous)
         if historical:
             source = source.this.expressions[0]
         name = source.name
-        names = []
-        for e in tree.expressions:
-            if not isinstance(e, exp.Column):
-                return None  # aggregates and expressions: not this engine's job
-            names.append(e.name)
         where = tree.args.get("where")
         try:
             predicate = self._predicate(where.this if where else None, req.params)
         except Unsupported:
             return None
+        if tree.args.get("group"):
+            return self._latest(tree, name, predicate)
+        names: list[str] = []
+        for e in tree.expressions:
+            if isinstance(e, exp.Star):
+                names.append("*")
+            elif isinstance(e, exp.Column):
+                names.append(e.name)
+            else:
+                return None  # aggregates and expressions: not this engine's job
         if not historical and req.port == "stream":
-            # Stored rows the WHERE selects, then each matching row as it is inserted:
-            # taken and registered under the lock, so no insert falls in between.
+            # Stored rows the WHERE selects (only when it seeks by _tp_sn), then each
+            # matching row as it is inserted: taken and registered under the lock, so no
+            # insert falls in between.
+            seeks = where is not None and any(
+                c.name == "_tp_sn" for c in where.find_all(exp.Column)
+            )
             live = Live()
             with self.fake._lock:
                 stored = [r for r in self.fake.streams.get(name, []) if predicate(r)]
-                live.put(*({n: _quoted(r.get(n)) for n in names} for r in stored))
+                live.put(*(_project(r, names) for r in (stored if seeks else [])))
                 self.fake._followers.append((name, predicate, _Projecting(live, names)))
             return live
         rows = [r for r in self.fake.rows(name) if predicate(r)]
@@ -670,7 +682,32 @@ class RowEngine:
         limit = tree.args.get("limit")
         if limit is not None:
             rows = rows[: int(limit.expression.this)]
-        return Rows([{n: _quoted(r.get(n)) for n in names} for r in rows])
+        return Rows([_project(r, names) for r in rows])
+
+    def _latest(self, tree: Any, name: str, predicate: Callable[[dict[str, Any]], bool]) -> Reply:
+        """The store's latest-version query: per value of the GROUP BY column, the row
+        with the highest seq (``arg_max(c, seq)``, ``max(seq)``, the key itself)."""
+        from sqlglot import exp
+
+        [key] = tree.args["group"].expressions
+        best: dict[Any, dict[str, Any]] = {}
+        for r in self.fake.rows(name):
+            if predicate(r):
+                k = r.get(key.name)
+                if k not in best or r["seq"] > best[k]["seq"]:
+                    best[k] = r
+        out = []
+        for k in sorted(best, key=str):
+            row: dict[str, Any] = {}
+            for e in tree.expressions:
+                inner = e.this if isinstance(e, exp.Alias) else e
+                if isinstance(inner, exp.ArgMax | exp.Max | exp.Column):
+                    col = inner.this if not isinstance(inner, exp.Column) else inner
+                    row[e.alias_or_name] = _quoted(best[k].get(col.name))
+                else:
+                    return Rows([])
+            out.append(row)
+        return Rows(out)
 
     def _predicate(self, node: Any, params: dict[str, str]) -> Callable[[dict[str, Any]], bool]:
         if node is None:
@@ -733,7 +770,19 @@ class _Projecting:
         self.cancelled = live.cancelled
 
     def put(self, *rows: dict[str, Any]) -> None:
-        self.live.put(*({n: _quoted(r.get(n)) for n in self.names} for r in rows))
+        self.live.put(*(_project(r, self.names) for r in rows))
+
+
+def _project(row: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The columns ``names`` of a stored row (``*``: every column but ``_tp_sn``), as
+    Timeplus writes them."""
+    out: dict[str, Any] = {}
+    for n in names:
+        if n == "*":
+            out.update({k: _quoted(v) for k, v in row.items() if k != "_tp_sn"})
+        else:
+            out[n] = _quoted(row.get(n))
+    return out
 
 
 def _quoted(value: Any) -> Any:

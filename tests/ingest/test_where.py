@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pulsed.errors import InvalidArgument, NotFound
@@ -64,3 +66,40 @@ def test_options_round_trip() -> None:
     assert compile_where("ingest", [["payload.action", "eq", "opened"]]).texts() == [
         "payload.action=opened"
     ]
+
+
+def test_a_sql_trigger_keeps_its_query_and_schedule() -> None:
+    sql = "SELECT source\n  FROM ingest WHERE kind = 'a  b'"
+    trig = TriggerDef(on="", sql=sql, batch_s=5, sql_epoch=3)
+    assert trig.check().conds == () and trig.source == "sql"
+    assert trig.schedule == "sql SELECT source FROM ingest WHERE kind = 'a b'"
+    again = TriggerDef.of(trig.options())
+    assert again == trig and again.sql == sql  # the query run is the one given
+    assert TriggerDef.of({"on": "", "sql": ""}) is None
+
+
+@pytest.mark.parametrize(
+    ("trig", "says"),
+    [
+        (TriggerDef(on="ingest", sql="SELECT * FROM ingest"), "(--on, --where)"),
+        (TriggerDef(on="", where=[["kind", "eq", "a"]], sql="SELECT * FROM s"), "not both"),
+        (TriggerDef(on="", sql="SELECT * FROM table(ingest)"), "streaming query"),
+        (TriggerDef(on="", sql="SELECT * FROM s", overflow="spill"), "overflow"),
+    ],
+)
+def test_a_bad_sql_trigger_is_refused(trig: TriggerDef, says: str) -> None:
+    with pytest.raises(InvalidArgument, match=re.escape(says)):
+        trig.check()
+
+
+def test_a_sql_schedule_parses_as_a_trigger() -> None:
+    from datetime import UTC, datetime
+
+    from pulsed.scheduling.spec import parse, preview
+
+    sched = parse("sql SELECT * FROM ingest")
+    assert sched.kind == "sql" and sched.triggered and not sched.one_shot
+    assert sched.next_after(datetime.now(UTC), UTC) is None
+    assert preview("sql SELECT * FROM ingest", "") == []
+    with pytest.raises(InvalidArgument, match="needs a streaming query"):
+        parse("sql")

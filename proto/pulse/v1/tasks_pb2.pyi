@@ -21,7 +21,9 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class TriggerSpec(_message.Message):
-    """What makes a task a stream trigger. Its schedule reads "on <stream>"."""
+    """What makes a task a stream trigger. Its schedule reads "on <stream>" (or "sql <query>"
+    for a SQL trigger).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -30,6 +32,7 @@ class TriggerSpec(_message.Message):
     BATCH_S_FIELD_NUMBER: _builtins.int
     MAX_RUNS_PER_HOUR_FIELD_NUMBER: _builtins.int
     OVERFLOW_FIELD_NUMBER: _builtins.int
+    SQL_FIELD_NUMBER: _builtins.int
     on: _builtins.str
     """The stream it consumes: ingest, events, messages, ..."""
     batch_s: _builtins.float
@@ -39,6 +42,11 @@ class TriggerSpec(_message.Message):
     overflow: _builtins.str
     """Over the limit: queue (rows wait for the next allowed run) | drop (rows are dropped
     with a trigger_dropped event). Empty: queue.
+    """
+    sql: _builtins.str
+    """Timeplus backend only: a streaming SELECT whose every result row fires the trigger,
+    instead of `on` and `where` (never both). Resumed by _tp_sn when it is a plain
+    SELECT of one stream with an optional WHERE; otherwise it starts from the latest rows.
     """
     @_builtins.property
     def where(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Filter]:
@@ -54,10 +62,11 @@ class TriggerSpec(_message.Message):
         batch_s: _builtins.float = ...,
         max_runs_per_hour: _builtins.int = ...,
         overflow: _builtins.str = ...,
+        sql: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_s", b"batch_s", "max_runs_per_hour", b"max_runs_per_hour", "on", b"on", "overflow", b"overflow", "where", b"where"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_s", b"batch_s", "max_runs_per_hour", b"max_runs_per_hour", "on", b"on", "overflow", b"overflow", "sql", b"sql", "where", b"where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

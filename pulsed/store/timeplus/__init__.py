@@ -9,6 +9,8 @@ Modules, from the store down:
 - ``tail``: ``LogReader`` (historical catch-up, then a resumable streaming read) and
   ``Feed`` (the thread bridge to the event loop).
 - ``sqlpump``: read-only SQL for ``pulsectl sql``: the statement check and the pump.
+- ``watch``: SQL triggers' streaming queries: the check and resume rule, the resumable
+  reader, ``SqlWatcher`` (imported by the triggers only on this backend).
 - ``admin``: ``TimeplusAdmin``: DDL, migrations, versions, counts, inserts.
 - ``spool``: the local durable spool of appends Timeplus could not take.
 - ``sql`` (queries), ``ddl`` (streams and migrations), ``filters`` (filters as SQL and

@@ -32,6 +32,20 @@ _TOKEN_RE = re.compile(
 _FORBIDDEN_WORDS = {"INTO", "OUTFILE", "FORMAT"}
 
 
+def tokens(sql: str) -> list[tuple[str, str]]:
+    """``sql`` as (kind, text) tokens: kinds skip (space, comments), quoted (strings and
+    quoted identifiers), semi, word and other (one character each); the texts joined give
+    ``sql`` back. An unterminated string or comment comes out as ``other`` characters."""
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(sql):
+        m = _TOKEN_RE.match(sql, pos)
+        assert m is not None  # "other" matches any character
+        out.append((str(m.lastgroup), m.group()))
+        pos = m.end()
+    return out
+
+
 def read_only(sql: str) -> str:
     """``sql`` if it is one read-only statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN),
     with trailing semicolons removed.
