@@ -48,7 +48,7 @@ def test_a_task_fires_by_itself_and_its_answer_is_in_history(
             "add",
             "stretch",
             "--schedule",
-            f"at {soon(2)}",
+            "in 2s",  # counted from the daemon's receipt: a slow add cannot make it past
             "--prompt",
             "Remind me to stretch",
             "--deliver-to",
@@ -126,7 +126,7 @@ def test_catch_up_after_a_real_restart(fake_llm: FakeLLM) -> None:
     try:
         d.start()
         fake_llm.script("caught up")
-        at = soon(3)
+        at = soon(5)  # room for two adds on a loaded machine (a past "at" is refused)
         ctl_json(d, "tasks", "add", "late", "--schedule", f"at {at}", "--prompt", "hello")
         ctl_json(
             d,
