@@ -21,7 +21,8 @@ from pulsed.store.base import Check, Row
 from pulsed.store.schema import Stream
 from pulsed.store.timeplus import sql
 from pulsed.store.timeplus.codec import decode_row, seq_of
-from pulsed.store.timeplus.http import Http, RowStream, TimeplusQueryError, TimeplusUnreachable
+from pulsed.store.timeplus.http import Http, TimeplusQueryError, TimeplusUnreachable
+from pulsed.store.timeplus.reading import StreamingRead
 from pulsed.store.timeplus.sqlparts import TP_SN, Names
 
 log = logging.getLogger("pulsed.store.timeplus")
@@ -36,7 +37,7 @@ HISTORY_PAGE = 2000
 """Rows per page of a tail's catch-up read of the historical store."""
 
 
-class LogReader:
+class LogReader(StreamingRead):
     """The rows of one stream above a seq, in seq order, read from Timeplus resumably.
 
     Iterating blocks (run it in a thread) and yields lists of rows: first pages of the
@@ -77,27 +78,8 @@ class LogReader:
         self.last = after_seq
         self.latest = latest
         self.page = page
-        self.retry_min_s = retry_min_s
-        self.retry_max_s = retry_max_s
         self.on_problem = on_problem or (lambda _msg: None)
-        self.connects = 0
-        """Streaming queries started (1 + reconnections)."""
-        self._stop = threading.Event()
-        self._current: RowStream | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close`` was called."""
-        return self._stop.is_set()
-
-    def close(self) -> None:
-        """End the iteration now (from any thread; a running streaming read is closed)."""
-        self._stop.set()
-        with self._lock:
-            rs = self._current
-        if rs is not None:
-            rs.close()
+        super().__init__(retry_min_s, retry_max_s)
 
     def _decode(self, obj: Mapping[str, Any]) -> Row:
         return Row(self.stream.name, seq_of(obj), decode_row(self.stream, obj))
@@ -133,13 +115,9 @@ class LogReader:
                         return
                 after_sn: int | None = None if (first and self.latest) else self._sn
                 stmt = sql.tail_sql(self.names, self.stream, self.cs, after_sn, self.last)
-                rs = self.http.stream(stmt, doing=f"the tail of {self.stream.name}")
-                with self._lock:
-                    self._current = rs
-                if self.closed:
-                    rs.close()
+                rs = self._start(self.http, stmt, None, f"the tail of {self.stream.name}")
+                if rs is None:
                     return
-                self.connects += 1
                 first = False
                 for obj in rs:
                     sn = int(obj.get(TP_SN) or 0)
@@ -157,14 +135,12 @@ class LogReader:
                 if self.closed:
                     return
                 self.on_problem(f"timeplus ended the tail of {self.stream.name}; resuming")
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.retry_max_s)
+                delay = self._wait(delay)
             except TimeplusUnreachable as e:
                 if self.closed:
                     return
                 self.on_problem(e.message)
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.retry_max_s)
+                delay = self._wait(delay)
             except TimeplusQueryError as e:
                 if self.closed:
                     return
@@ -175,8 +151,7 @@ class LogReader:
                 self._sn = None  # the log may not reach back: history first again
                 continue
             finally:
-                with self._lock:
-                    self._current = None
+                self._release()
             # Resume after the last whole batch read (the batch in progress is re-read; its
             # rows already delivered are dropped by seq).
             if cur_sn is not None:

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulsed.errors import InvalidArgument, PulseError, StoreError, Unavailable
-from pulsed.store.timeplus.http import Http, RowStream, TimeplusQueryError, TimeplusUnreachable
+from pulsed.store.timeplus.http import Http, TimeplusQueryError, TimeplusUnreachable
+from pulsed.store.timeplus.reading import StreamingRead
 from pulsed.store.timeplus.sqlparts import TP_SN, Statement
 from pulsed.store.timeplus.sqlpump import read_only, tokens
 
@@ -250,7 +251,7 @@ class SqlRejected(StoreError):
     retrying would not help."""
 
 
-class SqlReader:
+class SqlReader(StreamingRead):
     """The rows of a plan's query, read from Timeplus (iterate it in a thread).
 
     Starts after position ``sn`` with ``done`` (digests of rows of batch ``sn`` already
@@ -283,26 +284,7 @@ class SqlReader:
         self.sn = sn if plan.resumable else None
         self.done: list[str] = list(done) if self.sn is not None else []
         self.on_problem = on_problem or (lambda _kind, _msg: None)
-        self.retry_min_s = retry_min_s
-        self.retry_max_s = retry_max_s
-        self.connects = 0
-        """Queries started (1 + reconnections)."""
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._current: RowStream | None = None
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close`` was called."""
-        return self._stop.is_set()
-
-    def close(self) -> None:
-        """End the iteration now (from any thread)."""
-        self._stop.set()
-        with self._lock:
-            rs = self._current
-        if rs is not None:
-            rs.close()
+        super().__init__(retry_min_s, retry_max_s)
 
     def _row(self, obj: dict[str, Any]) -> SqlRow:
         sn: int | None = None
@@ -320,13 +302,11 @@ class SqlReader:
             skip = Counter(self.done)
             got = False
             try:
-                rs = self.http.stream(self.plan.statement(after), SETTINGS, "a SQL trigger's query")
-                with self._lock:
-                    self._current = rs
-                if self.closed:
-                    rs.close()
+                rs = self._start(
+                    self.http, self.plan.statement(after), SETTINGS, "a SQL trigger's query"
+                )
+                if rs is None:
                     return
-                self.connects += 1
                 if self.connects > 1:
                     self.on_problem("reconnected", "the query runs again")
                 for obj in rs:
@@ -374,10 +354,8 @@ class SqlReader:
                     raise SqlRejected(e.message) from None
                 self.on_problem("dropped", e.message)
             finally:
-                with self._lock:
-                    self._current = None
-            self._stop.wait(delay)
-            delay = min(delay * 2, self.retry_max_s)
+                self._release()
+            delay = self._wait(delay)
 
 
 class SqlWatcher:
