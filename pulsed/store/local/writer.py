@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
 from pathlib import Path
@@ -195,27 +195,24 @@ class Writer:
         return version
 
     def _transaction_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        conn = self._conn
-        if conn is None:
-            raise StoreError(f"the local store at {self.path} is closed")
+        conn = self._connection()
         try:
-            conn.execute("PRAGMA synchronous = FULL")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                result = fn(conn, *args)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
-            finally:
-                conn.execute("PRAGMA synchronous = NORMAL")
+            with _transaction(conn, durable=True):
+                return fn(conn, *args)
         except sqlite3.Error as e:
             raise StoreError(
                 f"a change to the local store at {self.path} failed (nothing was changed): {e}"
             ) from None
-        return result
+
+    def _connection(self) -> sqlite3.Connection:
+        """The writing connection (on the writer thread).
+
+        Raises:
+            StoreError: the writer is closed.
+        """
+        if self._conn is None:
+            raise StoreError(f"the local store at {self.path} is closed")
+        return self._conn
 
     def _append_sync(
         self,
@@ -226,14 +223,9 @@ class Writer:
     ) -> list[Row]:
         """Insert and commit one prepared batch, then hand it to ``on_commit``."""
         s = codec.stream
-        conn = self._conn
-        if conn is None:
-            raise StoreError(f"the local store at {self.path} is closed")
+        conn = self._connection()
         try:
-            if durable:
-                conn.execute("PRAGMA synchronous = FULL")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
+            with _transaction(conn, durable):
                 for sql, flat in codec.chunks(params, self._max_vars):
                     conn.execute(sql, flat)
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
@@ -241,15 +233,6 @@ class Writer:
                     rollup.add(conn, prepared)
                 elif s.name == memory_index.STREAM:
                     memory_index.add(conn, prepared, last - len(prepared) + 1)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
-            finally:
-                if durable:
-                    conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as e:
             raise StoreError(
                 f"appending to {s.name} in the local store at {self.path} failed "
@@ -263,6 +246,30 @@ class Writer:
         out = list(map(Row, repeat(s.name, len(prepared)), range(first, last + 1), prepared))
         self.on_commit(s.name, out)
         return out
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, durable: bool) -> Iterator[None]:
+    """One write transaction on ``conn``: committed when the block ends, rolled back when
+    it raises; ``durable``: fsync'd on commit (``synchronous = FULL`` for it alone).
+
+    Raises:
+        sqlite3.Error: from SQLite (after the rollback).
+    """
+    if durable:
+        conn.execute("PRAGMA synchronous = FULL")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    finally:
+        if durable:
+            conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def _too_big(codec: Codec, rows: list[dict[str, Any]]) -> InvalidArgument:
