@@ -5,32 +5,15 @@ is imported on first use (most runs of pulsectl never need it)."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING
+
+from pulsectl.client.mixins import CoreLike, SyncLike
 
 if TYPE_CHECKING:
-    import grpc.aio
     from pulse.v1 import memory_pb2, memory_pb2_grpc
 
-    from pulsectl.client.core import AsyncPulseClient
 
-T = TypeVar("T")
-
-
-class _Core(Protocol):
-    @property
-    def channel(self) -> grpc.aio.Channel: ...
-
-    async def _unary(self, method: Any, request: Any, timeout: float = 0) -> Any: ...
-
-
-class _Sync(Protocol):
-    _core: AsyncPulseClient
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T: ...
-
-
-def _stub(core: _Core) -> memory_pb2_grpc.MemoryAsyncStub:
+def _stub(core: CoreLike) -> memory_pb2_grpc.MemoryAsyncStub:
     from pulse.v1 import memory_pb2_grpc
 
     return memory_pb2_grpc.MemoryStub(core.channel)
@@ -39,7 +22,9 @@ def _stub(core: _Core) -> memory_pb2_grpc.MemoryAsyncStub:
 class MemoryMethods:
     """Memory.* on the async core."""
 
-    async def memory_search(self: _Core, query: str, k: int = 0) -> memory_pb2.MemorySearchResponse:
+    async def memory_search(
+        self: CoreLike, query: str, k: int = 0
+    ) -> memory_pb2.MemorySearchResponse:
         """Memory.Search: memories relevant to ``query``, best first, with scores and
         why they matched (``k`` 0: the daemon's recall_k)."""
         from pulse.v1 import memory_pb2
@@ -49,7 +34,7 @@ class MemoryMethods:
         return result
 
     async def memory_list(
-        self: _Core, memory_type: str = "", category: str = ""
+        self: CoreLike, memory_type: str = "", category: str = ""
     ) -> memory_pb2.MemoryListResponse:
         """Memory.List: the current memories, newest change first, optionally of one
         type and category."""
@@ -60,7 +45,7 @@ class MemoryMethods:
         return result
 
     async def memory_add(
-        self: _Core,
+        self: CoreLike,
         content: str,
         *,
         memory_type: str = "",
@@ -79,7 +64,7 @@ class MemoryMethods:
         return result
 
     async def memory_update(
-        self: _Core,
+        self: CoreLike,
         memory_id: str,
         *,
         content: str | None = None,
@@ -102,7 +87,7 @@ class MemoryMethods:
         result: memory_pb2.MemoryItem = await self._unary(_stub(self).Update, request)
         return result
 
-    async def memory_forget(self: _Core, memory_id: str) -> memory_pb2.MemoryItem:
+    async def memory_forget(self: CoreLike, memory_id: str) -> memory_pb2.MemoryItem:
         """Memory.Forget: it is never shown or recalled again; returns what it was."""
         from pulse.v1 import memory_pb2
 
@@ -110,7 +95,7 @@ class MemoryMethods:
         result: memory_pb2.MemoryItem = await self._unary(_stub(self).Forget, request)
         return result
 
-    async def memory_show(self: _Core, memory_id: str) -> memory_pb2.MemoryShowResponse:
+    async def memory_show(self: CoreLike, memory_id: str) -> memory_pb2.MemoryShowResponse:
         """Memory.Show: the memory, its versions (oldest first) and its source message."""
         from pulse.v1 import memory_pb2
 
@@ -122,18 +107,18 @@ class MemoryMethods:
 class SyncMemoryMethods:
     """Memory.* on the sync client (see ``MemoryMethods``)."""
 
-    def memory_search(self: _Sync, query: str, k: int = 0) -> memory_pb2.MemorySearchResponse:
+    def memory_search(self: SyncLike, query: str, k: int = 0) -> memory_pb2.MemorySearchResponse:
         """Memory.Search."""
         return self._run(self._core.memory_search(query, k))
 
     def memory_list(
-        self: _Sync, memory_type: str = "", category: str = ""
+        self: SyncLike, memory_type: str = "", category: str = ""
     ) -> memory_pb2.MemoryListResponse:
         """Memory.List."""
         return self._run(self._core.memory_list(memory_type, category))
 
     def memory_add(
-        self: _Sync,
+        self: SyncLike,
         content: str,
         *,
         memory_type: str = "",
@@ -148,7 +133,7 @@ class SyncMemoryMethods:
         )
 
     def memory_update(
-        self: _Sync,
+        self: SyncLike,
         memory_id: str,
         *,
         content: str | None = None,
@@ -167,10 +152,10 @@ class SyncMemoryMethods:
             )
         )
 
-    def memory_forget(self: _Sync, memory_id: str) -> memory_pb2.MemoryItem:
+    def memory_forget(self: SyncLike, memory_id: str) -> memory_pb2.MemoryItem:
         """Memory.Forget."""
         return self._run(self._core.memory_forget(memory_id))
 
-    def memory_show(self: _Sync, memory_id: str) -> memory_pb2.MemoryShowResponse:
+    def memory_show(self: SyncLike, memory_id: str) -> memory_pb2.MemoryShowResponse:
         """Memory.Show."""
         return self._run(self._core.memory_show(memory_id))
