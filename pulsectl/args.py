@@ -17,31 +17,52 @@ from collections.abc import Callable, Sequence
 from pulsectl import diagnostics, output
 from pulsectl.client import filters
 from pulsectl.client.filters import FORMS, Filter
-from pulsectl.commands import (
-    backup,
-    channels,
-    chat,
-    context,
-    costs,
-    daemonctl,
-    doctor,
-    ingest,
-    init,
-    mcp,
-    memory,
-    service,
-    sessions,
-    skills,
-    status,
-    store,
-    streams,
-    tasks,
-)
+from pulsectl.commands import init, memory
 
 PROG = "pulsectl"
 
 Command = Callable[[argparse.Namespace, output.Output], int]
 """A leaf command: the parsed arguments and the run's stdout in, the exit code out."""
+
+
+class _Lazy:
+    """A commands module imported only when one of its commands runs: ``_Lazy(name).cmd_x``
+    is a Command that imports ``pulsectl.commands.<name>`` on call, so a run of pulsectl
+    loads just the module of the command it runs (doctor's checks, backup's SQLite...)."""
+
+    def __init__(self, name: str) -> None:
+        self._module = f"pulsectl.commands.{name}"
+
+    def __getattr__(self, attr: str) -> Command:
+        module = self._module
+
+        def run(args: argparse.Namespace, out: output.Output) -> int:
+            import importlib
+
+            func: Command = getattr(importlib.import_module(module), attr)
+            return func(args, out)
+
+        run.__qualname__ = run.__name__ = attr
+        run.__module__ = module
+        return run
+
+
+backup = _Lazy("backup")
+channels = _Lazy("channels")
+chat = _Lazy("chat")
+context = _Lazy("context")
+costs = _Lazy("costs")
+daemonctl = _Lazy("daemonctl")
+doctor = _Lazy("doctor")
+ingest = _Lazy("ingest")
+mcp = _Lazy("mcp")
+service = _Lazy("service")
+sessions = _Lazy("sessions")
+skills = _Lazy("skills")
+status = _Lazy("status")
+store = _Lazy("store")
+streams = _Lazy("streams")
+tasks = _Lazy("tasks")
 
 # -- argument values -------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import grpc
 import grpc.aio
-from grpc_health.v1 import health_pb2
 from pulse.v1 import (
     chat_pb2,
     chat_pb2_grpc,
@@ -123,8 +122,10 @@ def new_task(
 HEALTH_WATCH = "/grpc.health.v1.Health/Watch"
 
 if TYPE_CHECKING:
-    # Store and Channels are imported where they are called: most runs of pulsectl
-    # never use them, and their modules cost a few milliseconds of every start.
+    # Store and Channels (and the health stubs, ~20 ms) are imported where they are
+    # called: most runs of pulsectl never use them, and their modules cost a few
+    # milliseconds of every start.
+    from grpc_health.v1 import health_pb2
     from pulse.v1 import channels_pb2, channels_pb2_grpc, store_pb2, store_pb2_grpc
 
     # generic only in the stubs
@@ -135,6 +136,8 @@ if TYPE_CHECKING:
 
 def health_watch(channel: grpc.aio.Channel) -> HealthWatch:
     """grpc.health.v1 Health.Watch on ``channel`` (the health stubs are untyped)."""
+    from grpc_health.v1 import health_pb2
+
     return channel.unary_stream(
         HEALTH_WATCH,
         request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
@@ -344,6 +347,8 @@ class AsyncPulseClient(
 
     async def _serving(self, watch: HealthWatch, attempt: float) -> bool:
         """One health Watch of at most ``attempt`` seconds: whether it said SERVING."""
+        from grpc_health.v1 import health_pb2
+
         request = health_pb2.HealthCheckRequest(service="")
         call = watch(request, timeout=attempt, wait_for_ready=True)
         try:
@@ -398,6 +403,8 @@ class AsyncPulseClient(
 
         Ends, or raises ``DaemonUnreachable``, when the connection breaks.
         """
+        from grpc_health.v1 import health_pb2
+
         request = health_pb2.HealthCheckRequest(service="")
         watch = lambda: health_watch(self.channel)  # noqa: E731
         async for reply in self._stream(watch, request, droppable=False):

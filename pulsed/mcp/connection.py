@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,6 +25,7 @@ from mcp.shared.exceptions import MCPError
 from pulsed.config.extensions import McpServerConfig
 from pulsed.mcp import procs
 from pulsed.mcp.results import to_output
+from pulsed.mcp.state import ServerState
 from pulsed.mcp.transport import Opened, describe, list_all_tools, open_session, transport_of
 from pulsed.store.base import now_iso
 from pulsed.tools.base import ToolFailure, ToolOutput
@@ -55,33 +55,6 @@ class McpTimeout(TimeoutError):
 
 class _SessionLost(Exception):
     """The server answered that it does not know the session."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServerState:
-    """One configured server as ``pulsectl mcp list`` shows it.
-
-    Attributes:
-        state: connecting | ready | failed | disabled.
-        transport: stdio | http.
-        since: ISO 8601 UTC time the state began.
-        tools: full names of the tools offered to the agent, sorted.
-        refused: why some of its tools are not offered (name collisions).
-        restarts: reconnections since the daemon started.
-        pid: a stdio server's process id (and process group), 0 if none or unknown.
-    """
-
-    name: str
-    state: str
-    transport: str
-    since: str
-    last_error: str = ""
-    tools: tuple[str, ...] = ()
-    refused: tuple[str, ...] = ()
-    server_name: str = ""
-    server_version: str = ""
-    restarts: int = 0
-    pid: int = 0
 
 
 class Connection:

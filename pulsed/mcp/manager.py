@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pulsed.config.extensions import McpConfig, McpServerConfig
 from pulsed.errors import NotFound
 from pulsed.mcp.names import full_name, offered
+from pulsed.mcp.state import ServerState
 from pulsed.mcp.tool import McpTool
 from pulsed.store import rows
 from pulsed.store.base import Store, now_iso
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     import mcp_types as types
     from mcp.client.session import IncomingMessage
 
-    from pulsed.mcp.connection import Connection, ServerState
+    from pulsed.mcp.connection import Connection
 
 log = logging.getLogger("pulsed.mcp")
 
@@ -187,8 +188,6 @@ class McpManager:
 
     def states(self) -> list[ServerState]:
         """Every configured server (disabled ones too), by name."""
-        from pulsed.mcp.connection import ServerState
-
         out: list[ServerState] = []
         for name, srv in sorted(self.cfg.servers.items()):
             conn = self._conns.get(name)

@@ -193,7 +193,7 @@ def test_streams_query_arguments() -> None:
         "--since",
         "1h",
     )
-    assert args.func is streams.cmd_query
+    assert (args.func.__module__, args.func.__name__) == (streams.__name__, "cmd_query")
     assert args.where == [Filter("model", "eq", "x"), Filter("latency_ms", "gt", "5")]
     assert (args.limit, args.asc, args.until) == (20, True, None)
 
@@ -855,3 +855,24 @@ def test_service_logs_without_journalctl_says_so(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(_shutil, "which", lambda name: None)
     assert main(["service", "logs"]) == 1
+
+
+
+def test_every_command_names_a_function_its_module_has() -> None:
+    """Command modules are imported only when their command runs (args._Lazy), so a
+    misspelt function name would only fail when someone runs that command."""
+    import importlib
+
+    def funcs(parser: argparse.ArgumentParser) -> Iterator[tuple[str, Any]]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    if sub.get_default("func") is not None:
+                        yield sub.prog, sub.get_default("func")
+                    yield from funcs(sub)
+
+    leaves = list(funcs(argspec.build_parser()))
+    assert len(leaves) == len(list(_leaf_commands(argspec.build_parser())))
+    for prog, func in leaves:
+        module = importlib.import_module(func.__module__)
+        assert callable(getattr(module, func.__name__, None)), prog
