@@ -5,7 +5,8 @@ standard library; never the daemon (``pulsed``) nor textual.
 
 Modules:
     cli          the entry point: ``main(argv) -> exit code``.
-    args         the argparse tree (``build_parser``) and the types of its values.
+    args         the argparse tree (``build_parser``).
+    argtypes     the types of its argument values (durations, times, filters, amounts).
     commands/    one module per command group (status, chat, sessions, streams, costs,
                  tasks, channels, store, service), each ``cmd_*(args, out) -> int``;
                  ``commands.client(args)`` is the one way a command connects.

@@ -21,7 +21,7 @@ import pytest
 from pulse.v1 import chat_pb2, common_pb2, costs_pb2, system_pb2, tasks_pb2
 
 from pulsectl import args as argspec
-from pulsectl import chat, cli, diagnostics, output, render_streams, render_tasks, service
+from pulsectl import argtypes, chat, cli, diagnostics, output, render_streams, render_tasks, service
 from pulsectl.client import Filter, translate
 from pulsectl.commands import streams
 from pulsectl.diagnostics import (
@@ -78,13 +78,13 @@ def kolkata() -> Iterator[None]:
     ],
 )
 def test_parse_where_accepts_every_operator(text: str, expected: tuple[str, str, str]) -> None:
-    assert argspec.parse_where(text) == Filter(*expected)
+    assert argtypes.parse_where(text) == Filter(*expected)
 
 
 @pytest.mark.parametrize("text", ["", "foo", "=x", "1col=x", "col", "col:x", "col..sub=x"])
 def test_parse_where_rejects_malformed_filters_naming_the_forms(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as info:
-        argspec.parse_where(text)
+        argtypes.parse_where(text)
     assert "col=value" in str(info.value) and "col<=value" in str(info.value)
 
 
@@ -104,33 +104,33 @@ NOW = 1_800_000_000.0
     [("90s", 90), ("15m", 900), ("24h", 86400), ("7d", 604800), ("2w", 1209600), ("1.5h", 5400)],
 )
 def test_durations_count_back_from_now(text: str, seconds: int) -> None:
-    assert argspec.parse_time_ms(text, now=NOW) == int((NOW - seconds) * 1000)
+    assert argtypes.parse_time_ms(text, now=NOW) == int((NOW - seconds) * 1000)
 
 
 def test_now_is_now() -> None:
-    assert argspec.parse_time_ms("now", now=NOW) == int(NOW * 1000)
+    assert argtypes.parse_time_ms("now", now=NOW) == int(NOW * 1000)
 
 
 def test_iso_times_with_an_offset() -> None:
-    assert argspec.parse_time_ms("2026-11-21T09:00:00Z") == int(
+    assert argtypes.parse_time_ms("2026-11-21T09:00:00Z") == int(
         datetime(2026, 11, 21, 9, tzinfo=UTC).timestamp() * 1000
     )
-    assert argspec.parse_time_ms("2026-11-21T09:00:00+01:00") == int(
+    assert argtypes.parse_time_ms("2026-11-21T09:00:00+01:00") == int(
         datetime(2026, 11, 21, 8, tzinfo=UTC).timestamp() * 1000
     )
 
 
 def test_iso_times_without_an_offset_are_local(kolkata: None) -> None:
     expected = int(datetime(2026, 11, 21, 3, 30, tzinfo=UTC).timestamp() * 1000)
-    assert argspec.parse_time_ms("2026-11-21T09:00") == expected
-    assert argspec.parse_time_ms("2026-11-21 09:00:00") == expected
-    assert argspec.parse_time_ms("2026-11-21") == expected - 9 * 3600 * 1000
+    assert argtypes.parse_time_ms("2026-11-21T09:00") == expected
+    assert argtypes.parse_time_ms("2026-11-21 09:00:00") == expected
+    assert argtypes.parse_time_ms("2026-11-21") == expected - 9 * 3600 * 1000
 
 
 @pytest.mark.parametrize("text", ["yesterday", "24", "h", "-5m", "3 days", "2026-13-01"])
 def test_bad_times_are_rejected_with_an_example(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError) as info:
-        argspec.parse_time_ms(text, now=NOW)
+        argtypes.parse_time_ms(text, now=NOW)
     assert "24h" in str(info.value) and "2026-11-21T09:00" in str(info.value)
 
 
@@ -150,12 +150,12 @@ def test_costs_default_to_the_last_24_hours() -> None:
     ("text", "expected"), [("earliest", "earliest"), ("LATEST", "latest"), ("1200", 1200)]
 )
 def test_tail_start(text: str, expected: str | int) -> None:
-    assert argspec.parse_start(text) == expected
+    assert argtypes.parse_start(text) == expected
 
 
 def test_bad_tail_start_is_rejected() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="earliest, latest or a sequence"):
-        argspec.parse_start("-3")
+        argtypes.parse_start("-3")
 
 
 # -- the parser ------------------------------------------------------------------------
@@ -855,7 +855,6 @@ def test_service_logs_without_journalctl_says_so(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(_shutil, "which", lambda name: None)
     assert main(["service", "logs"]) == 1
-
 
 
 def test_every_command_names_a_function_its_module_has() -> None:
