@@ -432,10 +432,11 @@ def _add_sessions(cmds: _Commands) -> None:
         sessions.cmd_rm,
         details="Without --purge the session is hidden from `sessions list` and the console\n"
         "(stored as a session_removed event; its rows stay, `sessions show` still works)\n"
-        "until it is written to again. --purge also deletes its messages, LLM and tool\n"
-        "log rows and the events naming it, in one transaction, after a confirmation\n"
-        "(--yes skips it; without a terminal --yes is required); memories learnt in it\n"
-        "stay, and costs no longer count its LLM calls. Refused while a turn of the\n"
+        "until it is written to again. --purge also deletes its messages, tool log rows\n"
+        "and the events naming it, in one transaction, after a confirmation (--yes\n"
+        "skips it; without a terminal --yes is required). Memories learnt in it stay;\n"
+        "its llm_logs rows stay with their message previews blanked, so costs and the\n"
+        "budget caps keep counting the money spent. Refused while a turn of the\n"
         "session runs, and --purge on the Timeplus backend (append-only streams).",
     )
     p.add_argument("session", metavar="SESSION", help="a session id from `pulsectl sessions list`")

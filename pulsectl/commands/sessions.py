@@ -109,6 +109,7 @@ def cmd_rm(args: argparse.Namespace, out: Output) -> int:
         out.line(
             f"purged session {done.session_id}: {done.rows_deleted} rows deleted"
             + (f" ({parts})" if parts else "")
+            + "; its LLM calls stay in costs, without message previews"
         )
     else:
         out.line(
@@ -136,7 +137,7 @@ def _confirm_purge(client: PulseClient, session: str) -> None:
     if not found:
         raise CliError(f"NOT_FOUND: no session {session!r}", "see: pulsectl sessions list")
     if not diagnostics.confirm(
-        f"delete every message, LLM and tool log row of session {session} for good? "
-        "(memories learnt in it stay)"
+        f"delete every message and tool log row of session {session} for good? "
+        "(memories learnt in it stay; its LLM calls stay in costs, without previews)"
     ):
         raise UsageError("not purged", "pass --yes to purge without asking")

@@ -645,11 +645,12 @@ class Store(MemoryQueries, ABC):
     async def purge_session(
         self, session_id: str, keep_events: Sequence[str] = ()
     ) -> dict[str, int]:
-        """Delete every row of session ``session_id`` in one transaction: its rows of
-        messages, llm_logs, tool_logs, and the events whose payload's ``session_id`` is
-        it, except those of the event types ``keep_events``; memories learnt in it stay.
-        Returns rows deleted per stream (the four streams, 0 included). The one change to
-        stored rows; costs and budgets no longer count the session's LLM calls.
+        """Delete the conversation of session ``session_id`` in one transaction: its rows
+        of messages and tool_logs, and the events whose payload's ``session_id`` is it,
+        except those of the event types ``keep_events``. Its llm_logs rows stay with their
+        message previews blanked (they record money spent: costs and budget caps still
+        count them); memories learnt in it stay. Returns rows deleted per stream
+        (messages, tool_logs, events; 0 included). The one change to stored rows.
 
         Raises:
             InvalidArgument: an empty session id.

@@ -1,6 +1,7 @@
-"""``Store.purge_session`` on the local store: the session's rows go in one transaction,
-the cost rollup and memories (with their full-text index) stay consistent, sequence
-numbers are not reused; other backends refuse by default."""
+"""``Store.purge_session`` on the local store: the session's messages, tool rows and
+events go in one transaction, its LLM calls stay (previews blanked) so costs and the
+rollup still count them, memories (with their full-text index) stay, sequence numbers
+are not reused; other backends refuse by default."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def llm(session: str, cost: float) -> dict[str, Any]:
         "session_id": session,
         "estimated_cost_usd": cost,
         "status": "success",
+        "user_message_preview": "hello",
+        "assistant_response_preview": "hi there",
     }
 
 
@@ -74,19 +77,27 @@ async def test_purge_deletes_the_sessions_rows_only(store: LocalStore) -> None:
     await fill(store, "kept", 0.25)
     last = await store.last_seq("messages")
     deleted = await store.purge_session("gone", keep_events=("session_removed",))
-    assert deleted == {"messages": 2, "llm_logs": 1, "tool_logs": 1, "events": 1}
-    for stream in ("messages", "llm_logs", "tool_logs"):
+    assert deleted == {"messages": 2, "tool_logs": 1, "events": 1}
+    for stream in ("messages", "tool_logs"):
         left = await store.query(stream, limit=100)
         assert {r["session_id"] for r in left} == {"kept"}
+    # The LLM calls stay (money spent), without what they quoted of the conversation.
+    calls = {r["session_id"]: r for r in await store.query("llm_logs", limit=100)}
+    assert calls.keys() == {"gone", "kept"}
+    assert calls["gone"]["user_message_preview"] == ""
+    assert calls["gone"]["assistant_response_preview"] == ""
+    assert calls["gone"]["estimated_cost_usd"] == pytest.approx(1.0)
+    assert calls["kept"]["user_message_preview"] == "hello"
     events = [(r["event_type"], r["payload"]) for r in await store.query("events", limit=100)]
     assert ("session_renamed", {"session_id": "gone"}) not in events
     assert ("session_removed", {"session_id": "gone"}) in events  # kept as asked
     assert ("session_renamed", {"session_id": "kept"}) in events
-    # The rollup agrees with the rows left, for whole and partial hours.
-    assert (await store.cost_summary()).total.cost_usd == pytest.approx(0.25)
+    # Costs (rollup and rows alike, whole and partial hours) still count both sessions.
+    assert (await store.cost_summary()).total.cost_usd == pytest.approx(1.25)
     part = await store.cost_summary(since="2026-12-01T10:15:00Z", until="2026-12-01T10:45:00Z")
-    assert part.total.cost_usd == pytest.approx(0.25)
-    assert [b.key for b in (await store.cost_summary(by="session")).buckets] == ["kept"]
+    assert part.total.cost_usd == pytest.approx(1.25)
+    by_session = (await store.cost_summary(by="session")).buckets
+    assert sorted(b.key for b in by_session) == ["gone", "kept"]
     # Memories stay, and their full-text index still finds them.
     found = await store.memory_search(["oat"])
     assert sorted(r["source_session_id"] for r, _ in found) == ["gone", "kept"]
@@ -96,7 +107,6 @@ async def test_purge_deletes_the_sessions_rows_only(store: LocalStore) -> None:
     assert new[0].seq == last + 1
     assert await store.purge_session("gone", keep_events=("session_removed",)) == {
         "messages": 0,
-        "llm_logs": 0,
         "tool_logs": 0,
         "events": 0,
     }

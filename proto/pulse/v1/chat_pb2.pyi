@@ -803,9 +803,10 @@ class RemoveSessionRequest(_message.Message):
     PURGE_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     purge: _builtins.bool
-    """Also delete the session's rows (messages, llm_logs, tool_logs and the events that
-    name it) in one transaction; memories learnt in it are kept. The local backend
-    only: on Timeplus, streams are append-only (FAILED_PRECONDITION).
+    """Also delete the session's rows (messages, tool_logs and the events that name it) in
+    one transaction; its llm_logs rows stay with their message previews blanked (costs
+    and budget caps keep counting the money spent), memories learnt in it are kept.
+    The local backend only: on Timeplus, streams are append-only (FAILED_PRECONDITION).
     """
     def __init__(
         self,
