@@ -10,9 +10,10 @@ from pulse.v1 import common_pb2, tasks_pb2, tasks_pb2_grpc
 from pulsed.api.deps import ApiDeps
 from pulsed.api.errors import Context, unary
 from pulsed.errors import FailedPrecondition, InvalidArgument, NotFound
-from pulsed.scheduling.book import TaskRun, TaskView, session_of
+from pulsed.scheduling.book import session_of
 from pulsed.scheduling.spec import parse as parse_spec
 from pulsed.scheduling.spec import preview
+from pulsed.scheduling.task_views import TaskRun, TaskView
 from pulsed.scheduling.where import TriggerDef
 from pulsed.store.base import Row
 

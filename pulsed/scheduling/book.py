@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pulsed.agent.intake import TurnInput
 from pulsed.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from pulsed.scheduling import presets
 from pulsed.scheduling.spec import parse as parse_spec
+from pulsed.scheduling.task_views import RunStatus, TaskRun, TaskView
 from pulsed.scheduling.where import TriggerDef
 from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters, parse_iso, to_iso
@@ -47,7 +47,6 @@ MAX_PROMPT_CHARS = 20_000
 MAX_TIMEOUT_S = 86_400.0
 SKIPPED = "task_skipped"
 """event_type of a run that did not start because the previous one was still going."""
-RunStatus = Literal["ok", "error", "timeout", "running", "skipped"]
 RUN_TYPES = ("scheduled_task", "trigger")
 """messages types of a task's run rows."""
 _TRIGGER_KEYS = (
@@ -57,67 +56,6 @@ NEEDS_TIMEPLUS = (
     'a SQL trigger (--sql) needs [store] backend = "timeplus" (Timeplus runs the streaming '
     "query); this daemon uses the local store: use --on STREAM --where ... instead"
 )
-
-
-@dataclass
-class TaskView:
-    """A task's current definition plus what is known of its runs. Times are ISO 8601;
-    ``next_run`` carries the offset of the task's zone."""
-
-    name: str
-    schedule: str
-    prompt: str
-    timezone: str
-    enabled: bool
-    deliver_to: str
-    version: int
-    created_at: str
-    updated_at: str
-    next_run: str = ""
-    last_run: str = ""
-    last_status: str = ""
-    catch_up: bool | None = None
-    timeout_s: float = 0.0
-    budget_usd: float = 0.0
-    preset: str = ""
-    created_by: str = "user"
-    retired_at: str = ""
-    failures: int = 0
-    backoff_until: str = ""
-    running: bool = False
-    trigger: TriggerDef | None = None
-    """A stream trigger's definition (None: a scheduled task)."""
-    last_fired: str = ""
-    """A trigger's newest run, ISO 8601 UTC."""
-    rows_waiting: int = 0
-    """Matching rows a trigger holds for its next run."""
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRun:
-    """One run of a task, the fields of ``pulse.v1.TaskRun``.
-
-    Attributes:
-        message_id: id of the run's ``scheduled_task`` row ('' for a skipped run).
-        fired_at: when it started (or was skipped), ISO 8601 UTC.
-        status: ok | error | timeout | running | skipped.
-        trigger: schedule | catch_up | manual.
-        duration_ms: from the input row to the answer row, milliseconds (0 while running).
-        answer: the answer's text, the error's message, or why the run was skipped.
-        cost_usd: the run's LLM spend (USD estimate, from llm_logs).
-        delivered_to: the answer row's target (none: stored only).
-        error_code: the error row's code (timeout, provider_error...) when not ok.
-    """
-
-    message_id: str
-    fired_at: str
-    status: RunStatus
-    trigger: str
-    duration_ms: float = 0.0
-    answer: str = ""
-    cost_usd: float = 0.0
-    delivered_to: str = ""
-    error_code: str = ""
 
 
 def session_of(name: str) -> str:

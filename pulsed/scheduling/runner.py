@@ -44,7 +44,6 @@ from pulsed.scheduling import presets
 from pulsed.scheduling.book import (
     SKIPPED,
     TaskBook,
-    TaskView,
     is_retired,
     next_run,
     options_of,
@@ -53,6 +52,7 @@ from pulsed.scheduling.book import (
     trigger_of,
 )
 from pulsed.scheduling.spec import parse as parse_spec
+from pulsed.scheduling.task_views import TaskView
 from pulsed.store import rows
 from pulsed.store.base import Row, Store, make_filters, new_id, parse_iso, to_iso
 from pulsed.store.schema import EVENTS

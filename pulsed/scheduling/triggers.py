@@ -50,13 +50,13 @@ from pulsed.errors import FailedPrecondition, InvalidArgument
 from pulsed.scheduling.book import (
     NEEDS_TIMEPLUS,
     TaskBook,
-    TaskView,
     run_budget,
     session_of,
     trigger_of,
 )
 from pulsed.scheduling.runner import Scheduler
 from pulsed.scheduling.sources import SqlSource, StreamSource, consumer_of
+from pulsed.scheduling.task_views import TaskView
 from pulsed.scheduling.where import SQL_SOURCE, TriggerDef
 from pulsed.store import rows
 from pulsed.store.base import Filter, Row, Store, parse_iso, prepare_row, to_iso

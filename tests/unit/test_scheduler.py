@@ -27,9 +27,10 @@ from pulsed.config import (
 )
 from pulsed.errors import FailedPrecondition, InvalidArgument
 from pulsed.providers.pool import ProviderPool
-from pulsed.scheduling.book import TaskBook, TaskRun
+from pulsed.scheduling.book import TaskBook
 from pulsed.scheduling.reminders import BookReminders
 from pulsed.scheduling.runner import Scheduler
+from pulsed.scheduling.task_views import TaskRun
 from pulsed.store.base import make_filters
 from pulsed.store.local import LocalStore
 from pulsed.store.schema import EVENTS, LLM_LOGS, MESSAGES
