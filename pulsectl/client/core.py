@@ -33,6 +33,7 @@ from pulse.v1 import (
 )
 
 from pulsectl.client import daemon
+from pulsectl.client.admin import AdminCalls
 from pulsectl.client.batches import batched
 from pulsectl.client.errors import (
     START_HINT,
@@ -126,7 +127,7 @@ if TYPE_CHECKING:
     # called: most runs of pulsectl never use them, and their modules cost a few
     # milliseconds of every start.
     from grpc_health.v1 import health_pb2
-    from pulse.v1 import channels_pb2, channels_pb2_grpc, store_pb2, store_pb2_grpc
+    from pulse.v1 import channels_pb2_grpc, store_pb2_grpc
 
     # generic only in the stubs
     HealthWatch = grpc.aio.UnaryStreamMultiCallable[
@@ -151,7 +152,7 @@ def filters_pb(filters: Sequence[Filter]) -> list[common_pb2.Filter]:
 
 
 class AsyncPulseClient(
-    SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls, MemoryMethods, SessionCalls
+    SkillsCalls, IngestCalls, OpsCalls, AsyncMcpCalls, MemoryMethods, SessionCalls, AdminCalls
 ):
     """A connection to pulsed on ``grpc.aio``; use it from one event loop.
 
@@ -697,65 +698,3 @@ class AsyncPulseClient(
             schedule=schedule, timezone=timezone, count=count, trigger=trigger
         )
         return await self._unary(self._tasks.Preview, request)
-
-    # -- Store --------------------------------------------------------------------------
-
-    async def store_status(self) -> store_pb2.StoreStatusResponse:
-        """Store.Status: backend, health, schema version, rows per stream."""
-        from pulse.v1 import store_pb2
-
-        return await self._unary(self._store.Status, store_pb2.StoreStatusRequest())
-
-    async def store_init(self) -> store_pb2.StoreInitResponse:
-        """Store.Init: create Pulse's streams in Timeplus (safe to repeat)."""
-        from pulse.v1 import store_pb2
-
-        return await self._unary(self._store.Init, store_pb2.StoreInitRequest())
-
-    async def store_migrate(self) -> store_pb2.StoreMigrateResponse:
-        """Store.Migrate: bring the streams in Timeplus to this version's schema."""
-        from pulse.v1 import store_pb2
-
-        return await self._unary(self._store.Migrate, store_pb2.StoreMigrateRequest())
-
-    def store_copy(
-        self, source: str, target: str, streams: Sequence[str] = (), batch_size: int = 0
-    ) -> AsyncIterator[store_pb2.StoreCopyProgress]:
-        """Store.Copy from backend ``source`` to ``target``: progress messages until every
-        stream (or those in ``streams``) is copied, ``batch_size`` rows per insert."""
-        from pulse.v1 import store_pb2
-
-        request = store_pb2.StoreCopyRequest(to=target, streams=streams, batch_size=batch_size)
-        setattr(request, "from", source)  # noqa: B010 - `from` is a Python keyword
-        return self._stream(lambda: self._store.Copy, request, droppable=False)
-
-    def sql(self, text: str, max_rows: int = 0) -> AsyncIterator[store_pb2.SqlResponse]:
-        """Store.Sql: read-only SQL on Timeplus; the columns first, then rows (JSON
-        arrays) as they arrive, at most ``max_rows`` (0: no limit)."""
-        from pulse.v1 import store_pb2
-
-        request = store_pb2.SqlRequest(sql=text, max_rows=max_rows)
-        return self._stream(lambda: self._store.Sql, request, droppable=False)
-
-    # -- Channels -----------------------------------------------------------------------
-
-    async def list_channels(self) -> channels_pb2.ListChannelsResponse:
-        """Channels.List: every channel with its state and outbox."""
-        from pulse.v1 import channels_pb2
-
-        return await self._unary(self._channels.List, channels_pb2.ListChannelsRequest())
-
-    async def channel_status(self, name: str = "") -> channels_pb2.ChannelStatusResponse:
-        """Channels.Status of one channel ("": all), with its failed deliveries."""
-        from pulse.v1 import channels_pb2
-
-        return await self._unary(
-            self._channels.Status, channels_pb2.ChannelStatusRequest(name=name)
-        )
-
-    async def approve_pairing(self, code: str) -> channels_pb2.ApprovePairingResponse:
-        """Channels.ApprovePairing: admit the person who received pairing ``code``."""
-        from pulse.v1 import channels_pb2
-
-        request = channels_pb2.ApprovePairingRequest(code=code)
-        return await self._unary(self._channels.ApprovePairing, request)

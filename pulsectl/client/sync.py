@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequen
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from pulsectl.client.admin import SyncAdminCalls
 from pulsectl.client.core import CALL_TIMEOUT_S, AsyncPulseClient
 from pulsectl.client.errors import START_HINT
 from pulsectl.client.filters import Filter
@@ -26,7 +27,6 @@ from pulsectl.client.sessions import SyncSessionCalls
 
 if TYPE_CHECKING:
     from pulse.v1 import (
-        channels_pb2,
         chat_pb2,
         costs_pb2,
         ingest_pb2,
@@ -132,7 +132,7 @@ class SyncStream(Generic[T]):
         self._future.cancel()
 
 
-class PulseClient(SyncMcpCalls, SyncMemoryMethods, SyncSessionCalls):
+class PulseClient(SyncMcpCalls, SyncMemoryMethods, SyncSessionCalls, SyncAdminCalls):
     """A connection to pulsed for synchronous code, started on demand.
 
     Args:
@@ -418,44 +418,6 @@ class PulseClient(SyncMcpCalls, SyncMemoryMethods, SyncSessionCalls):
     def ingest(self, rows: Sequence[ingest_pb2.IngestRow]) -> ingest_pb2.IngestAppendResponse:
         """Ingest.Append: store rows durably; counts stored and duplicates."""
         return self._run(self._core.ingest(rows))
-
-    # -- Store --------------------------------------------------------------------------
-
-    def store_status(self) -> store_pb2.StoreStatusResponse:
-        """Store.Status."""
-        return self._run(self._core.store_status())
-
-    def store_init(self) -> store_pb2.StoreInitResponse:
-        """Store.Init."""
-        return self._run(self._core.store_init())
-
-    def store_migrate(self) -> store_pb2.StoreMigrateResponse:
-        """Store.Migrate."""
-        return self._run(self._core.store_migrate())
-
-    def store_copy(
-        self, source: str, target: str, streams: Sequence[str] = (), batch_size: int = 0
-    ) -> SyncStream[store_pb2.StoreCopyProgress]:
-        """Store.Copy: progress messages until every stream is copied."""
-        return self._stream(self._core.store_copy(source, target, streams, batch_size))
-
-    def sql(self, text: str, max_rows: int = 0) -> SyncStream[store_pb2.SqlResponse]:
-        """Store.Sql: the columns first, then rows as they arrive."""
-        return self._stream(self._core.sql(text, max_rows))
-
-    # -- Channels -----------------------------------------------------------------------
-
-    def list_channels(self) -> channels_pb2.ListChannelsResponse:
-        """Channels.List."""
-        return self._run(self._core.list_channels())
-
-    def channel_status(self, name: str = "") -> channels_pb2.ChannelStatusResponse:
-        """Channels.Status of one channel ("": all)."""
-        return self._run(self._core.channel_status(name))
-
-    def approve_pairing(self, code: str) -> channels_pb2.ApprovePairingResponse:
-        """Channels.ApprovePairing."""
-        return self._run(self._core.approve_pairing(code))
 
     # -- Operations ---------------------------------------------------------------------
 
