@@ -5,7 +5,8 @@ standard library; never the daemon (``pulsed``) nor textual.
 
 Modules:
     cli          the entry point: ``main(argv) -> exit code``.
-    args         the argparse tree (``build_parser``).
+    args         the argparse tree (``build_parser``); args_tasks its tasks and ingest
+                 groups; argtree what they share (global flags, ``Commands``, ``Lazy``).
     argtypes     the types of its argument values (durations, times, filters, amounts).
     commands/    one module per command group (status, chat, sessions, streams, costs,
                  tasks, channels, store, service), each ``cmd_*(args, out) -> int``;

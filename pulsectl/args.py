@@ -2,7 +2,7 @@
 
 ``build_parser`` makes the whole tree; each leaf command's ``func`` default is the
 ``cmd_*`` function of its group in ``pulsectl.commands`` that runs it (imported when it
-runs, ``_Lazy``), called with the parsed arguments and the run's ``Output``. The types of
+runs, ``Lazy``), called with the parsed arguments and the run's ``Output``. The types of
 argument values (``parse_where``, ``parse_time_ms``, ...) are in ``pulsectl.argtypes``;
 they raise ``argparse.ArgumentTypeError``, which argparse reports as a usage error
 (exit 2). Nothing here imports grpc.
@@ -11,76 +11,41 @@ they raise ``argparse.ArgumentTypeError``, which argparse reports as a usage err
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
 
-from pulsectl import diagnostics, output
+from pulsectl import diagnostics
+from pulsectl.args_tasks import add_ingest, add_tasks
+from pulsectl.argtree import (
+    PROG,
+    STREAM_HELP,
+    STREAMS,
+    Commands,
+    Lazy,
+    VersionAction,
+    add_global_flags,
+    add_time_flags,
+    add_where,
+)
 from pulsectl.argtypes import (
-    TIME_FORMS,
-    WHERE_FORMS,
     parse_start,
-    parse_time_ms,
-    parse_where,
     positive_int,
     timeout_seconds,
-    usd_amount,
 )
 from pulsectl.commands import init, memory
 
-PROG = "pulsectl"
-
-Command = Callable[[argparse.Namespace, output.Output], int]
-"""A leaf command: the parsed arguments and the run's stdout in, the exit code out."""
-
-
-class _Lazy:
-    """A commands module imported only when one of its commands runs: ``_Lazy(name).cmd_x``
-    is a Command that imports ``pulsectl.commands.<name>`` on call, so a run of pulsectl
-    loads just the module of the command it runs (doctor's checks, backup's SQLite...)."""
-
-    def __init__(self, name: str) -> None:
-        self._module = f"pulsectl.commands.{name}"
-
-    def __getattr__(self, attr: str) -> Command:
-        module = self._module
-
-        def run(args: argparse.Namespace, out: output.Output) -> int:
-            import importlib
-
-            func: Command = getattr(importlib.import_module(module), attr)
-            return func(args, out)
-
-        run.__qualname__ = run.__name__ = attr
-        run.__module__ = module
-        return run
-
-
-backup = _Lazy("backup")
-channels = _Lazy("channels")
-chat = _Lazy("chat")
-context = _Lazy("context")
-costs = _Lazy("costs")
-daemonctl = _Lazy("daemonctl")
-doctor = _Lazy("doctor")
-ingest = _Lazy("ingest")
-mcp = _Lazy("mcp")
-service = _Lazy("service")
-sessions = _Lazy("sessions")
-skills = _Lazy("skills")
-status = _Lazy("status")
-store = _Lazy("store")
-streams = _Lazy("streams")
-tasks = _Lazy("tasks")
-
-
-def version() -> str:
-    """The installed pulse-agent version."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        return dist_version("pulse-agent")
-    except PackageNotFoundError:
-        return "unknown"
+backup = Lazy("backup")
+channels = Lazy("channels")
+chat = Lazy("chat")
+context = Lazy("context")
+costs = Lazy("costs")
+daemonctl = Lazy("daemonctl")
+doctor = Lazy("doctor")
+mcp = Lazy("mcp")
+service = Lazy("service")
+sessions = Lazy("sessions")
+skills = Lazy("skills")
+status = Lazy("status")
+store = Lazy("store")
+streams = Lazy("streams")
 
 
 # -- parser ----------------------------------------------------------------------------
@@ -106,148 +71,6 @@ environment:
   PULSE_DATA_DIR  where a daemon started by pulsectl logs (pulsed.log)"""
 
 
-class _VersionAction(argparse.Action):
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
-        super().__init__(
-            option_strings,
-            dest=argparse.SUPPRESS,
-            default=argparse.SUPPRESS,
-            nargs=0,
-            help="print pulsectl's version and exit",
-        )
-
-    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
-        output.Output().line(f"{PROG} {version()}")
-        parser.exit()
-
-
-def _add_global_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """--socket, --no-start and --json: on the top parser with defaults, and on every
-    subcommand without (so a flag given after the subcommand wins, and one given before
-    is not reset)."""
-    default = (lambda value: value) if top else (lambda _value: argparse.SUPPRESS)
-    group = parser.add_argument_group("global options")
-    group.add_argument(
-        "--socket", metavar="PATH", default=default(None), help="the daemon's Unix socket"
-    )
-    group.add_argument(
-        "--no-start",
-        action="store_true",
-        default=default(False),
-        help="fail (exit 3) instead of starting a daemon when none answers",
-    )
-    group.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help="print JSON (a document, or one object per line for streams)",
-    )
-
-
-class _Commands:
-    """Adds subcommands with shared flags, a description and an example each."""
-
-    def __init__(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        self.subparsers = subparsers
-        self.common = argparse.ArgumentParser(add_help=False)
-        _add_global_flags(self.common, top=False)
-
-    def add(
-        self,
-        name: str,
-        summary: str,
-        example: str,
-        func: Command | None = None,
-        details: str = "",
-    ) -> argparse.ArgumentParser:
-        description = summary[0].upper() + summary[1:] + "." + (f"\n\n{details}" if details else "")
-        parser = self.subparsers.add_parser(
-            name,
-            help=summary,
-            description=description,
-            epilog="example:\n" + "\n".join(f"  {e}" for e in example.splitlines()),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            parents=[self.common],
-        )
-        if func is not None:
-            parser.set_defaults(func=func)
-        return parser
-
-    def group(self, name: str, summary: str, example: str) -> _Commands:
-        parser = self.add(name, summary, example)
-        return _Commands(parser.add_subparsers(dest="action", metavar="ACTION", required=True))
-
-
-def _add_time_flags(parser: argparse.ArgumentParser, since_default: str | None = None) -> None:
-    default = f" (default {since_default})" if since_default else ""
-    parser.add_argument(
-        "--since",
-        metavar="WHEN",
-        type=parse_time_ms,
-        default=since_default,
-        help=f"from this time: {TIME_FORMS}{default}",
-    )
-    parser.add_argument(
-        "--until",
-        metavar="WHEN",
-        type=parse_time_ms,
-        default=None,
-        help="up to this time, same forms",
-    )
-
-
-def _add_where(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--where",
-        metavar="EXPR",
-        type=parse_where,
-        action="append",
-        default=[],
-        help=f"keep rows matching EXPR (repeatable, all must match): {WHERE_FORMS}",
-    )
-
-
-STREAMS = ("messages", "llm_logs", "tool_logs", "events", "tasks", "cursors", "ingest", "memory")
-STREAM_HELP = (
-    "messages, llm_logs, tool_logs, events, tasks, cursors, ingest, memory (see: pulsectl "
-    "streams list)"
-)
-
-
-def _add_task_run_flags(p: argparse.ArgumentParser) -> None:
-    catch_up = p.add_mutually_exclusive_group()
-    catch_up.add_argument(
-        "--catch-up",
-        dest="catch_up",
-        action="store_const",
-        const=True,
-        default=None,
-        help="run once at start-up if its time passed while the daemon was down (default)",
-    )
-    catch_up.add_argument(
-        "--no-catch-up",
-        dest="catch_up",
-        action="store_const",
-        const=False,
-        help="skip times missed while the daemon was down",
-    )
-    p.add_argument(
-        "--timeout",
-        type=timeout_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="stop a run after this long (e.g. 300, 5m; 0: the daemon's [scheduler] default)",
-    )
-    p.add_argument(
-        "--budget",
-        type=usd_amount,
-        default=None,
-        metavar="USD",
-        help="most one run may spend on LLM calls, e.g. 0.05 (0: no per-run cap; the "
-        "daemon's [budget] caps apply anyway)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = argparse.ArgumentParser(
@@ -256,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_global_flags(parser, top=True)
-    parser.add_argument("--version", action=_VersionAction)
-    cmds = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", title="commands"))
+    add_global_flags(parser, top=True)
+    parser.add_argument("--version", action=VersionAction)
+    cmds = Commands(parser.add_subparsers(dest="command", metavar="COMMAND", title="commands"))
     for add in (
         _add_status,
         _add_daemonctl,
@@ -267,12 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_streams,
         _add_costs,
         _add_context,
-        _add_tasks,
+        add_tasks,
         _add_channels,
         _add_skills,
         _add_mcp,
         _add_store,
-        _add_ingest,
+        add_ingest,
         _add_service,
         memory.register,
         _add_doctor,
@@ -282,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_doctor(cmds: _Commands) -> None:
+def _add_doctor(cmds: Commands) -> None:
     """``doctor``."""
     p = cmds.add(
         "doctor",
@@ -302,7 +125,7 @@ def _add_doctor(cmds: _Commands) -> None:
     )
 
 
-def _add_init(cmds: _Commands) -> None:
+def _add_init(cmds: Commands) -> None:
     """``init``."""
     p = cmds.add(
         "init",
@@ -327,7 +150,7 @@ def _add_init(cmds: _Commands) -> None:
     )
 
 
-def _add_daemonctl(cmds: _Commands) -> None:
+def _add_daemonctl(cmds: Commands) -> None:
     """``stop`` and ``restart``."""
     for name, what, func in (
         ("stop", "stop the daemon gracefully and wait until it is gone", daemonctl.cmd_stop),
@@ -354,7 +177,7 @@ def _add_daemonctl(cmds: _Commands) -> None:
         )
 
 
-def _add_status(cmds: _Commands) -> None:
+def _add_status(cmds: Commands) -> None:
     """``status``."""
     cmds.add(
         "status",
@@ -364,7 +187,7 @@ def _add_status(cmds: _Commands) -> None:
     )
 
 
-def _add_chat(cmds: _Commands) -> None:
+def _add_chat(cmds: Commands) -> None:
     """``chat``."""
     p = cmds.add(
         "chat",
@@ -394,7 +217,7 @@ def _add_chat(cmds: _Commands) -> None:
     )
 
 
-def _add_sessions(cmds: _Commands) -> None:
+def _add_sessions(cmds: Commands) -> None:
     """``sessions list | show | export | rm``."""
     group = cmds.group(
         "sessions", "list conversations and show their history", "pulsectl sessions list"
@@ -446,7 +269,7 @@ def _add_sessions(cmds: _Commands) -> None:
     p.add_argument("-y", "--yes", action="store_true", help="purge without asking")
 
 
-def _add_streams(cmds: _Commands) -> None:
+def _add_streams(cmds: Commands) -> None:
     """``streams list | tail | query``."""
     group = cmds.group(
         "streams", "list, tail and query the agent's streams", "pulsectl streams list"
@@ -465,7 +288,7 @@ def _add_streams(cmds: _Commands) -> None:
         streams.cmd_tail,
     )
     p.add_argument("stream", metavar="STREAM", help=STREAM_HELP)
-    _add_where(p)
+    add_where(p)
     p.add_argument(
         "--from",
         dest="start",
@@ -486,13 +309,13 @@ def _add_streams(cmds: _Commands) -> None:
         "backend only): pulsectl sql.",
     )
     p.add_argument("stream", metavar="STREAM", help=STREAM_HELP)
-    _add_where(p)
-    _add_time_flags(p)
+    add_where(p)
+    add_time_flags(p)
     p.add_argument("--limit", type=positive_int, default=0, help="at most N rows (default 100)")
     p.add_argument("--asc", action="store_true", help="oldest first")
 
 
-def _add_context(cmds: _Commands) -> None:
+def _add_context(cmds: Commands) -> None:
     """``context``."""
     p = cmds.add(
         "context",
@@ -510,7 +333,7 @@ def _add_context(cmds: _Commands) -> None:
     p.add_argument("--text", default="", help="count this as the next message")
 
 
-def _add_costs(cmds: _Commands) -> None:
+def _add_costs(cmds: Commands) -> None:
     """``costs``."""
     p = cmds.add(
         "costs",
@@ -518,7 +341,7 @@ def _add_costs(cmds: _Commands) -> None:
         "pulsectl costs --since 7d --by model\npulsectl costs --by day --json | jq .total.cost_usd",
         costs.cmd_costs,
     )
-    _add_time_flags(p, since_default="24h")
+    add_time_flags(p, since_default="24h")
     p.add_argument(
         "--by",
         choices=("model", "hour", "day", "session", "origin", "provider"),
@@ -527,173 +350,7 @@ def _add_costs(cmds: _Commands) -> None:
     )
 
 
-def _add_tasks(cmds: _Commands) -> None:
-    """``tasks add | list | show | preview | rm | enable | disable | run | history | edit``."""
-    group = cmds.group("tasks", "manage scheduled tasks and stream triggers", "pulsectl tasks list")
-    p = group.add(
-        "add",
-        "add a scheduled task or a stream trigger",
-        'pulsectl tasks add morning --schedule "0 9 * * *" --prompt "Summarise my inbox"\n'
-        'pulsectl tasks add nudge --schedule "in 2h" --prompt "Remind me to stretch"\n'
-        "pulsectl tasks add prs --on ingest --where source=webhook:github \\\n"
-        '    --where payload.action=opened --batch 30s --prompt "Review these pull requests"\n'
-        "pulsectl tasks add --preset heartbeat\n"
-        'pulsectl tasks add --preset daily-briefing --schedule "30 7 * * 1-5" --tz Europe/Paris',
-        tasks.cmd_add,
-        details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h".\n'
-        "Presets (off until added): heartbeat (every 30m, light; HEARTBEAT_OK answers are\n"
-        "not delivered), daily-briefing (0 9 * * *), cost-alert (hourly, no LLM call).\n"
-        "With --preset, NAME, --schedule and --prompt default to the preset's.\n"
-        "A stream trigger (--on) runs once per matching row that arrives, with the row(s)\n"
-        "as JSON after the prompt; rows arriving while a run goes on wait for the next.",
-    )
-    p.add_argument("name", metavar="NAME", nargs="?", default="")
-    p.add_argument("--schedule", default="", metavar="SPEC", help="when it runs")
-    p.add_argument("--prompt", default="", metavar="TEXT", help="what the agent is asked")
-    p.add_argument("--tz", default="", metavar="TZ", help="IANA zone (default: the daemon's)")
-    p.add_argument(
-        "--deliver-to", default="", metavar="TARGET", help="none | tui | <channel>:<target>"
-    )
-    p.add_argument("--disabled", action="store_true", help="add it switched off")
-    p.add_argument(
-        "--preset",
-        choices=("heartbeat", "daily-briefing", "cost-alert"),
-        default="",
-        help="start from a preset; other flags override it",
-    )
-    _add_trigger_flags(p)
-    _add_task_run_flags(p)
-    group.add(
-        "list",
-        "list tasks with their schedule, next run (in the task's zone) and last run",
-        "pulsectl tasks list",
-        tasks.cmd_list,
-    )
-    p = group.add(
-        "show",
-        "show one task in full: schedule, zone, next and last run, options",
-        "pulsectl tasks show morning\npulsectl tasks show morning --json | jq -r .next_run",
-        tasks.cmd_show,
-    )
-    p.add_argument("name", metavar="NAME", help="the task's name")
-    p = group.add(
-        "preview",
-        "show the next runs of a schedule without adding a task",
-        'pulsectl tasks preview "every 20s" --count 5\n'
-        'pulsectl tasks preview "30 7 * * 1-5" --tz Europe/Paris',
-        tasks.cmd_preview,
-        details='SPEC: 5-field cron ("0 9 * * *"), "every 30m", "at 2026-12-01T09:00", "in 2h",\n'
-        '"on STREAM" (then: the newest stored rows of the stream).',
-    )
-    p.add_argument("spec", metavar="SPEC", help="the schedule")
-    p.add_argument("--tz", default="", metavar="TZ", help="IANA zone (default: the daemon's)")
-    p.add_argument("--count", type=positive_int, default=3, help="how many runs (default 3)")
-    for name, summary, func in (
-        ("rm", "remove a task", tasks.cmd_rm),
-        ("enable", "switch a task on", tasks.cmd_enable),
-        ("disable", "switch a task off", tasks.cmd_disable),
-        ("run", "run a task now, outside its schedule", tasks.cmd_run),
-    ):
-        p = group.add(name, summary, f"pulsectl tasks {name} morning", func)
-        p.add_argument("name", metavar="NAME", help="the task's name")
-    p = group.add(
-        "history", "show a task's past runs", "pulsectl tasks history morning", tasks.cmd_history
-    )
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--limit", type=positive_int, default=0, help="the most recent N runs")
-    p = group.add(
-        "edit",
-        "change a task's schedule, prompt, zone, delivery, catch-up, timeout or trigger",
-        'pulsectl tasks edit morning --schedule "30 8 * * 1-5"',
-        tasks.cmd_edit,
-    )
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--schedule", metavar="SPEC")
-    p.add_argument("--prompt", metavar="TEXT")
-    p.add_argument("--tz", metavar="TZ")
-    p.add_argument("--deliver-to", metavar="TARGET")
-    _add_trigger_flags(p)
-    _add_task_run_flags(p)
-    p = group.add(
-        "test",
-        "tell whether a row would fire a stream trigger, and the prompt its run would get",
-        'pulsectl tasks test prs --payload \'{"action": "opened"}\'',
-        tasks.cmd_test,
-        details="Nothing is stored or run. For a trigger on ingest, JSON is the row's\n"
-        "payload (or an object of ingest columns); for other streams, the row's columns.",
-    )
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--payload", required=True, metavar="JSON", help="the row to test")
-
-
-def _add_trigger_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--on", default="", metavar="STREAM", help=f"a stream trigger on STREAM: {STREAM_HELP}"
-    )
-    p.add_argument(
-        "--sql",
-        default="",
-        metavar="QUERY",
-        help="Timeplus backend: a trigger on a streaming SELECT instead of --on/--where; "
-        "every result row fires (e.g. \"SELECT * FROM ingest WHERE source = 'sensor'\"); "
-        "a plain SELECT of one stream resumes where it left off, others start from the "
-        "latest rows",
-    )
-    p.add_argument(
-        "--where",
-        metavar="EXPR",
-        type=parse_where,
-        action="append",
-        default=[],
-        help=f"with --on: fire only on rows matching EXPR (repeatable, all must match): "
-        f"{WHERE_FORMS}; a column may be a path into a JSON column (payload.action=opened)",
-    )
-    p.add_argument(
-        "--batch",
-        type=timeout_seconds,
-        default=None,
-        metavar="DURATION",
-        help="with --on: gather rows arriving within DURATION (30s, 5m) into one run",
-    )
-    p.add_argument(
-        "--max-runs-per-hour",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="with --on: at most N runs per hour",
-    )
-    p.add_argument(
-        "--overflow",
-        choices=("queue", "drop"),
-        default=None,
-        help="with --on, over the limit: rows wait for the next run (queue, default) or are "
-        "dropped with a trigger_dropped event",
-    )
-
-
-def _add_ingest(cmds: _Commands) -> None:
-    """``ingest``."""
-    p = cmds.add(
-        "ingest",
-        "append rows to the ingest stream (stream triggers consume them)",
-        'pulsectl ingest --source ci --kind build --payload \'{"status": "failed"}\'\n'
-        "jq -c '.items[]' export.json | pulsectl ingest --source export",
-        ingest.cmd_ingest,
-        details="Without --payload, each line of stdin is one JSON value, one row; lines that\n"
-        "are not JSON are reported with their number and skipped, the others are stored\n"
-        "(exit 1 when a line was bad). Rows are durable when the command returns. A row\n"
-        "whose --dedupe-key was seen before is dropped (counted as a duplicate).",
-    )
-    p.add_argument("--source", required=True, metavar="NAME", help="where the rows come from")
-    p.add_argument("--kind", default="", metavar="KIND", help="what the rows are")
-    p.add_argument("--payload", default=None, metavar="JSON", help="one row's payload")
-    p.add_argument(
-        "--dedupe-key", default="", metavar="KEY", help="drop the row if KEY was seen before"
-    )
-    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
-
-
-def _add_service(cmds: _Commands) -> None:
+def _add_service(cmds: Commands) -> None:
     """``service install | uninstall | status | logs``."""
     group = cmds.group(
         "service", "run pulsed as a systemd user service", "pulsectl service install"
@@ -729,7 +386,7 @@ def _add_service(cmds: _Commands) -> None:
     p.add_argument("-n", "--lines", type=positive_int, default=50, help="how many lines (50)")
 
 
-def _add_channels(cmds: _Commands) -> None:
+def _add_channels(cmds: Commands) -> None:
     """``channels list | status | approve``."""
     group = cmds.group(
         "channels",
@@ -760,7 +417,7 @@ def _add_channels(cmds: _Commands) -> None:
     p.add_argument("code", metavar="CODE")
 
 
-def _add_skills(cmds: _Commands) -> None:
+def _add_skills(cmds: Commands) -> None:
     """``skills list | show | check``."""
     group = cmds.group(
         "skills",
@@ -794,7 +451,7 @@ def _add_skills(cmds: _Commands) -> None:
     )
 
 
-def _add_mcp(cmds: _Commands) -> None:
+def _add_mcp(cmds: Commands) -> None:
     """``mcp list | probe``."""
     group = cmds.group(
         "mcp",
@@ -820,7 +477,7 @@ def _add_mcp(cmds: _Commands) -> None:
     p.add_argument("name", metavar="NAME", help="a server of [mcp.servers.NAME]")
 
 
-def _add_store(cmds: _Commands) -> None:
+def _add_store(cmds: Commands) -> None:
     """``store status | init | migrate | copy`` and ``sql``."""
     group = cmds.group(
         "store",

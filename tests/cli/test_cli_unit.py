@@ -858,7 +858,7 @@ def test_service_logs_without_journalctl_says_so(monkeypatch: pytest.MonkeyPatch
 
 
 def test_every_command_names_a_function_its_module_has() -> None:
-    """Command modules are imported only when their command runs (args._Lazy), so a
+    """Command modules are imported only when their command runs (argtree.Lazy), so a
     misspelt function name would only fail when someone runs that command."""
     import importlib
 
