@@ -134,6 +134,8 @@ class WatchPlan:
         if after_sn is not None:
             where.append(f"{TP_SN} > {{{AFTER_PARAM}:int64}}")
             params[AFTER_PARAM] = after_sn
+        # select/source/cond are the person's own query (one read-only SELECT, checked by
+        # plan_watch and run with readonly=2), re-assembled; the position is bound above.
         text = f"SELECT {self.select}, {TP_SN} FROM {self.source}"
         if where:
             text += " WHERE " + " AND ".join(where)
