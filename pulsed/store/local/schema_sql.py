@@ -8,7 +8,6 @@ columns, typed by ``SQL_TYPES``), an index on ``timestamp`` and on each of the s
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from pulsed.errors import StoreError
 from pulsed.store import schema
 from pulsed.store.local import memory_index, rollup
 from pulsed.store.local.codec import encoder, quote
+from pulsed.store.local.txn import transaction
 from pulsed.store.schema import Stream
 
 META_TABLE = "meta"
@@ -47,8 +47,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
         sqlite3.Error: SQLite failed (nothing was changed).
     """
     target = schema.SCHEMA_VERSION
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn, durable=False):
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quote(META_TABLE)} "
             "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -74,12 +73,6 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [("schema_version", str(target)), ("rollup_version", rollup.ROLLUP_VERSION)],
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
     return target
 
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
 from pathlib import Path
@@ -29,6 +29,7 @@ from pulsed.store.base import Row, bad_value
 from pulsed.store.local import guard, memory_index, rollup
 from pulsed.store.local.codec import Codec, Fresh
 from pulsed.store.local.schema_sql import migrate
+from pulsed.store.local.txn import transaction
 
 T = TypeVar("T")
 
@@ -197,7 +198,7 @@ class Writer:
     def _transaction_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._connection()
         try:
-            with _transaction(conn, durable=True):
+            with transaction(conn, durable=True):
                 return fn(conn, *args)
         except sqlite3.Error as e:
             raise StoreError(
@@ -225,7 +226,7 @@ class Writer:
         s = codec.stream
         conn = self._connection()
         try:
-            with _transaction(conn, durable):
+            with transaction(conn, durable):
                 for sql, flat in codec.chunks(params, self._max_vars):
                     conn.execute(sql, flat)
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
@@ -246,30 +247,6 @@ class Writer:
         out = list(map(Row, repeat(s.name, len(prepared)), range(first, last + 1), prepared))
         self.on_commit(s.name, out)
         return out
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection, durable: bool) -> Iterator[None]:
-    """One write transaction on ``conn``: committed when the block ends, rolled back when
-    it raises; ``durable``: fsync'd on commit (``synchronous = FULL`` for it alone).
-
-    Raises:
-        sqlite3.Error: from SQLite (after the rollback).
-    """
-    if durable:
-        conn.execute("PRAGMA synchronous = FULL")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-        raise
-    finally:
-        if durable:
-            conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def _too_big(codec: Codec, rows: list[dict[str, Any]]) -> InvalidArgument:
