@@ -182,7 +182,12 @@ async def test_approval_shows_the_diff_over_the_conversation_and_allows_for_the_
         assert isinstance(screen, ChatScreen)
         await type_text(pilot, "overwrite it")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Approval), what="approval dialog")
+        # Pushed is not yet composed: wait for its parts too.
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, Approval) and bool(app.screen.query("#detail")),
+            what="approval dialog",
+        )
         dialog = app.screen
         assert isinstance(dialog, Approval)
         detail = str(dialog.query_one("#detail", Static).render())
