@@ -236,6 +236,48 @@ async def test_rebuilds_a_missing_rollup(data_dir: Path) -> None:
         await s.close()
 
 
+async def test_rollup_kept_by_appends_equals_one_built_from_the_rows(data_dir: Path) -> None:
+    """The rollup the appends keep (summed in SQL per batch, upserted into existing hour
+    rows) is the one a rebuild from all llm_logs rows gives, row for row."""
+    s = LocalStore(data_dir)
+    await s.open()
+    try:
+        for b in range(6):  # batches crossing hours, models and statuses, big and small
+            n = 1 if b % 2 else 40
+            await s.append(
+                "llm_logs",
+                [
+                    llm(
+                        f"2026-11-21T{(b * n + i) % 3:02d}:{i % 60:02d}:00.000Z",
+                        model=f"m{i % 2}",
+                        cost=0.25 * (i + b),
+                        status="success" if i % 7 else "error",
+                    )
+                    for i in range(n)
+                ],
+            )
+    finally:
+        await s.close()
+    conn = raw(data_dir)
+    try:
+        kept = conn.execute(f"SELECT * FROM {ROLLUP_TABLE} ORDER BY 1, 2, 3, 4, 5").fetchall()
+        conn.execute(f"DELETE FROM {ROLLUP_TABLE}")
+        conn.execute("DELETE FROM meta WHERE key = 'rollup_version'")
+    finally:
+        conn.close()
+    s = LocalStore(data_dir)
+    await s.open()  # the rollup version is gone: open() rebuilds it from the rows
+    await s.close()
+    conn = raw(data_dir)
+    try:
+        rebuilt = conn.execute(f"SELECT * FROM {ROLLUP_TABLE} ORDER BY 1, 2, 3, 4, 5").fetchall()
+    finally:
+        conn.close()
+    assert len(kept) == 3 * 2  # hours x models
+    assert sum(r[5] for r in kept) == 3 * 40 + 3 * 1  # requests: every row counted once
+    assert kept == rebuilt
+
+
 async def test_not_a_database_is_a_store_error(data_dir: Path) -> None:
     data_dir.mkdir()
     (data_dir / DB_NAME).write_bytes(b"this is not sqlite" * 100)

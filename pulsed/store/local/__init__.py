@@ -12,7 +12,8 @@ Costs: an hourly rollup of llm_logs (``llm_logs_hourly``) is kept in the same tr
 as the rows; a summary adds the rollup for the whole hours of the range to the raw rows of
 the partial hours at its edges, so it is exact and fast.
 
-Modules: ``store`` (``LocalStore``), ``writer`` (the writer thread), ``readers`` (the read
+Modules: ``store`` (``LocalStore``), ``writer`` (the writer thread), ``checkpoint`` (WAL
+checkpoints on a thread of their own), ``readers`` (the read
 pool), ``tails`` (push-based tails), ``codec`` (row values <-> SQLite), ``columns`` (the
 column-wise preparation of a batch), ``filters``
 (filters as SQL and as Python predicates), ``schema_sql`` (tables and migrations),

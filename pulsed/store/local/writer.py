@@ -7,9 +7,10 @@ batch (multi-row INSERTs of up to 128 rows, ``Codec.chunks``, each statement tex
 cached), the llm_logs rollup included. Rows are checked and encoded before they reach
 the writer thread (``Codec.prepare_all``, column-wise where it can: ``columns``; on the
 event loop for small batches, on a worker thread for large ones), so the thread that
-holds the only writing connection spends its time in SQLite. After each commit it
-hands the new rows to ``on_commit`` (on the writer thread, in commit order), which is how
-tails learn of them without polling.
+holds the only writing connection spends its time in SQLite; WAL checkpoints run on a
+thread of their own (``checkpoint``), so a commit never waits for one. After each commit
+it hands the new rows to ``on_commit`` (on the writer thread, in commit order), which is
+how tails learn of them without polling.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 from pulsed.errors import InvalidArgument, StoreError
 from pulsed.store.base import Row, bad_value
 from pulsed.store.local import guard, memory_index, rollup
+from pulsed.store.local.checkpoint import BOUND_FRAMES, Checkpointer, WalIndex
 from pulsed.store.local.codec import Codec, Fresh
 from pulsed.store.local.schema_sql import migrate
 from pulsed.store.local.txn import transaction
@@ -60,6 +62,8 @@ class Writer:
         """Values one statement may bind (the connection's limit, read at open)."""
         self._lock = guard.DbLock(path)
         self._order = asyncio.Lock()
+        self.checkpointer: Checkpointer | None = None
+        """The WAL checkpoint thread (``checkpoint``); None: SQLite's autocheckpoint."""
 
     async def open(self) -> int:
         """Start the thread, lock, create or open the database and migrate it.
@@ -143,7 +147,10 @@ class Writer:
 
     def _close_sync(self) -> None:
         conn, self._conn = self._conn, None
+        checkpointer, self.checkpointer = self.checkpointer, None
         try:
+            if checkpointer is not None:
+                checkpointer.stop()  # before the writer's close, which checkpoints last
             if conn is not None:
                 conn.close()
         finally:
@@ -193,17 +200,40 @@ class Writer:
             raise
         self._conn = conn
         self._max_vars = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self._start_checkpointer(conn)
         return version
+
+    def _start_checkpointer(self, conn: sqlite3.Connection) -> None:
+        """Move WAL checkpoints off this thread (``checkpoint``) when the wal-index
+        header reads as documented; else SQLite's autocheckpoint goes on as it was."""
+        index = WalIndex.open(self.path, conn.execute("PRAGMA page_size").fetchone()[0])
+        if index is None:
+            return
+        checkpointer = Checkpointer(self.path, index)
+        try:
+            checkpointer.start()
+        except sqlite3.Error:
+            checkpointer.stop()
+            return
+        conn.execute(f"PRAGMA wal_autocheckpoint = {BOUND_FRAMES}")
+        self.checkpointer = checkpointer
 
     def _transaction_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         conn = self._connection()
         try:
             with transaction(conn, durable=True):
-                return fn(conn, *args)
+                out = fn(conn, *args)
         except sqlite3.Error as e:
             raise StoreError(
                 f"a change to the local store at {self.path} failed (nothing was changed): {e}"
             ) from None
+        self._committed()
+        return out
+
+    def _committed(self) -> None:
+        """After a commit: let the checkpointer see how far the WAL has grown."""
+        if self.checkpointer is not None:
+            self.checkpointer.after_commit()
 
     def _connection(self) -> sqlite3.Connection:
         """The writing connection (on the writer thread).
@@ -245,6 +275,7 @@ class Writer:
             raise _too_big(codec, prepared) from None
         first = last - len(prepared) + 1
         out = list(map(Row, repeat(s.name, len(prepared)), range(first, last + 1), prepared))
+        self._committed()
         self.on_commit(s.name, out)
         return out
 
