@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -234,3 +235,12 @@ async def test_a_large_llm_logs_batch_keeps_the_rollup_exact(store: LocalStore) 
     assert by_model == {"m0": 100, "m1": 100, "m2": 100}
     by_hour = {b.key: b.requests for b in (await store.cost_summary(by="hour")).buckets}
     assert by_hour == {f"2026-11-21T{h:02d}:00:00.000Z": 100 for h in (9, 10, 11)}
+
+
+def test_new_ids_are_distinct_uuid4_texts() -> None:
+    ids = Fresh().new_ids(5000) + Fresh().new_ids(1)
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        u = uuid.UUID(text)
+        assert str(u) == text and u.version == 4 and u.variant == uuid.RFC_4122
+    assert Fresh().new_ids(0) == []
