@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 
 from pulsectl import diagnostics
-from pulsectl.args import build_parser
+from pulsectl.args import build_parser, command_of
 from pulsectl.client.errors import ClientError
 from pulsectl.diagnostics import EXIT_OK, EXIT_USAGE
 from pulsectl.output import Output
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):  # "…" and "→" on a non-UTF-8 terminal
             stream.reconfigure(errors="replace")
     out = Output()
-    parser = build_parser()
+    parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:

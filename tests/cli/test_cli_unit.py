@@ -875,3 +875,68 @@ def test_every_command_names_a_function_its_module_has() -> None:
     for prog, func in leaves:
         module = importlib.import_module(func.__module__)
         assert callable(getattr(module, func.__name__, None)), prog
+
+
+def _subparser(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> argparse.ArgumentParser:
+    for name in path:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[name]
+    return parser
+
+
+def _defaults(parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """``parser``'s defaults (set_defaults and each argument's), functions by their names
+    (``Lazy`` makes a new function at each look-up)."""
+    got = {**{a.dest: a.default for a in parser._actions}, **parser._defaults}
+    return {k: (v.__module__, v.__qualname__) if callable(v) else v for k, v in got.items()}
+
+
+def test_a_command_built_alone_is_the_command_of_the_whole_tree() -> None:
+    """pulsectl builds only the subtree of the command it runs (``build_parser(command)``):
+    every leaf's help and parsed defaults are the same as in the whole tree, and the
+    table of which function adds which command names matches what each one adds."""
+    full = argspec.build_parser()
+    top = next(a for a in full._actions if isinstance(a, argparse._SubParsersAction))
+    tabled = [n for names, _ in argspec._adders() for n in names]
+    assert tabled == list(top.choices)  # every command, in --help's order
+    for names, _ in argspec._adders():
+        alone = argspec.build_parser(names[0])
+        alone_top = next(a for a in alone._actions if isinstance(a, argparse._SubParsersAction))
+        assert list(alone_top.choices) == list(names)
+        for leaf in (lf for lf in _leaf_commands(full) if lf[0] in names):
+            want, got = _subparser(full, leaf), _subparser(alone, leaf)
+            assert got.format_help() == want.format_help(), leaf
+            assert _defaults(got) == _defaults(want), leaf
+    assert len(list(_leaf_commands(argspec.build_parser("no-such-command")))) == len(
+        list(_leaf_commands(full))
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        ([], None),
+        (["chat", "hello"], "chat"),
+        (["--json", "--no-start", "tasks", "list"], "tasks"),
+        (["--socket", "/tmp/chat", "status"], "status"),  # --socket's value is no command
+        (["--socket=/tmp/x", "costs"], "costs"),
+        (["--help", "chat"], None),
+        (["-h"], None),
+        (["--version"], None),
+        (["--", "chat"], None),
+        (["--socket"], None),
+    ],
+)
+def test_command_of(argv: list[str], command: str | None) -> None:
+    assert argspec.command_of(argv) == command
+
+
+def test_top_help_lists_every_command_and_an_unknown_one_is_refused_with_all(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["--help"]) == EXIT_OK
+    listed = capsys.readouterr().out
+    assert all(f"    {n}" in listed for names, _ in argspec._adders() for n in names)
+    assert cli.main(["chta"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "invalid choice: 'chta'" in err and "'chat'" in err and "'tasks'" in err
