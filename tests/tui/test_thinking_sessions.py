@@ -90,9 +90,11 @@ async def test_the_thinking_line_follows_the_session_whose_turn_runs(
         await type_text(pilot, "again")
         await pilot.press("enter")
         await until(pilot, arrived.is_set, what="the second LLM call")
+        [view] = screen.running
         await pick(pilot, screen, other)
+        assert not view.shown
         await pick(pilot, screen, mine)
-        await until(pilot, lambda: screen.query(AgentMessage), what="history reloaded")
+        await until(pilot, lambda: view.shown, what="its history back on screen")
         release.set()
         await until(pilot, lambda: not screen.running, what="answered again")
         await until(
