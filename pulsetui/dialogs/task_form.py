@@ -86,13 +86,20 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
     TaskForm #kind { width: 20; }
     TaskForm Horizontal.inline { align: left middle; }
     TaskForm Horizontal.inline Label { width: auto; margin-right: 1; }
+    TaskForm Horizontal.inline Input { width: 1fr; }
+    TaskForm #name { margin-right: 2; }
+    TaskForm #deliver_to { margin-right: 2; }
     TaskForm #schedule-fields { height: auto; }
     TaskForm #schedule-help { height: auto; color: $text-muted; }
     TaskForm #schedule-help.-invalid { color: $text-error; }
-    TaskForm #form-error { color: $text-error; height: auto; }
-    TaskForm Horizontal { height: auto; align: right middle; }
+    TaskForm #form-actions { dock: bottom; height: auto; align: right middle; }
+    TaskForm #form-error { color: $text-error; width: 1fr; height: auto; }
+    TaskForm Horizontal { height: auto; }
     TaskForm Button { margin-left: 1; }
     """
+    """The fields scroll if they must; the error line and the buttons are docked below
+    them, so they stay in sight. Short fields share a line with their label, which keeps
+    the "on stream" kind inside 80x24."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -144,11 +151,16 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
         with VerticalScroll() as box:
             box.border_title = f"edit task {t.name}" if self.editing else "new task"
             box.border_subtitle = "tab next field · enter or ctrl+s saves · esc cancels"
-            yield Label("name (a-z 0-9 _ . -)")
-            yield NameInput(
-                t.name, id="name", disabled=self.editing, compact=True, max_length=NAME_MAX
-            )
             with Horizontal(classes="inline"):
+                yield Label("name")
+                yield NameInput(
+                    t.name,
+                    id="name",
+                    disabled=self.editing,
+                    compact=True,
+                    max_length=NAME_MAX,
+                    placeholder="a-z 0-9 _ . -",
+                )
                 yield Label("runs")
                 yield Select(
                     KINDS,
@@ -163,15 +175,27 @@ class TaskForm(ModalScreen[tasks_pb2.Task | None]):
                 yield Static("", id="schedule-help")
             trigger = t.trigger if self.is_trigger else None
             yield TriggerFields(self.client, trigger, lambda: self.zone_name, id="trigger-fields")
-            yield Label("time zone (IANA, empty = the daemon's; times are shown in it)")
-            yield Input(t.timezone, id="timezone", compact=True, placeholder="e.g. Europe/Paris")
+            with Horizontal(classes="inline"):
+                yield Label("time zone")
+                yield Input(
+                    t.timezone,
+                    id="timezone",
+                    compact=True,
+                    placeholder="e.g. Europe/Paris (empty: the daemon's); times are shown in it",
+                )
             yield Label("prompt")
             yield TextArea(t.prompt, id="prompt", soft_wrap=True, tab_behavior="focus")
-            yield Label("deliver to (none, tui, or channel:target)")
-            yield Input(t.deliver_to or "tui", id="deliver_to", compact=True)
-            yield Checkbox("enabled", t.enabled, id="enabled", compact=True)
-            yield Static("", id="form-error")
-            with Horizontal():
+            with Horizontal(classes="inline"):
+                yield Label("deliver to")
+                yield Input(
+                    t.deliver_to or "tui",
+                    id="deliver_to",
+                    compact=True,
+                    placeholder="none, tui, or channel:target",
+                )
+                yield Checkbox("enabled", t.enabled, id="enabled", compact=True)
+            with Horizontal(id="form-actions"):
+                yield Static("", id="form-error")
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +40,7 @@ from pulsetui.widgets.conversation import (
     Note,
     ToolCard,
     UserMessage,
+    history_widget,
 )
 from pulsetui.widgets.session_list import SessionCommands, SessionList
 from pulsetui.widgets.status_bar import StatusBar
@@ -66,7 +67,12 @@ class TurnView:
     cards: dict[str, ToolCard] = field(default_factory=dict)
     done: bool = False
     shown: bool = True
-    """False once the person switched to another session (events are then not drawn)."""
+    """Whether its events are drawn: False once the person switched to another session,
+    True again when its session's history is back on screen."""
+    started: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` at the Send; the thinking line counts from it."""
+    text: str = ""
+    """The answer's text since the last tool call, drawn or not (redrawn on coming back)."""
 
 
 class ChatScreen(PulseScreen):
@@ -368,6 +374,7 @@ class ChatScreen(PulseScreen):
             self.load_history(session_id)
         else:
             self._show_intro()
+        self._show_busy()
         self.refresh_bindings()
 
     def _show_intro(self) -> None:
@@ -376,7 +383,7 @@ class ChatScreen(PulseScreen):
         )
 
     @on(HistoryLoaded)
-    def show_history(self, message: HistoryLoaded) -> None:
+    async def show_history(self, message: HistoryLoaded) -> None:
         if message.session_id != self.session_id:
             return
         conversation = self.query_one("#conversation", VerticalScroll)
@@ -386,12 +393,20 @@ class ChatScreen(PulseScreen):
         if len(message.rows) >= HISTORY_LIMIT:
             widgets.append(Note(f"(the last {HISTORY_LIMIT} messages)"))
         for row in message.rows:
-            widget = _history_widget(row, cards)
+            widget = history_widget(row, cards)
             if widget is not None:
                 widgets.append(widget)
         if not widgets:
             widgets.append(Note("No messages in this session yet."))
-        conversation.mount_all(widgets)
+        await conversation.mount_all(widgets)
+        for view in self.running:
+            if view.session_id == message.session_id:  # still running: drawn from here on
+                await self._end_stream(view)
+                view.answer = None
+                view.cards.update(cards)
+                view.shown = True
+                if view.text:
+                    await self._draw_answer(view, conversation)
         conversation.scroll_end(animate=False)
 
     def action_new_session(self) -> None:
@@ -429,9 +444,17 @@ class ChatScreen(PulseScreen):
         """Turns sent from this screen that have not ended."""
         return [v for v in self.turns.values() if not v.done]
 
+    @property
+    def running_here(self) -> list[TurnView]:
+        """Running turns of the session on screen (drawn, or their history loading)."""
+        return [v for v in self.running if self._on_screen(v)]
+
+    def _on_screen(self, view: TurnView) -> bool:
+        return view.shown or (bool(view.session_id) and view.session_id == self.session_id)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_turn":
-            return any(v.shown and v.turn_id for v in self.running)
+            return any(v.turn_id for v in self.running_here)
         return True
 
     @on(ChatInput.Submitted)
@@ -450,8 +473,9 @@ class ChatScreen(PulseScreen):
         self._show_busy()
 
     def action_cancel_turn(self) -> None:
-        for view in self.running:
-            if view.shown and view.turn_id:
+        """Esc: cancel the running turns of the session on screen (never another's)."""
+        for view in self.running_here:
+            if view.turn_id:
                 self.cancel(view.turn_id)
 
     def _conversation(self, view: TurnView) -> VerticalScroll | None:
@@ -474,12 +498,14 @@ class ChatScreen(PulseScreen):
             if ev.accepted.queued_behind and (box := self._conversation(view)):
                 n = ev.accepted.queued_behind
                 box.mount(Note(f"queued behind {n} turn{'s' if n > 1 else ''}"))
+            self._show_busy()
             self.refresh_bindings()
         elif kind == "delta":
             await self._delta(view, ev.delta.text)
         elif kind == "tool_call":
             await self._end_stream(view)
             view.answer = None
+            view.text = ""
             card = ToolCard(ev.tool_call.call_id, ev.tool_call.name, ev.tool_call.arguments_json)
             view.cards[ev.tool_call.call_id] = card
             if box := self._conversation(view):
@@ -512,16 +538,23 @@ class ChatScreen(PulseScreen):
             self._finish(view)
 
     async def _delta(self, view: TurnView, text: str) -> None:
-        box = self._conversation(view)
-        if box is None:
+        view.text += text
+        if (box := self._conversation(view)) is None:
             return
         if view.answer is None:
-            view.answer = AgentMessage()
-            await box.mount(view.answer)
-            view.stream = Markdown.get_stream(view.answer)
+            await self._draw_answer(view, box)
+            return
         view.answer.text += text
         if view.stream is not None:
             await view.stream.write(text)
+
+    async def _draw_answer(self, view: TurnView, box: VerticalScroll) -> None:
+        """Mount the answer so far (``view.text``); the next deltas stream into it."""
+        view.answer = AgentMessage()
+        await box.mount(view.answer)
+        view.stream = Markdown.get_stream(view.answer)
+        view.answer.text = view.text
+        await view.stream.write(view.text)
 
     async def _end_stream(self, view: TurnView) -> None:
         if view.stream is not None:
@@ -529,11 +562,15 @@ class ChatScreen(PulseScreen):
             await stream.stop()
 
     def _show_busy(self) -> None:
-        """The thinking line runs while any turn sent from here has not ended."""
-        self.query_one(Thinking).busy = bool(self.running)
+        """The thinking line counts from the Send of the earliest running turn of the
+        session on screen, and is hidden when that session has none."""
+        here = self.running_here
+        self.query_one(Thinking).show_since(min(v.started for v in here) if here else None)
 
     def _finish(self, view: TurnView) -> None:
         view.done = True
+        if not view.shown and self._on_screen(view):
+            self.load_history(view.session_id)  # it ended while its history was loading
         self._show_busy()
         self.refresh_bindings()
         self.load_sessions()
@@ -549,35 +586,6 @@ class ChatScreen(PulseScreen):
             text = err.message + (f" — {err.hint}" if err.hint else "")
             await box.mount(ErrorMessage("", text))
         self._finish(view)
-
-
-def _history_widget(row: TailRow, cards: dict[str, ToolCard]) -> Widget | None:
-    """The widget a stored messages row is shown as (None for rows not shown)."""
-    v = row.values
-    kind = v.get("message_type")
-    content: Any = v.get("content")
-    if not isinstance(content, dict):
-        content = {"text": content if isinstance(content, str) else json.dumps(content)}
-    text = str(content.get("text", ""))
-    if kind == "user_input":
-        return UserMessage(text)
-    if kind == "scheduled_task":
-        return UserMessage(text, label=f"task {content.get('task', '')}".strip())
-    if kind == "agent_response":
-        return AgentMessage(text)
-    if kind == "error":
-        return ErrorMessage(str(content.get("code", "")), text)
-    if kind == "tool_call":
-        call_id = str(content.get("call_id", ""))
-        card = ToolCard(call_id, str(content.get("name", "?")), content.get("arguments") or {})
-        cards[call_id] = card
-        return card
-    if kind == "tool_result":
-        started = cards.get(str(content.get("call_id", "")))
-        if started is not None:
-            started.finish(str(content.get("status", "ok")), text, None)
-        return None
-    return None
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -1,5 +1,6 @@
 """The pieces of a conversation: the person's messages, the agent's answers (Markdown,
-streamed), tool calls as collapsible cards, errors and notes."""
+streamed), tool calls as collapsible cards, errors and notes; and which of them a stored
+message row is shown as."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import json
 from typing import Any
 
 from rich.text import Text
+from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
 
+from pulsectl.client import TailRow
 from pulsetui.format import duration_ms
 
 STATUS_MARKS = {"ok": "✔", "error": "✖", "denied": "⊘", "timeout": "⌛", "running": "…"}
@@ -149,3 +152,36 @@ class ToolCard(Collapsible):
         if self.status != "ok":
             self.add_class("-error")
             self.collapsed = False
+
+
+def history_widget(row: TailRow, cards: dict[str, ToolCard]) -> Widget | None:
+    """The widget a stored ``messages`` row is shown as (None for rows not shown).
+
+    ``cards`` maps call ids to the tool cards made so far; a tool_call row adds its card
+    and a tool_result row finishes it.
+    """
+    v = row.values
+    kind = v.get("message_type")
+    content: Any = v.get("content")
+    if not isinstance(content, dict):
+        content = {"text": content if isinstance(content, str) else json.dumps(content)}
+    text = str(content.get("text", ""))
+    if kind == "user_input":
+        return UserMessage(text)
+    if kind == "scheduled_task":
+        return UserMessage(text, label=f"task {content.get('task', '')}".strip())
+    if kind == "agent_response":
+        return AgentMessage(text)
+    if kind == "error":
+        return ErrorMessage(str(content.get("code", "")), text)
+    if kind == "tool_call":
+        call_id = str(content.get("call_id", ""))
+        card = ToolCard(call_id, str(content.get("name", "?")), content.get("arguments") or {})
+        cards[call_id] = card
+        return card
+    if kind == "tool_result":
+        started = cards.get(str(content.get("call_id", "")))
+        if started is not None:
+            started.finish(str(content.get("status", "ok")), text, None)
+        return None
+    return None

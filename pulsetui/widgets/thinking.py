@@ -1,7 +1,8 @@
 """Thinking: one line under the conversation while a turn runs, ``⠹ thinking… 12s``.
 
-The Chat view sets ``busy`` when it sends a turn and clears it when the last one ends
-(answer, error or cancel); the line shows a spinner and the seconds since it became busy,
+The Chat view calls ``show_since`` with the start of the running turn of the session on
+screen, and with None when that session has no running turn (it ended, or the person
+switched to another session); the line shows a spinner and the seconds since that start,
 redrawn a few times a second, and is hidden when idle.
 """
 
@@ -57,6 +58,13 @@ class Thinking(Static):
     def elapsed_s(self) -> float:
         """Seconds since the turn started (0 while idle)."""
         return time.monotonic() - self.started if self.busy else 0.0
+
+    def show_since(self, started: float | None) -> None:
+        """Show the line counting from ``started`` (a ``time.monotonic()``); None hides it."""
+        self.busy = started is not None
+        if started is not None:
+            self.started = started
+        self._draw()
 
     def watch_busy(self, busy: bool) -> None:
         self.set_class(busy, "-busy")

@@ -32,7 +32,8 @@ DEBOUNCE_S = 0.3
 """Quiet time after the last change before the preview asks the daemon."""
 
 PREVIEW_ROWS = 3
-"""How many of the newest matching rows the preview shows."""
+"""How many of the newest matching rows the preview shows (its fixed height: these and
+its heading line, so the form does not grow as answers come)."""
 
 OVERFLOWS = ("queue", "drop")
 
@@ -144,7 +145,7 @@ class TriggerFields(Vertical):
     TriggerFields #batch { width: 8; margin-right: 2; }
     TriggerFields #max_runs { width: 6; margin-right: 2; }
     TriggerFields #overflow { width: 12; }
-    TriggerFields #trigger-preview { height: auto; color: $text-muted; }
+    TriggerFields #trigger-preview { height: 4; color: $text-muted; }
     TriggerFields #trigger-preview.-invalid { color: $text-error; }
     """
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from pulse.v1 import common_pb2, tasks_pb2
 from textual import events
+from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, Select, Static
 
 from pulsectl.client.ingest import ingest_row
@@ -192,6 +194,61 @@ async def test_editing_a_trigger_fills_its_fields_and_shows_refusals(daemon: Dae
     (saved,) = daemon.tasks().List(tasks_pb2.ListTasksRequest(), timeout=5).tasks
     assert saved.trigger.max_runs_per_hour == 6 and saved.trigger.batch_s == 300
     assert [f.value for f in saved.trigger.where] == ["opened", "big fix"]
+
+
+FORM_PARTS = "Input, Select, TextArea, Checkbox, Button"
+
+
+def displayed(widget: Widget) -> bool:
+    """Whether ``widget`` and every container above it are displayed."""
+    return all(n.display for n in widget.ancestors_with_self if isinstance(n, Widget))
+
+
+def out_of_sight(form: TaskForm) -> list[str]:
+    """The form's displayed fields and buttons not wholly on screen (a widget scrolled out
+    of its container has an empty region)."""
+    screen = form.region
+    return [
+        f"{w.id}: {w.region}"
+        for w in form.query(FORM_PARTS).results()
+        if displayed(w) and not (w.region.area and screen.contains_region(w.region))
+    ]
+
+
+async def test_the_form_fits_80x24_on_either_kind_with_its_buttons_in_sight(
+    daemon: Daemon,
+) -> None:
+    pr_rows = [
+        ingest_row("webhook:gh", json.dumps({"action": "opened", "n": n}), kind="pr")
+        for n in range(1, 6)
+    ]
+    app = app_for(daemon)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.client.ingest(pr_rows)
+        form = await opened_form(pilot, app)
+        box = form.query_one(VerticalScroll)
+        assert out_of_sight(form) == [] and box.max_scroll_y == 0  # "schedule"
+        await type_text(pilot, "prs")
+        await pilot.press("tab", "enter", "down", "enter")
+        await until(pilot, lambda: form.is_trigger, what="on stream")
+        # The preview at its fullest: a heading and three rows.
+        await until(pilot, lambda: '"n":3' in preview_text(form), what="preview")
+        assert len(preview_text(form).splitlines()) == 4
+        shown = ["name", "kind", "stream", "where", "batch", "max_runs", "overflow"]
+        shown += ["timezone", "prompt", "deliver_to", "enabled", "cancel", "save"]
+        assert [
+            w.id
+            for w in form.query("Input, Select, TextArea, Checkbox, Button")
+            if w.display and w.parent is not None and w.parent.display
+        ] == shown
+        assert out_of_sight(form) == [] and box.max_scroll_y == 0
+
+        # A problem in the form shows beside the buttons, all still in sight.
+        await pilot.press("ctrl+s")
+        error = form.query_one("#form-error", Static)
+        await until(pilot, lambda: "needs a prompt" in str(error.render()), what="problem")
+        assert error.region.area and form.region.contains_region(error.region)
+        assert out_of_sight(form) == [] and box.max_scroll_y == 0
 
 
 async def test_typed_ahead_keys_land_in_the_name_and_paste_is_filtered(daemon: Daemon) -> None:
