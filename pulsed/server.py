@@ -223,6 +223,7 @@ class Server:
         triggers: Triggers | None = None
         webhooks: WebhookServer | None = None
         feeds: Feeds | None = None
+        ingestor: Ingestor | None = None
         listeners: Listeners | None = None
         http_api: HttpApi | None = None
         watcher: asyncio.Task[None] | None = None
@@ -388,6 +389,8 @@ class Server:
                 await channels.stop()  # idempotent; before the store closes
             if mcp is not None:
                 await mcp.stop()  # idempotent; no MCP server process outlives the daemon
+            if ingestor is not None:
+                await ingestor.aclose()  # appends taken in are stored before the store closes
             await providers.aclose()
             await store.close()
         log.info("stopped")

@@ -1,4 +1,5 @@
-"""The local store's figures: append throughput, tail latency, cost summary over 1M rows."""
+"""The local store's figures: append throughput, webhook-like ingest of 1-row calls, tail
+latency, cost summary over 1M rows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pulsed.ingest.appender import IngestItem, Ingestor
 from pulsed.store import schema
 from pulsed.store.base import COST_GROUPS, Row, TailStart, to_iso
 from pulsed.store.local import LocalStore, schema_sql
@@ -178,6 +180,62 @@ async def append_throughput(data_dir: Path) -> Figure:
     )
 
 
+INGEST_CALLS = 2000
+INGEST_IN_FLIGHT = 50
+INGEST_RUNS = 5
+
+
+async def ingest_single_rows(data_dir: Path) -> Figure:
+    """Webhook-like ingest: calls of one row each (durable: fsynced before each call
+    returns), ``INGEST_IN_FLIGHT`` at a time, through the Ingestor (dedupe keys, group
+    commit) on the local store; medians of the runs, beside one call at a time."""
+    store = LocalStore(data_dir)
+    await store.open()
+    try:
+        rates: dict[int, list[float]] = {1: [], INGEST_IN_FLIGHT: []}
+        per_group: list[float] = []
+        for run in range(INGEST_RUNS):
+            for in_flight in rates:
+                ingestor = Ingestor(store)
+                sem = asyncio.Semaphore(in_flight)
+                calls = INGEST_CALLS if in_flight > 1 else INGEST_CALLS // 10
+
+                async def one(
+                    i: int,
+                    ingestor: Ingestor = ingestor,
+                    sem: asyncio.Semaphore = sem,
+                    prefix: str = f"{run}-{in_flight}",
+                ) -> None:
+                    async with sem:
+                        item = IngestItem(
+                            "webhook:github",
+                            {"action": "opened", "number": i, "title": "Fix the build " * 4},
+                            kind="pull_request",
+                            dedupe_key=f"{prefix}-{i}",
+                        )
+                        await ingestor.append([item])
+
+                t0 = time.perf_counter()
+                await asyncio.gather(*(one(i) for i in range(calls)))
+                rates[in_flight].append(calls / (time.perf_counter() - t0))
+                if in_flight > 1:
+                    per_group.append(calls / ingestor.groups)
+    finally:
+        await store.close()
+    return Figure(
+        f"ingest of 1-row calls, {INGEST_IN_FLIGHT} in flight, durable each",
+        median(rates[INGEST_IN_FLIGHT]),
+        "rows/s",
+        1000,
+        better="higher",
+        detail=(
+            f"median of {INGEST_RUNS} runs of {INGEST_CALLS} calls; rows per fsync (group "
+            f"commit) median {median(per_group):.1f}; one call at a time: median "
+            f"{median(rates[1]):.0f} rows/s"
+        ),
+    )
+
+
 async def tail_latency(data_dir: Path) -> Figure:
     store = LocalStore(data_dir)
     await store.open()
@@ -271,6 +329,7 @@ async def run() -> list[Figure]:
         root = Path(tmp)
         return [
             await append_throughput(root / "append"),
+            await ingest_single_rows(root / "ingest"),
             await tail_latency(root / "tail"),
             await cost_summary(root / "cost"),
         ]
