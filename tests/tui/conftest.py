@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
+from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
+
+S = TypeVar("S", bound=Screen[object])
 
 
 async def until(
@@ -22,6 +27,29 @@ async def until(
             return
         await pilot.pause(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+
+
+async def screen_ready(
+    pilot: Pilot[object], app: App[Any], kind: type[S], timeout: float = 15.0, what: str = ""
+) -> S:
+    """Wait until the app's current screen is a ``kind`` that is mounted, and return it.
+
+    A pushed screen is ``app.screen`` at once, but its parts exist only once it is
+    composed and mounted (``is_mounted`` is set after its children are mounted and its
+    ``on_mount`` ran): querying or pressing keys at it before then races the console.
+
+    Raises:
+        AssertionError: no such screen was mounted within ``timeout`` seconds.
+    """
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, kind) and app.screen.is_mounted,
+        timeout,
+        what or f"{kind.__name__} shown",
+    )
+    screen = app.screen
+    assert isinstance(screen, kind)
+    return screen
 
 
 async def type_text(pilot: Pilot[object], text: str) -> None:

@@ -145,7 +145,12 @@ async def test_toasts_are_short_for_information_and_leave_the_status_bar_readabl
         assert info.severity == "information" and info.timeout <= 3
         assert error.severity == "error" and error.timeout >= 8
         await until(pilot, lambda: len(app.screen.query(Toast)) >= 2, what="toasts shown")
-        await pilot.pause(0.1)
+        # Regions are known once laid out, which is later than mounted.
+        await until(
+            pilot,
+            lambda: all(t.region.height > 0 for t in app.screen.query(Toast)),
+            what="toasts laid out",
+        )
         bottom = [app.screen.query_one(StatusBar).region, app.screen.query_one("ViewBar").region]
         for toast in app.screen.query(Toast):
             assert toast.region.height <= 3  # title and text, no padding lines
@@ -177,10 +182,14 @@ async def test_the_cost_chart_spans_its_panel(daemon: Daemon) -> None:
         screen = app.screen
         assert isinstance(screen, CostsScreen)
         await until(pilot, lambda: screen.data is not None, what="costs loaded")
-        await pilot.pause(0.1)
         chart = screen.query_one("#by-day", ColumnChart)
+        # The chart draws to its laid-out width (40 before the first layout).
+        await until(
+            pilot,
+            lambda: chart.items and chart.content_region.width >= 100,  # the screen's width
+            what="chart filled and laid out",
+        )
         width = chart.content_region.width
-        assert width >= 100  # the panel is the width of the screen
         axis = len(str(chart.render()).split(" ")[0]) + 1
         # Only today has a cost: its column is the last one, at the right edge.
         first, last = bar_extent(chart)
@@ -190,7 +199,7 @@ async def test_the_cost_chart_spans_its_panel(daemon: Daemon) -> None:
         assert len(footer.rstrip()) == width
         # Narrower, the chart still fills the panel.
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: chart.content_region.width < width, what="chart laid out again")
         width = chart.content_region.width
         _, last = bar_extent(chart)
         assert last == width - axis - 1
@@ -226,5 +235,7 @@ async def test_the_view_bar_names_every_view_memory_too(daemon: Daemon) -> None:
         assert app.current_mode == "memory"
         # Wider, the keys get more room.
         await pilot.resize_terminal(120, 30)
-        await pilot.pause(0.1)
-        assert " F6 Memory    ^p palette  ^q quit" in str(app.screen.query_one(ViewBar).render())
+        wide = " F6 Memory    ^p palette  ^q quit"
+        await until(
+            pilot, lambda: wide in str(app.screen.query_one(ViewBar).render()), what=repr(wide)
+        )

@@ -14,7 +14,7 @@ from pulsetui.screens.memory import MemoryScreen
 from tests.daemon.util import send
 from tests.fakes.llm import FakeLLM, Reply
 from tests.harness import Daemon
-from tests.tui.conftest import type_text, until
+from tests.tui.conftest import screen_ready, type_text, until
 
 
 def ids(screen: MemoryScreen) -> list[str]:
@@ -49,7 +49,7 @@ async def test_memory_view(daemon: Daemon, fake_llm: FakeLLM) -> None:
         table = screen.query_one(DataTable)
         table.focus()
         await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, Prompt), what="edit prompt")
+        await screen_ready(pilot, app, Prompt, what="edit prompt")
         field = app.screen.query_one(Input)
         field.value = "My dog is called Max"
         await pilot.press("enter")
@@ -60,11 +60,11 @@ async def test_memory_view(daemon: Daemon, fake_llm: FakeLLM) -> None:
         )
 
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, Confirm), what="confirmation")
+        await screen_ready(pilot, app, Confirm, what="confirmation")
         await pilot.press("n")
         assert app.screen is screen and ids(screen) == [dog]
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, Confirm), what="confirmation")
+        await screen_ready(pilot, app, Confirm, what="confirmation")
         await pilot.press("y")
         await until(pilot, lambda: ids(screen) == [], what="forgotten")
         listed = stub.List(memory_pb2.MemoryListRequest(), timeout=10).memories
@@ -74,7 +74,7 @@ async def test_memory_view(daemon: Daemon, fake_llm: FakeLLM) -> None:
         await until(pilot, lambda: len(ids(screen)) == 1, what="the bike memory")
         table.focus()
         await pilot.press("g")
-        await until(pilot, lambda: isinstance(app.screen, ChatScreen), what="chat view")
+        await screen_ready(pilot, app, ChatScreen, what="chat view")
         chat = app.screen
         assert isinstance(chat, ChatScreen)
         await until(pilot, lambda: chat.session_id == "s-bikes", what="source session")

@@ -16,7 +16,7 @@ from pulsetui.screens.chat import ChatScreen
 from tests.daemon.util import rows, send
 from tests.fakes.llm import FakeLLM
 from tests.harness import Daemon
-from tests.tui.conftest import type_text, until
+from tests.tui.conftest import screen_ready, type_text, until
 
 
 def app_for(daemon: Daemon) -> PulseApp:
@@ -50,7 +50,7 @@ async def test_export_the_highlighted_session(daemon: Daemon, fake_llm: FakeLLM)
         assert active["e"].binding.description == "Export"
         assert active["d"].binding.description == "Remove"
         await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, Prompt), what="export prompt")
+        await screen_ready(pilot, app, Prompt, what="export prompt")
         box = app.screen.query_one(Input)
         assert box.value == f"~/pulse-{session}.md"
         target = daemon.root / "exported.md"
@@ -73,7 +73,7 @@ async def test_remove_from_the_sidebar_and_purge_from_the_palette(
         screen = await ready(pilot, app, 2)
         highlight(screen, hidden)
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, RemoveSession), what="dialog")
+        await screen_ready(pilot, app, RemoveSession, what="dialog")
         assert app.screen.query(Checkbox)  # local store: purge is offered
         await pilot.press("y")
         await until(
@@ -82,7 +82,7 @@ async def test_remove_from_the_sidebar_and_purge_from_the_palette(
 
         screen.switch_to(purged)
         await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+        await screen_ready(pilot, app, CommandPalette, what="palette")
         await type_text(pilot, "Remove session")
         await until(
             pilot,
@@ -90,7 +90,7 @@ async def test_remove_from_the_sidebar_and_purge_from_the_palette(
             what="palette hits",
         )
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, RemoveSession), what="dialog")
+        await screen_ready(pilot, app, RemoveSession, what="dialog")
         assert app.screen.session_id == purged
         await pilot.press("p", "y")
         await until(pilot, lambda: not screen.sessions, what="purged")

@@ -14,9 +14,10 @@ from textual.pilot import Pilot
 
 from pulsetui import format
 from pulsetui.app import PulseApp
+from pulsetui.dialogs.task_form import TaskForm
 from pulsetui.widgets.conversation import AgentMessage
 from pulsetui.widgets.tail_table import TailTable
-from tests.tui.conftest import until
+from tests.tui.conftest import screen_ready, until
 from tests.tui.fake_daemon import FakeDaemon
 
 Compare = Callable[..., bool]
@@ -95,7 +96,17 @@ def test_streams_view(fake_daemon: FakeDaemon, snap_compare: Compare) -> None:
         await until(pilot, lambda: table.row_count == 6, what="rows")
         await pilot.press("up", "up")
         steady(app)
-        await pilot.pause(1.2)  # the rate on the info line is back to 0 rows/s
+        info = app.screen.query_one("#streams-info")
+        # The info line is redrawn every 0.5 s: wait for it to show the rows, the rate
+        # back to 0 rows/s and the table no longer following (not for a fixed time).
+        await until(
+            pilot,
+            lambda: all(
+                part in str(info.render()) for part in ("6 shown", " 0 rows/s", "End: follow")
+            ),
+            what="info line settled",
+        )
+        await pilot.pause(0.1)
 
     assert snap_compare(app_for(fake_daemon, "streams"), run_before=run_before)
 
@@ -111,8 +122,11 @@ def test_task_form(fake_daemon: FakeDaemon, snap_compare: Compare) -> None:
     async def run_before(pilot: Pilot[object]) -> None:
         await ready(lambda app: getattr(app.screen, "runs_of", "") == "briefing")(pilot)
         await pilot.press("e")
-        await pilot.pause(0.3)
         assert isinstance(pilot.app, PulseApp)
+        form = await screen_ready(pilot, pilot.app, TaskForm, what="edit form")
+        help_ = form.query_one("#schedule-help")
+        # The next runs come from the daemon's answer to the form's preview request.
+        await until(pilot, lambda: "next:" in str(help_.render()), what="schedule preview")
         steady(pilot.app)
         await pilot.pause(0.1)
 

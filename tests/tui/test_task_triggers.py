@@ -29,7 +29,7 @@ from pulsetui.widgets.trigger_fields import (
 )
 from pulsetui.zones import any_seconds, in_zone
 from tests.harness import Daemon
-from tests.tui.conftest import type_text, until
+from tests.tui.conftest import screen_ready, type_text, until
 
 
 def app_for(daemon: Daemon) -> PulseApp:
@@ -38,9 +38,9 @@ def app_for(daemon: Daemon) -> PulseApp:
 
 async def opened_form(pilot, app: PulseApp, key: str = "a") -> TaskForm:  # type: ignore[no-untyped-def]
     await until(pilot, lambda: app.connection.state == "connected", what="connection")
-    await until(pilot, lambda: isinstance(app.screen, TasksScreen), what="tasks view")
+    await screen_ready(pilot, app, TasksScreen, what="tasks view")
     await pilot.press(key)
-    await until(pilot, lambda: isinstance(app.screen, TaskForm), what="form")
+    await screen_ready(pilot, app, TaskForm, what="form")
     form = app.screen
     assert isinstance(form, TaskForm)
     return form
@@ -134,7 +134,7 @@ async def test_add_a_trigger_task_with_a_live_preview(daemon: Daemon) -> None:
         form.query_one("#max_runs", Input).value = "5"
         form.query_one("#overflow", Select).value = "drop"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, TasksScreen), what="form closed")
+        await screen_ready(pilot, app, TasksScreen, what="form closed")
         screen = app.screen
         assert isinstance(screen, TasksScreen)
         await until(pilot, lambda: [t.name for t in screen.tasks] == ["prs"], what="listed")
@@ -255,11 +255,11 @@ async def test_typed_ahead_keys_land_in_the_name_and_paste_is_filtered(daemon: D
     app = app_for(daemon)
     async with app.run_test(size=(100, 40)) as pilot:
         await until(pilot, lambda: app.connection.state == "connected", what="connection")
-        await until(pilot, lambda: isinstance(app.screen, TasksScreen), what="tasks view")
+        await screen_ready(pilot, app, TasksScreen, what="tasks view")
         # As a terminal delivers a burst: every key queued before the form has mounted.
         for key in "anews":  # e, s: keys of the Tasks view
             app.post_message(events.Key(key, key))
-        await until(pilot, lambda: isinstance(app.screen, TaskForm), what="form")
+        await screen_ready(pilot, app, TaskForm, what="form")
         form = app.screen
         name = form.query_one("#name", Input)
         await until(pilot, lambda: name.value == "news", what="typed-ahead keys in the name")

@@ -36,16 +36,23 @@ class Tmux:
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", "main")
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        """Poll the screen until ``text`` shows; returns the screen."""
+    def wait_for(self, *texts: str, timeout: float = 20.0) -> str:
+        """Poll the screen until every one of ``texts`` shows on the same capture;
+        returns that screen. (A capture is a moment of a screen being redrawn: one
+        text there says nothing of another, so each text a test reads is waited for.)
+        tmux has no event for "this text was drawn", so this polls, every 0.1 s.
+
+        Raises:
+            AssertionError: not all showed within ``timeout`` seconds (with the screen).
+        """
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if all(text in screen for text in texts):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} never showed; the screen was:\n{screen}")
+        raise AssertionError(f"{texts!r} never all showed; the screen was:\n{screen}")
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True, timeout=10)
@@ -70,8 +77,8 @@ def test_type_a_message_and_read_the_answer(daemon: Daemon, fake_llm: FakeLLM, t
     tmux.run("new-session", "-d", "-s", "main", "-x", "100", "-y", "30", "-c", str(ROOT), command)
     tmux.wait_for("● connected")
     tmux.run("send-keys", "-t", "main", "-l", "hello from tmux")
+    tmux.wait_for("hello from tmux")  # in the message box: the console has the keys
     tmux.run("send-keys", "-t", "main", "Enter")
-    screen = tmux.wait_for("Hello from the fake model, streamed.")
-    assert "hello from tmux" in screen
+    tmux.wait_for("Hello from the fake model, streamed.", "hello from tmux")
     tmux.run("send-keys", "-t", "main", "C-q")
     tmux.wait_for("PULSETUI-EXIT=0", timeout=10)

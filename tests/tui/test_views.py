@@ -25,7 +25,7 @@ from pulsetui.widgets.tail_table import TailTable
 from tests.daemon.util import rows, send
 from tests.fakes.llm import FakeLLM, Hang, Reply
 from tests.harness import Daemon
-from tests.tui.conftest import type_text, until
+from tests.tui.conftest import screen_ready, type_text, until
 
 
 def app_for(daemon: Daemon, view: str = "chat") -> PulseApp:
@@ -145,7 +145,7 @@ async def test_chat_approval_dialog_and_cancel(daemon: Daemon, fake_llm: FakeLLM
         assert isinstance(screen, ChatScreen)
         await type_text(pilot, "write a file")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Approval), what="approval dialog")
+        await screen_ready(pilot, app, Approval, what="approval dialog")
         assert app.screen.request.tool == "write_file"
         await pilot.press("y")
         await until(pilot, lambda: not screen.running, what="turn end")
@@ -218,7 +218,7 @@ async def test_rename_session(daemon: Daemon, fake_llm: FakeLLM) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: screen.sessions, what="session listed")
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: isinstance(app.screen, Prompt), what="rename prompt")
+        await screen_ready(pilot, app, Prompt, what="rename prompt")
         app.screen.query_one(Input).value = ""
         await type_text(pilot, "Morning notes")
         await pilot.press("enter")
@@ -239,7 +239,7 @@ async def test_task_add_with_invalid_then_valid_schedule(daemon: Daemon) -> None
         screen = app.screen
         assert isinstance(screen, TasksScreen)
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, TaskForm), what="form")
+        await screen_ready(pilot, app, TaskForm, what="form")
         form = app.screen
         await type_text(pilot, "briefing")
         await pilot.press("tab", "tab")  # past the kind ("schedule") to the schedule
@@ -272,7 +272,7 @@ async def test_task_add_with_invalid_then_valid_schedule(daemon: Daemon) -> None
 
         # The daemon has the last word: a delivery target it refuses keeps the form open.
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, TaskForm), what="form")
+        await screen_ready(pilot, app, TaskForm, what="form")
         form = app.screen
         form.query_one("#name", Input).value = "other"
         form.query_one("#schedule", Input).value = "every 1h"
@@ -441,10 +441,20 @@ async def test_task_delivery_to_the_console_is_a_notification(
         timeout=5,
     )
     app = app_for(daemon)
+    # The deliveries tail starts from "latest": the last seq of messages it reads, and
+    # every row after it reaches the console. Wait for that read, not for a fixed time.
+    read: list[str] = []
+    last_seq = app.client.last_seq
+
+    async def recording_last_seq(stream: str) -> int:
+        seq = await last_seq(stream)
+        read.append(stream)
+        return seq
+
+    app.client.last_seq = recording_last_seq  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(pilot, app)
-        # The deliveries tail starts from "latest": wait until it is open.
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "messages" in read, what="deliveries tail open")
         send(daemon, "a chat answer is not a delivery")
         fake_llm.script("Your digest: all quiet.")
         daemon.tasks().RunNow(tasks_pb2.RunNowRequest(name="digest"), timeout=5)
