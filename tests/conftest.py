@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.llm import FakeLLM
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 
 
 @pytest.fixture
@@ -20,11 +20,5 @@ def fake_llm() -> Iterator[FakeLLM]:
 def daemon(fake_llm: FakeLLM) -> Iterator[Daemon]:
     """A running pulsed whose agent talks to ``fake_llm`` over the OpenAI wire format."""
     d = Daemon(fake_llm_config(fake_llm.url))
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()

@@ -4,6 +4,7 @@ temporary data dir and workspace, its LLM pointed at a loopback fake.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -41,6 +43,20 @@ max_retries = 1
 timeout_s = 10
 {extra}
 """
+
+
+@contextlib.contextmanager
+def running(daemon: Daemon) -> Iterator[Daemon]:
+    """``daemon`` started for the block, then stopped and its files removed, also when
+    the block (or the stop) raises: the body of most daemon fixtures."""
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        try:
+            daemon.stop()
+        finally:
+            daemon.cleanup()
 
 
 class Daemon:

@@ -11,7 +11,7 @@ import pytest
 from pulse.v1 import common_pb2, costs_pb2, streams_pb2, system_pb2, tasks_pb2
 
 from tests.daemon.util import rows
-from tests.harness import Daemon
+from tests.harness import Daemon, running
 
 F = common_pb2.Filter
 HUGE = "99999999999999999999"
@@ -31,14 +31,8 @@ def d() -> Iterator[Daemon]:
     deadline at load 6-7.
     """
     daemon = Daemon()
-    try:
-        daemon.start()
+    with running(daemon):
         yield daemon
-    finally:
-        try:
-            daemon.stop()
-        finally:
-            daemon.cleanup()
 
 
 def status_of(fn: Callable[[], Any]) -> tuple[grpc.StatusCode, str]:

@@ -20,7 +20,7 @@ from pulse.v1 import chat_pb2
 
 from tests.daemon.util import rows, send, wait_for
 from tests.fakes.llm import FakeLLM, Reply
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 
 ALLOW = [
     "echo *", "ls *", "cat *", "find *", "sh *", "bash *", "python3 *", "timeout *",
@@ -56,14 +56,8 @@ def llm() -> Iterator[FakeLLM]:
 def d(llm: FakeLLM) -> Iterator[Daemon]:
     """One daemon for the module (shell unsandboxed, so host pids can be checked)."""
     daemon = Daemon(config(llm), env=SECRETS)
-    try:
-        daemon.start()
+    with running(daemon):
         yield daemon
-    finally:
-        try:
-            daemon.stop()
-        finally:
-            daemon.cleanup()
 
 
 def last_log(d: Daemon, tool: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from pulsed.ingest.webhooks import signature
 from tests.daemon.util import rows, wait_for
 from tests.fakes.llm import FakeLLM
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 
 SECRET = "hook-secret"
 
@@ -27,14 +27,8 @@ listen = "127.0.0.1:0"
 secret = "{SECRET}"
 """
     d = Daemon(fake_llm_config(fake_llm.url, extra=extra))
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 def post(address: str, body: bytes, headers: dict[str, str]) -> int:

@@ -16,7 +16,7 @@ from pulse.v1 import tasks_pb2
 from tests.daemon.util import rows, wait_for
 from tests.fakes.llm import FakeLLM
 from tests.fakes.timeplus import Fail, FakeTimeplus, Live, Reply, Request
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 from tests.ingest.test_triggers_daemon import answered, ctl_json, ingest, runs_of
 from tests.timeplus.test_timeplus_daemon import timeplus_config
 
@@ -52,14 +52,8 @@ def tp() -> Iterator[FakeTimeplus]:
 @pytest.fixture
 def tp_daemon(tp: FakeTimeplus, fake_llm: FakeLLM) -> Iterator[Daemon]:
     d = Daemon(fake_llm_config(fake_llm.url, extra=timeplus_config(tp)))
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 def watching(tp: FakeTimeplus, after: int = 0, seek: bool = False) -> Request:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.daemon.util import rows, send, wait_for
 from tests.fakes.llm import FakeLLM, Reply
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 from tests.mcp.util import basic_stdio, server_toml, servers, tool_results, wait_state
 
 SECRET = "sk-daemon-secret-123"
@@ -53,14 +53,8 @@ def daemon(llm: FakeLLM) -> Iterator[Daemon]:
     d.write_config(
         text + f'\n[tools]\nworkspace = "{d.workspace}"\n[tools.policy]\nbasic__fail = "deny"\n'
     )
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.daemon.util import rows, send, wait_for
 from tests.fakes.llm import FakeLLM, Reply
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 
 
 def extraction(*memories: dict[str, object]) -> Reply:
@@ -23,14 +23,8 @@ def extraction(*memories: dict[str, object]) -> Reply:
 def auto_daemon(fake_llm: FakeLLM) -> Iterator[Daemon]:
     extra = "[memory]\nauto = true\nextract_max_tokens = 200\n"
     d = Daemon(fake_llm_config(fake_llm.url, extra=extra))
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 def test_auto_capture(auto_daemon: Daemon, fake_llm: FakeLLM) -> None:

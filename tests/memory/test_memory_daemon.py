@@ -13,7 +13,7 @@ from pulse.v1 import memory_pb2, memory_pb2_grpc
 
 from tests.daemon.util import rows, send
 from tests.fakes.llm import FakeLLM, Reply, context_block, strip_context
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 
 
 def stub(d: Daemon) -> memory_pb2_grpc.MemoryStub:
@@ -38,14 +38,8 @@ def memories_in(fake: FakeLLM) -> str:
 @pytest.fixture
 def mdaemon(fake_llm: FakeLLM) -> Iterator[Daemon]:
     d = Daemon(fake_llm_config(fake_llm.url, extra="[memory]\nauto = false\n"))
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 def test_added_fact_reaches_another_session(mdaemon: Daemon, fake_llm: FakeLLM) -> None:

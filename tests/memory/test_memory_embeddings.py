@@ -11,7 +11,7 @@ from pulse.v1 import memory_pb2, memory_pb2_grpc
 
 from tests.daemon.util import rows, send
 from tests.fakes.llm import FakeLLM, embed_text
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 from tests.memory.test_memory_daemon import memories_in
 
 
@@ -21,14 +21,8 @@ def vec_daemon(fake_llm: FakeLLM) -> Iterator[Daemon]:
         '[memory]\nauto = false\nembeddings = "openai-compatible"\nembedding_model = "fake-embed"\n'
     )
     d = Daemon(fake_llm_config(fake_llm.url, extra=extra))
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 def test_hybrid_recall_with_embeddings(vec_daemon: Daemon, fake_llm: FakeLLM) -> None:

@@ -13,7 +13,7 @@ from pulse.v1 import memory_pb2, memory_pb2_grpc
 from tests.daemon.util import send
 from tests.fakes.llm import FakeLLM
 from tests.fakes.timeplus import FakeTimeplus
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 from tests.memory.test_memory_daemon import memories_in
 from tests.timeplus.test_timeplus_daemon import timeplus_config
 
@@ -23,14 +23,8 @@ def tp_daemon(fake_llm: FakeLLM) -> Iterator[Daemon]:
     with FakeTimeplus(engine=True) as tp:
         d = Daemon(fake_llm_config(fake_llm.url, extra=timeplus_config(tp)))
         d.tp = tp  # type: ignore[attr-defined]
-        try:
-            d.start()
+        with running(d):
             yield d
-        finally:
-            try:
-                d.stop()
-            finally:
-                d.cleanup()
 
 
 def test_memory_on_timeplus(tp_daemon: Daemon, fake_llm: FakeLLM) -> None:

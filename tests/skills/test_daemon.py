@@ -11,7 +11,7 @@ import pytest
 
 from tests.daemon.util import kinds, send
 from tests.fakes.llm import FakeLLM, Reply
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 from tests.skills.util import write_skill
 
 
@@ -36,14 +36,8 @@ def skilled(llm: FakeLLM) -> Iterator[Daemon]:
     broken = d.workspace / "skills" / "broken"
     broken.mkdir()
     (broken / "SKILL.md").write_text("---\nname: broken\n---\n")
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 def system_prompt(body: dict[str, object]) -> str:

@@ -15,7 +15,7 @@ import pytest
 from pulsed.store import schema
 from tests.fakes.llm import FakeLLM
 from tests.fakes.timeplus import FakeTimeplus, Live, Request
-from tests.harness import ROOT, Daemon, fake_llm_config
+from tests.harness import ROOT, Daemon, fake_llm_config, running
 
 WAIT = 15.0
 
@@ -41,14 +41,8 @@ def tp() -> Iterator[FakeTimeplus]:
 def tp_daemon(tp: FakeTimeplus, fake_llm: FakeLLM) -> Iterator[Daemon]:
     """pulsed with [store] backend = "timeplus" on the fake Timeplus."""
     d = Daemon(fake_llm_config(fake_llm.url, extra=timeplus_config(tp)))
-    try:
-        d.start()
+    with running(d):
         yield d
-    finally:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
 
 
 def poll(predicate, what: str, timeout: float = WAIT):  # type: ignore[no-untyped-def]
