@@ -13,11 +13,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from pulsed.config import TimeplusConfig
 from pulsed.errors import InvalidArgument, PulseError
 from pulsed.store import schema
 from pulsed.store.timeplus import TimeplusAdmin, TimeplusStore
 from pulsed.store.timeplus.sqlparts import META, ROLLUP, ROLLUP_VIEW
+from tests.store.conftest import TIMEPLUS_URL_ENV
+
+LIVE_URL = os.environ.get(TIMEPLUS_URL_ENV, "")
+"""The Timeplus server the live modules run against ('' when none: they skip)."""
+live_only = pytest.mark.skipif(
+    not LIVE_URL,
+    reason=f"{TIMEPLUS_URL_ENV} is not set: these tests need a running Timeplus server "
+    "(e.g. PULSE_TEST_TIMEPLUS_URL=http://localhost:8123)",
+)
+"""The mark of a module (``pytestmark``) that needs a live Timeplus server."""
 
 
 def drop_all(admin: TimeplusAdmin) -> None:

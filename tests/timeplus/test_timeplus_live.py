@@ -8,7 +8,6 @@ contract suite in tests/store runs there too); skipped otherwise, saying so.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,16 +17,11 @@ import pytest
 from pulsed.store import schema
 from pulsed.store.base import TailStart, make_filters
 from pulsed.store.timeplus import TimeplusStore
-from tests.store.conftest import TIMEPLUS_URL_ENV
 from tests.store.test_store_contract import brute_force, collect, llm_rows, same_bucket
-from tests.timeplus.helpers import store_for_tests
+from tests.timeplus.helpers import LIVE_URL, live_only, store_for_tests
 
-URL = os.environ.get(TIMEPLUS_URL_ENV, "")
-pytestmark = pytest.mark.skipif(
-    not URL,
-    reason=f"{TIMEPLUS_URL_ENV} is not set: these tests need a running Timeplus server "
-    "(e.g. PULSE_TEST_TIMEPLUS_URL=http://localhost:8123)",
-)
+URL = LIVE_URL
+pytestmark = live_only
 WAIT = 30.0
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,15 +18,10 @@ from pulsed.errors import InvalidArgument
 from pulsed.store import rows
 from pulsed.store.timeplus import TimeplusStore
 from pulsed.store.timeplus.watch import SqlRow, SqlWatcher, WatchPlan
-from tests.store.conftest import TIMEPLUS_URL_ENV
-from tests.timeplus.helpers import store_for_tests
+from tests.timeplus.helpers import LIVE_URL, live_only, store_for_tests
 
-URL = os.environ.get(TIMEPLUS_URL_ENV, "")
-pytestmark = pytest.mark.skipif(
-    not URL,
-    reason=f"{TIMEPLUS_URL_ENV} is not set: these tests need a running Timeplus server "
-    "(e.g. PULSE_TEST_TIMEPLUS_URL=http://localhost:8123)",
-)
+URL = LIVE_URL
+pytestmark = live_only
 WAIT = 30.0
 
 
