@@ -18,7 +18,7 @@ from pulse.v1 import tasks_pb2
 
 from pulsectl import args as argspec
 from tests.fakes.llm import FakeLLM
-from tests.harness import Daemon, fake_llm_config
+from tests.harness import Daemon, fake_llm_config, running
 
 LONG_NAME = "a-forty-character-task-name-never-cut-xx"
 LONG_SESSION = "session-with-a-rather-long-identifier-42"
@@ -27,19 +27,11 @@ LONG_SESSION = "session-with-a-rather-long-identifier-42"
 @pytest.fixture(scope="module")
 def d() -> Iterator[Daemon]:
     """One daemon for the module (the tests add tasks of their own names)."""
-    with FakeLLM() as llm:
-        daemon = Daemon(fake_llm_config(llm.url))
-        try:
-            daemon.start()
-            llm.script("Hello from the fake.")
-            out = daemon.pulsectl("chat", "hi there", "-s", LONG_SESSION)
-            assert out.returncode == 0, out.stderr
-            yield daemon
-        finally:
-            try:
-                daemon.stop()
-            finally:
-                daemon.cleanup()
+    with FakeLLM() as llm, running(Daemon(fake_llm_config(llm.url))) as daemon:
+        llm.script("Hello from the fake.")
+        out = daemon.pulsectl("chat", "hi there", "-s", LONG_SESSION)
+        assert out.returncode == 0, out.stderr
+        yield daemon
 
 
 def ctl(d: Daemon, *argv: str, columns: int = 0) -> subprocess.CompletedProcess[str]:
